@@ -1,0 +1,75 @@
+package dev.incontext.bench;
+
+import dev.incontext.ops.Ops;
+import dev.incontext.util.Tensors;
+import java.util.concurrent.TimeUnit;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The native ops called from Java on the CPU against the libtorch way of doing the same from Java, in one run:
+ * attention against scaled_dot_product_attention (causal, float32). Run with
+ * {@code java -cp 'benchmarks/target/incontext-benchmarks.jar:benchmarks/target/lib/*' org.openjdk.jmh.Main}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xss4m"})
+public class OpsBenchmark {
+    @Param({"64,8,82,32"})
+    public String shape;
+
+    private Tensor q;
+    private Tensor k;
+    private Tensor v;
+    private PointerScope scope;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        String[] p = shape.split(",");
+        long[] s = {Long.parseLong(p[0]), Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3])};
+        torch.manual_seed(0);
+        q = Tensors.randn(ScalarType.Float, s);
+        k = Tensors.randn(ScalarType.Float, s);
+        v = Tensors.randn(ScalarType.Float, s);
+    }
+
+    @Setup(Level.Invocation)
+    public void openScope() {
+        scope = new PointerScope();
+    }
+
+    @TearDown(Level.Invocation)
+    public void closeScope() {
+        scope.close();
+    }
+
+    @Benchmark
+    public Tensor attentionIncontext() {
+        return Ops.attention(q, k, v, true);
+    }
+
+    @Benchmark
+    public Tensor attentionLibtorchSdpa() {
+        return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, true, new DoubleOptional(), false);
+    }
+}

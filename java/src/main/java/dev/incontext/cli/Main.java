@@ -1,0 +1,50 @@
+package dev.incontext.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code incontext} command line. */
+@Command(name = "incontext",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Train and study in-context learners on libtorch with native C++/CUDA kernels.",
+        subcommands = {OpsCheckCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI and returns its exit code (0 success, 1 failure, 2 usage error). */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            err.println("incontext: error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            if (System.getenv("INCONTEXT_DEBUG") != null) {
+                e.printStackTrace(err);
+            } else {
+                err.println("(set INCONTEXT_DEBUG=1 for the stack trace)");
+            }
+            err.flush();
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"incontext " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

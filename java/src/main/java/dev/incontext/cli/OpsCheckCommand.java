@@ -1,0 +1,133 @@
+package dev.incontext.cli;
+
+import static dev.incontext.util.Tensors.randn;
+import static dev.incontext.util.Tensors.relErr;
+
+import dev.incontext.ops.LibtorchReference;
+import dev.incontext.ops.Ops;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Runs every op on fresh random inputs and prints its error against the references. */
+@Command(name = "ops-check", mixinStandardHelpOptions = true,
+        description = {"Run each native op on random inputs and print its relative error (max |err| / max |ref|)",
+            "against the references: libtorch compositions in float64 and the naive float64 kernels.",
+            "Exits 1 if any error exceeds its tolerance."})
+final class OpsCheckCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--seed", description = "Random seed (default: a fresh one, printed).")
+    Long seed;
+
+    private record Row(String op, String check, String shape, double error, double tolerance) {
+        boolean ok() {
+            return error <= tolerance;
+        }
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        long s = seed != null ? seed : System.nanoTime() % 1_000_000_007L;
+        torch.manual_seed(s);
+        out.printf("ops-check: seed %d, %d threads%n", s, torch.get_num_threads());
+        List<Row> rows = new ArrayList<>();
+        try (PointerScope scope = new PointerScope()) {
+            checkAttention(rows, new long[] {2, 4, 41, 32}, true);
+            checkAttention(rows, new long[] {1, 2, 97, 59}, false);
+            checkPrefixLstsq(rows, new long[] {4, 41, 20}, 0.0);
+            checkPrefixLstsq(rows, new long[] {4, 11, 20}, 0.0);
+            checkPrefixLstsq(rows, new long[] {4, 21, 8}, 0.5);
+        }
+        out.printf("%-13s %-46s %-16s %10s %10s  %s%n", "op", "check", "shape", "rel.error", "tolerance", "");
+        boolean ok = true;
+        for (Row r : rows) {
+            out.printf("%-13s %-46s %-16s %10.2e %10.1e  %s%n", r.op, r.check, r.shape, r.error, r.tolerance,
+                    r.ok() ? "ok" : "FAIL");
+            ok &= r.ok();
+        }
+        out.println(ok ? "all within tolerance" : "SOME CHECKS FAILED");
+        out.flush();
+        return ok ? 0 : 1;
+    }
+
+    private static String shape(long[] s) {
+        StringBuilder b = new StringBuilder("(");
+        for (int i = 0; i < s.length; i++) {
+            b.append(i == 0 ? "" : ",").append(s[i]);
+        }
+        return b.append(')').toString();
+    }
+
+    /** Forward output and the gradients of sum(out * g) with respect to each input. */
+    private static List<Tensor> valueAndGrads(Function<Tensor[], Tensor> f, Tensor g, Tensor... inputs) {
+        Tensor[] leaves = new Tensor[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            leaves[i] = inputs[i].detach().clone().requires_grad_(true);
+        }
+        Tensor out = f.apply(leaves);
+        TensorVector grads = torch.grad(new TensorVector(out), new TensorVector(leaves), new TensorVector(g),
+                new org.bytedeco.pytorch.BoolOptional(), false, false);
+        List<Tensor> result = new ArrayList<>();
+        result.add(out.detach());
+        for (int i = 0; i < inputs.length; i++) {
+            result.add(grads.get(i));
+        }
+        return result;
+    }
+
+    private static void checkAttention(List<Row> rows, long[] shape, boolean causal) {
+        String sh = shape(shape) + (causal ? " causal" : "");
+        Tensor q = randn(ScalarType.Double, shape);
+        Tensor k = randn(ScalarType.Double, shape);
+        Tensor v = randn(ScalarType.Double, shape);
+        Tensor g = randn(ScalarType.Double, shape);
+        List<Tensor> lib = valueAndGrads(t -> LibtorchReference.attention(t[0], t[1], t[2], causal), g, q, k, v);
+        List<Tensor> op64 = valueAndGrads(t -> Ops.attention(t[0], t[1], t[2], causal), g, q, k, v);
+        List<Tensor> ref64 = valueAndGrads(t -> Ops.attentionReference(t[0], t[1], t[2], causal), g, q, k, v);
+        Tensor g32 = g.to(ScalarType.Float);
+        List<Tensor> op32 = valueAndGrads(t -> Ops.attention(t[0], t[1], t[2], causal), g32,
+                q.to(ScalarType.Float), k.to(ScalarType.Float), v.to(ScalarType.Float));
+        String[] names = {"out", "dq", "dk", "dv"};
+        for (int i = 0; i < 4; i++) {
+            rows.add(new Row("attention", names[i] + " f64 vs libtorch matmul-softmax-matmul", sh,
+                    relErr(op64.get(i), lib.get(i)), 1e-10));
+        }
+        for (int i = 0; i < 4; i++) {
+            rows.add(new Row("attention", names[i] + " f32 vs naive f64 reference", sh,
+                    relErr(op32.get(i), ref64.get(i)), 1e-5));
+        }
+    }
+
+    private static void checkPrefixLstsq(List<Row> rows, long[] shape, double lambda) {
+        String sh = shape(shape) + (lambda > 0 ? " ridge " + lambda : "");
+        Tensor x = randn(ScalarType.Double, shape);
+        Tensor y = randn(ScalarType.Double, shape[0], shape[1]);
+        Tensor g = randn(ScalarType.Double, shape[0], shape[1]);
+        List<Tensor> lib = valueAndGrads(t -> LibtorchReference.prefixLstsq(t[0], t[1], lambda), g, x, y);
+        List<Tensor> op = valueAndGrads(t -> Ops.prefixLstsq(t[0], t[1], lambda), g, x, y);
+        String how = lambda > 0 ? "linalg_solve" : "linalg_pinv";
+        rows.add(new Row("prefix_lstsq", "pred f64 vs per-prefix " + how, sh, relErr(op.get(0), lib.get(0)), 1e-9));
+        rows.add(new Row("prefix_lstsq", "dx f64 vs autograd through " + how, sh, relErr(op.get(1), lib.get(1)), 1e-7));
+        rows.add(new Row("prefix_lstsq", "dy f64 vs autograd through " + how, sh, relErr(op.get(2), lib.get(2)), 1e-7));
+        Tensor p32 = Ops.prefixLstsq(x.to(ScalarType.Float), y.to(ScalarType.Float), lambda);
+        Tensor ref = Ops.prefixLstsqReference(x, y, lambda);
+        if (lambda > 0 || shape[1] <= shape[2]) {
+            // float32 storage is well-posed for ridge and for k < d (no near-singular square systems).
+            rows.add(new Row("prefix_lstsq", "pred f32 vs f64 reference", sh, relErr(p32, ref), 1e-4));
+        }
+    }
+}

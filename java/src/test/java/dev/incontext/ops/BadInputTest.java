@@ -1,0 +1,110 @@
+package dev.incontext.ops;
+
+import static dev.incontext.util.Tensors.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.incontext.util.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * Bad inputs give Java exceptions whose messages name the argument and what was expected; none crashes the
+ * JVM (each test ends with a good call on the same JVM).
+ */
+class BadInputTest {
+    private PointerScope scope;
+    private final Tensor q = randn(ScalarType.Double, 2, 2, 8, 4);
+
+    @BeforeEach
+    void open() {
+        scope = new PointerScope();
+        torch.manual_seed(TestSeeds.fresh(getClass()));
+    }
+
+    @AfterEach
+    void stillAlive() {
+        Tensor ok = Ops.attention(q, q, q, true);
+        assertTrue(Tensors.allFinite(ok));
+        scope.close();
+    }
+
+    private static void expect(String fragment, Executable call) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage().contains(fragment), "message '" + e.getMessage() + "' lacks '" + fragment + "'");
+        assertTrue(!e.getMessage().contains("frame #"), "message carries a C++ backtrace: " + e.getMessage());
+    }
+
+    @Test
+    void wrongRank() {
+        expect("argument 'q' must be a 4-D tensor of shape (B, H, T, D); got a 3-D tensor of shape [2, 8, 4]",
+                () -> Ops.attention(q.select(1, 0), q, q, false));
+        expect("argument 'x' must be a 3-D tensor of shape (B, n, d); got a 2-D tensor",
+                () -> Ops.prefixLstsq(randn(ScalarType.Double, 3, 4), randn(ScalarType.Double, 3, 4), 0));
+    }
+
+    @Test
+    void mismatchedBatch() {
+        expect("argument 'v' must have the shape of 'q' [2, 2, 8, 4]; got [1, 2, 8, 4]",
+                () -> Ops.attention(q, q, q.narrow(0, 0, 1), false));
+        expect("argument 'y' must have shape (B, n) = [3, 5]",
+                () -> Ops.prefixLstsq(randn(ScalarType.Double, 3, 5, 2), randn(ScalarType.Double, 2, 5), 0));
+    }
+
+    @Test
+    void float16OnCpu() {
+        Tensor h = q.to(ScalarType.Half);
+        expect("argument 'q' must have dtype Float or Double on cpu; got Half", () -> Ops.attention(h, h, h, false));
+        expect("argument 'k' must have the dtype and device of 'q'", () -> Ops.attention(q, h, q, false));
+    }
+
+    @Test
+    void nanAndInfinity() {
+        Tensor bad = q.clone();
+        bad.select(0, 1).select(0, 0).select(0, 3).select(0, 2).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
+        expect("argument 'k' contains NaN (first at index [1, 0, 3, 2])", () -> Ops.attention(q, bad, q, false));
+        Tensor y = randn(ScalarType.Double, 2, 5);
+        y.select(0, 0).select(0, 4).fill_(new org.bytedeco.pytorch.Scalar(Double.POSITIVE_INFINITY));
+        expect("argument 'y' contains an infinity (first at index [0, 4])",
+                () -> Ops.prefixLstsq(randn(ScalarType.Double, 2, 5, 3), y, 0));
+        expect("argument 'lambda' must be finite and >= 0",
+                () -> Ops.prefixLstsq(randn(ScalarType.Double, 2, 5, 3), randn(ScalarType.Double, 2, 5), Double.NaN));
+    }
+
+    @Test
+    void emptyTensors() {
+        Tensor noSteps = q.narrow(2, 0, 0);
+        expect("sequence length T (dim 2 of 'q') must be at least 1", () -> Ops.attention(noSteps, noSteps, noSteps, true));
+        expect("the number of points n (dim 1 of 'x') must be at least 1",
+                () -> Ops.prefixLstsq(randn(ScalarType.Double, 2, 0, 3), randn(ScalarType.Double, 2, 0), 0));
+        // An empty batch is not an error: it gives an empty result.
+        Tensor noBatch = q.narrow(0, 0, 0);
+        assertEquals(0, Ops.attention(noBatch, noBatch, noBatch, true).numel());
+    }
+
+    @Test
+    void nonContiguousViewsAreAcceptedAndExact() {
+        Tensor base = randn(ScalarType.Double, 2, 8, 2, 4);  // (B, T, H, D)
+        Tensor view = base.transpose(1, 2);                    // (B, H, T, D), not contiguous
+        assertTrue(!view.is_contiguous());
+        Tensor a = Ops.attention(view, view, view, true);
+        Tensor b = Ops.attention(view.contiguous(), view.contiguous(), view.contiguous(), true);
+        assertEquals(0.0, Tensors.maxAbsDiff(a, b));
+        Tensor x = randn(ScalarType.Double, 6, 3, 2).transpose(0, 1);  // (B=3, n=6, d=2) view
+        Tensor y = randn(ScalarType.Double, 6, 3).transpose(0, 1);
+        assertEquals(0.0, Tensors.maxAbsDiff(Ops.prefixLstsq(x, y, 0), Ops.prefixLstsq(x.contiguous(), y.contiguous(), 0)));
+    }
+
+    @Test
+    void nullArgumentsNameTheArgument() {
+        NullPointerException e = assertThrows(NullPointerException.class, () -> Ops.attention(q, null, q, false));
+        assertEquals("k", e.getMessage());
+    }
+}

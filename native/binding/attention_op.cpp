@@ -1,0 +1,131 @@
+// attention: argument checks, CPU/CUDA dispatch and the autograd Function. The only torch-aware code of the
+// op; kernels live in native/ops/attention and see plain structs.
+#include <cmath>
+#include <tuple>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "attention/attention.h"
+#include "checks.h"
+#include "cuda_dispatch.h"
+#include "incontext/ops.h"
+
+namespace incontext {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr const char* kOp = "attention";
+
+template <class T>
+std::tuple<at::Tensor, at::Tensor> forward_cpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                              bool causal, double scale) {
+  at::Tensor o = at::empty_like(q);
+  at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options());
+  attn::FwdParams<T, T> p{q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), o.data_ptr<T>(), lse.data_ptr<T>(),
+                          q.size(0), q.size(1), q.size(2), q.size(3), scale, causal};
+  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) { attn::forward_reference(p, begin, end); });
+  return {o, lse};
+}
+
+template <class T>
+std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& q, const at::Tensor& k,
+                                                           const at::Tensor& v, const at::Tensor& o,
+                                                           const at::Tensor& lse, const at::Tensor& dout,
+                                                           bool causal, double scale) {
+  at::Tensor dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
+  attn::BwdParams<T, T> p{q.data_ptr<T>(),  k.data_ptr<T>(),  v.data_ptr<T>(),  o.data_ptr<T>(),
+                          dout.data_ptr<T>(), lse.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
+                          dv.data_ptr<T>(), q.size(0),         q.size(1),         q.size(2),
+                          q.size(3),        scale,             causal};
+  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) { attn::backward_reference(p, begin, end); });
+  return {dq, dk, dv};
+}
+
+std::tuple<at::Tensor, at::Tensor> forward_impl(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                               bool causal, double scale, bool reference) {
+  if (q.is_cuda() && !reference) return detail::attention_forward_cuda(q, k, v, causal, scale);
+  if (q.scalar_type() == at::kDouble) return forward_cpu<double>(q, k, v, causal, scale);
+  return forward_cpu<float>(q, k, v, causal, scale);
+}
+
+struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            bool causal, double scale, bool reference) {
+    auto [o, lse] = forward_impl(q, k, v, causal, scale, reference);
+    ctx->save_for_backward({q, k, v, o, lse});
+    ctx->saved_data["causal"] = causal;
+    ctx->saved_data["scale"] = scale;
+    ctx->saved_data["reference"] = reference;
+    return o;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const bool causal = ctx->saved_data["causal"].toBool();
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const bool reference = ctx->saved_data["reference"].toBool();
+    const at::Tensor dout = grads[0].contiguous();
+    const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &o = saved[3], &lse = saved[4];
+    std::tuple<at::Tensor, at::Tensor, at::Tensor> g;
+    if (q.is_cuda() && !reference) {
+      g = detail::attention_backward_cuda(q, k, v, o, lse, dout, causal, scale);
+    } else if (q.scalar_type() == at::kDouble) {
+      g = backward_cpu<double>(q, k, v, o, lse, dout, causal, scale);
+    } else {
+      g = backward_cpu<float>(q, k, v, o, lse, dout, causal, scale);
+    }
+    return {std::get<0>(g), std::get<1>(g), std::get<2>(g), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor attention_checked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
+                             std::optional<double> scale, bool reference) {
+  using detail::fail;
+  detail::check_rank(q, kOp, "q", 4, "(B, H, T, D)");
+  detail::check_rank(k, kOp, "k", 4, "(B, H, T, D)");
+  detail::check_rank(v, kOp, "v", 4, "(B, H, T, D)");
+  if (reference && !q.is_cpu())
+    fail(kOp, "the reference implementation runs on the CPU; got 'q' on " + q.device().str());
+  if (q.is_cpu()) {
+    detail::check_dtype(q, kOp, "q", {at::kFloat, at::kDouble});
+  } else if (q.is_cuda()) {
+    detail::check_dtype(q, kOp, "q", {at::kFloat, at::kBFloat16, at::kHalf});
+  } else {
+    fail(kOp, "argument 'q' is on " + q.device().str() + "; supported devices are cpu and cuda");
+  }
+  detail::check_like(k, kOp, "k", q, "q");
+  detail::check_like(v, kOp, "v", q, "q");
+  if (k.sizes() != q.sizes())
+    fail(kOp, "argument 'k' must have the shape of 'q' " + detail::shape_str(q.sizes()) + "; got " +
+                  detail::shape_str(k.sizes()));
+  if (v.sizes() != q.sizes())
+    fail(kOp, "argument 'v' must have the shape of 'q' " + detail::shape_str(q.sizes()) + "; got " +
+                  detail::shape_str(v.sizes()));
+  if (q.size(2) < 1) fail(kOp, "sequence length T (dim 2 of 'q') must be at least 1; got shape " + detail::shape_str(q.sizes()));
+  if (q.size(3) < 1) fail(kOp, "head dimension D (dim 3 of 'q') must be at least 1; got shape " + detail::shape_str(q.sizes()));
+  const double s = scale.has_value() ? *scale : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+  if (!std::isfinite(s)) fail(kOp, "argument 'scale' must be finite; got " + std::to_string(s));
+  detail::check_finite(q, kOp, "q");
+  detail::check_finite(k, kOp, "k");
+  detail::check_finite(v, kOp, "v");
+  return AttentionFunction::apply(q.contiguous(), k.contiguous(), v.contiguous(), causal, s, reference);
+}
+
+}  // namespace
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
+                     std::optional<double> scale) {
+  return attention_checked(q, k, v, causal, scale, /*reference=*/false);
+}
+
+at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
+                               std::optional<double> scale) {
+  return attention_checked(q, k, v, causal, scale, /*reference=*/true);
+}
+
+}  // namespace incontext

@@ -1,0 +1,81 @@
+// Attention kernels: plain data in, no torch types. The binding (native/binding/attention_op.cpp) checks the
+// arguments, makes the tensors contiguous and fills these structs.
+//
+// Layout: q, k, v, o, dq, dk, dv are contiguous (B, H, T, D); lse and delta are contiguous (B, H, T).
+// lse[i] = log sum_j exp(scale * q_i . k_j) over the visible keys, saved by the forward pass so that the
+// backward pass recomputes probabilities row by row and never holds a T x T matrix in memory.
+#pragma once
+
+#include <cstdint>
+
+namespace incontext::attn {
+
+template <class T, class L>
+struct FwdParams {
+  const T* q;
+  const T* k;
+  const T* v;
+  T* o;
+  L* lse;
+  int64_t B, H, T_, D;
+  double scale;
+  bool causal;
+};
+
+template <class T, class L>
+struct BwdParams {
+  const T* q;
+  const T* k;
+  const T* v;
+  const T* o;
+  const T* dout;
+  const L* lse;
+  T* dq;
+  T* dk;
+  T* dv;
+  int64_t B, H, T_, D;
+  double scale;
+  bool causal;
+};
+
+// Naive reference: for (b, h) pairs [bh_begin, bh_end), every row in float64. This is the spec.
+template <class T, class L>
+void forward_reference(const FwdParams<T, L>& p, int64_t bh_begin, int64_t bh_end);
+template <class T, class L>
+void backward_reference(const BwdParams<T, L>& p, int64_t bh_begin, int64_t bh_end);
+
+// CUDA (attention_cuda.cu): storage float32, bfloat16 or float16 (the pointers of the params are read
+// as that type), float32 arithmetic, float32 lse. The backward pass accumulates dk and dv in float32
+// buffers dk_acc, dv_acc (B, H, T, D) that the caller zeroes; dq is written in the storage type.
+// stream is a cudaStream_t. Each returns a CUDA error string, or nullptr on success.
+enum class Storage { f32, bf16, f16 };
+struct CudaFwd {
+  Storage dtype;
+  const void* q;
+  const void* k;
+  const void* v;
+  void* o;
+  float* lse;
+  int64_t B, H, T_, D;
+  float scale;
+  bool causal;
+};
+struct CudaBwd {
+  Storage dtype;
+  const void* q;
+  const void* k;
+  const void* v;
+  const void* o;
+  const void* dout;
+  const float* lse;
+  void* dq;
+  float* dk_acc;
+  float* dv_acc;
+  int64_t B, H, T_, D;
+  float scale;
+  bool causal;
+};
+const char* forward_cuda(const CudaFwd& p, void* stream);
+const char* backward_cuda(const CudaBwd& p, void* stream);
+
+}  // namespace incontext::attn

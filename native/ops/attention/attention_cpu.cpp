@@ -1,0 +1,95 @@
+// Attention, naive CPU reference: the spec for every other attention implementation.
+//
+// Algorithm (per batch b, head h, query row i, visible keys j <= i when causal, else all j):
+//   s_ij = scale * q_i . k_j;  lse_i = log sum_j exp(s_ij);  p_ij = exp(s_ij - lse_i);  o_i = sum_j p_ij v_j
+// Backward, with delta_i = dO_i . o_i:
+//   dv_j += p_ij dO_i;  ds_ij = p_ij (dO_i . v_j - delta_i);  dq_i += scale ds_ij k_j;  dk_j += scale ds_ij q_i
+// Shapes: (B, H, T, D) contiguous. Cost: O(B H T^2 D) time, O(T + D) extra memory per row (the backward
+// pass keeps float64 accumulators for dk and dv of one (b, h), O(T D)).
+// Precision: everything accumulated in float64 whatever the storage type.
+#include "attention/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace incontext::attn {
+
+namespace {
+template <class T>
+double dot(const T* a, const T* b, int64_t n) {
+  double s = 0;
+  for (int64_t d = 0; d < n; ++d) s += static_cast<double>(a[d]) * static_cast<double>(b[d]);
+  return s;
+}
+}  // namespace
+
+template <class T, class L>
+void forward_reference(const FwdParams<T, L>& p, int64_t bh_begin, int64_t bh_end) {
+  const int64_t T_ = p.T_, D = p.D;
+  std::vector<double> s(T_), acc(D);
+  for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
+    const T* q = p.q + bh * T_ * D;
+    const T* k = p.k + bh * T_ * D;
+    const T* v = p.v + bh * T_ * D;
+    T* o = p.o + bh * T_ * D;
+    L* lse = p.lse + bh * T_;
+    for (int64_t i = 0; i < T_; ++i) {
+      const int64_t nkeys = p.causal ? i + 1 : T_;
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j < nkeys; ++j) {
+        s[j] = p.scale * dot(q + i * D, k + j * D, D);
+        m = std::max(m, s[j]);
+      }
+      double l = 0;
+      for (int64_t j = 0; j < nkeys; ++j) l += std::exp(s[j] - m);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t j = 0; j < nkeys; ++j) {
+        const double pij = std::exp(s[j] - m) / l;
+        for (int64_t d = 0; d < D; ++d) acc[d] += pij * static_cast<double>(v[j * D + d]);
+      }
+      for (int64_t d = 0; d < D; ++d) o[i * D + d] = static_cast<T>(acc[d]);
+      lse[i] = static_cast<L>(m + std::log(l));
+    }
+  }
+}
+
+template <class T, class L>
+void backward_reference(const BwdParams<T, L>& p, int64_t bh_begin, int64_t bh_end) {
+  const int64_t T_ = p.T_, D = p.D;
+  std::vector<double> dq(D), dk(T_ * D), dv(T_ * D);
+  for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
+    const int64_t off = bh * T_ * D;
+    const T *q = p.q + off, *k = p.k + off, *v = p.v + off, *o = p.o + off, *dout = p.dout + off;
+    const L* lse = p.lse + bh * T_;
+    std::fill(dk.begin(), dk.end(), 0.0);
+    std::fill(dv.begin(), dv.end(), 0.0);
+    for (int64_t i = 0; i < T_; ++i) {
+      const int64_t nkeys = p.causal ? i + 1 : T_;
+      const double delta = dot(dout + i * D, o + i * D, D);
+      std::fill(dq.begin(), dq.end(), 0.0);
+      for (int64_t j = 0; j < nkeys; ++j) {
+        const double pij = std::exp(p.scale * dot(q + i * D, k + j * D, D) - static_cast<double>(lse[i]));
+        const double ds = pij * (dot(dout + i * D, v + j * D, D) - delta);
+        for (int64_t d = 0; d < D; ++d) {
+          dv[j * D + d] += pij * static_cast<double>(dout[i * D + d]);
+          dq[d] += p.scale * ds * static_cast<double>(k[j * D + d]);
+          dk[j * D + d] += p.scale * ds * static_cast<double>(q[i * D + d]);
+        }
+      }
+      for (int64_t d = 0; d < D; ++d) p.dq[off + i * D + d] = static_cast<T>(dq[d]);
+    }
+    for (int64_t e = 0; e < T_ * D; ++e) {
+      p.dk[off + e] = static_cast<T>(dk[e]);
+      p.dv[off + e] = static_cast<T>(dv[e]);
+    }
+  }
+}
+
+template void forward_reference<float, float>(const FwdParams<float, float>&, int64_t, int64_t);
+template void forward_reference<double, double>(const FwdParams<double, double>&, int64_t, int64_t);
+template void backward_reference<float, float>(const BwdParams<float, float>&, int64_t, int64_t);
+template void backward_reference<double, double>(const BwdParams<double, double>&, int64_t, int64_t);
+
+}  // namespace incontext::attn

@@ -1,0 +1,170 @@
+// Native tests of the attention op: the naive CPU reference against an ATen composition in float64, gradients
+// through the op's own autograd, poisoned outputs, awkward shapes, and (when a GPU and a CUDA build are
+// present) the CUDA kernels against the float64 reference. Tolerances are written at each check.
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/generated/variable_factories.h>
+
+#include "attention/attention.h"
+#include "incontext/ops.h"
+#include "testing.h"
+
+using incontext::testing::allclose;
+using incontext::testing::Suite;
+
+namespace {
+
+at::Tensor attention_aten(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal) {
+  const int64_t T = q.size(2);
+  at::Tensor s = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(3)));
+  if (causal) {
+    const at::Tensor mask = at::ones({T, T}, at::kBool).triu(1);
+    s = s.masked_fill(mask, -std::numeric_limits<double>::infinity());
+  }
+  return at::matmul(at::softmax(s, -1), v);
+}
+
+struct Shape {
+  int64_t B, H, T, D;
+};
+
+}  // namespace
+
+int main() {
+  const uint64_t seed = incontext::testing::seed_from_env();
+  std::printf("test_attention: seed %llu (set INCONTEXT_SEED to repeat)\n", (unsigned long long)seed);
+  at::manual_seed(seed);
+  Suite suite;
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+
+  const Shape shapes[] = {{2, 2, 1, 16}, {1, 3, 2, 32}, {2, 2, 41, 32}, {1, 2, 97, 59}, {1, 1, 82, 64}, {1, 1, 33, 128}};
+  for (const Shape& sh : shapes) {
+    for (bool causal : {false, true}) {
+      char name[128];
+      std::snprintf(name, sizeof name, "reference forward, poisoned output, (%lld,%lld,%lld,%lld) causal=%d",
+                    (long long)sh.B, (long long)sh.H, (long long)sh.T, (long long)sh.D, causal);
+      suite.run(name, [&] {
+        const at::Tensor q = at::randn({sh.B, sh.H, sh.T, sh.D}, f64), k = at::randn_like(q), v = at::randn_like(q);
+        at::Tensor o = at::full_like(q, std::numeric_limits<double>::quiet_NaN());
+        at::Tensor lse = at::full({sh.B, sh.H, sh.T}, std::numeric_limits<double>::quiet_NaN(), f64);
+        incontext::attn::FwdParams<double, double> p{q.data_ptr<double>(), k.data_ptr<double>(), v.data_ptr<double>(),
+                                                     o.data_ptr<double>(), lse.data_ptr<double>(), sh.B, sh.H, sh.T,
+                                                     sh.D, 1.0 / std::sqrt(double(sh.D)), causal};
+        incontext::attn::forward_reference(p, 0, sh.B * sh.H);
+        return allclose("o", o, attention_aten(q, k, v, causal), 1e-12, 1e-12) && at::isfinite(lse).all().item<bool>();
+      });
+      std::snprintf(name, sizeof name, "gradients vs ATen autograd, float64, (%lld,%lld,%lld,%lld) causal=%d",
+                    (long long)sh.B, (long long)sh.H, (long long)sh.T, (long long)sh.D, causal);
+      suite.run(name, [&] {
+        const at::Tensor q = at::randn({sh.B, sh.H, sh.T, sh.D}, f64).requires_grad_(true);
+        const at::Tensor k = at::randn_like(q).requires_grad_(true), v = at::randn_like(q).requires_grad_(true);
+        const at::Tensor g = at::randn_like(q);
+        const at::Tensor o = incontext::attention(q, k, v, causal);
+        const at::Tensor o_ref = attention_aten(q, k, v, causal);
+        const auto grads = torch::autograd::grad({o}, {q, k, v}, {g});
+        const auto grads_ref = torch::autograd::grad({o_ref}, {q, k, v}, {g});
+        // float64 both ways: only summation order differs.
+        return allclose("o", o, o_ref, 1e-12, 1e-10) && allclose("dq", grads[0], grads_ref[0], 1e-11, 1e-9) &&
+               allclose("dk", grads[1], grads_ref[1], 1e-11, 1e-9) && allclose("dv", grads[2], grads_ref[2], 1e-11, 1e-9);
+      });
+    }
+  }
+
+  suite.run("float32 forward and gradients within 1e-5 relative of float64, (2,2,97,59) causal", [&] {
+    const at::Tensor q = at::randn({2, 2, 97, 59}, f64), k = at::randn_like(q), v = at::randn_like(q), g = at::randn_like(q);
+    auto run = [&](at::ScalarType dt) {
+      auto qq = q.to(dt).requires_grad_(true), kk = k.to(dt).requires_grad_(true), vv = v.to(dt).requires_grad_(true);
+      auto o = incontext::attention(qq, kk, vv, true);
+      auto gr = torch::autograd::grad({o}, {qq, kk, vv}, {g.to(dt)});
+      return std::vector<at::Tensor>{o, gr[0], gr[1], gr[2]};
+    };
+    const auto r32 = run(at::kFloat), r64 = run(at::kDouble);
+    bool ok = true;
+    const char* names[] = {"o", "dq", "dk", "dv"};
+    for (int i = 0; i < 4; ++i) {
+      const double e = incontext::testing::rel_err(r32[i], r64[i]);
+      std::printf("  %s: relative error %.2e\n", names[i], e);
+      ok = ok && e <= 1e-5;
+    }
+    return ok;
+  });
+
+  suite.run("non-contiguous inputs give the result of their contiguous copies", [&] {
+    const at::Tensor base = at::randn({2, 41, 3, 32}, f64);  // (B, T, H, D) viewed as (B, H, T, D)
+    const at::Tensor q = base.transpose(1, 2), k = at::randn({2, 3, 32, 41}, f64).transpose(2, 3), v = q.flip(2);
+    return allclose("o", incontext::attention(q, k, v, true),
+                    incontext::attention(q.contiguous(), k.contiguous(), v.contiguous(), true), 0, 0);
+  });
+
+  suite.run("bad arguments raise c10::Error naming the argument", [&] {
+    const at::Tensor q = at::randn({2, 2, 8, 16}, f64);
+    int raised = 0;
+    auto expect = [&](const char* needle, const std::function<void()>& f) {
+      try {
+        f();
+        std::printf("  no error for case '%s'\n", needle);
+      } catch (const c10::Error& e) {
+        const std::string msg = e.what_without_backtrace();
+        if (msg.find(needle) != std::string::npos) ++raised;
+        else std::printf("  message lacks '%s': %s\n", needle, msg.c_str());
+      }
+    };
+    expect("'q' must be a 4-D tensor", [&] { incontext::attention(q[0], q, q, false); });
+    expect("'k' must have the shape of 'q'", [&] { incontext::attention(q, q.narrow(0, 0, 1), q, false); });
+    expect("must have dtype", [&] { incontext::attention(q.to(at::kHalf), q.to(at::kHalf), q.to(at::kHalf), false); });
+    expect("contains NaN", [&] {
+      at::Tensor bad = q.clone();
+      bad[1][0][3][2] = std::numeric_limits<double>::quiet_NaN();
+      incontext::attention(q, bad, q, false);
+    });
+    expect("sequence length T", [&] { incontext::attention(q.narrow(2, 0, 0), q.narrow(2, 0, 0), q.narrow(2, 0, 0), false); });
+    return raised == 5;
+  });
+
+  const bool cuda = at::globalContext().hasCUDA();
+  if (!cuda) {
+    suite.skip("CUDA kernels vs float64 reference", "no CUDA device or this libtorch has no CUDA");
+  } else {
+    for (at::ScalarType dt : {at::kFloat, at::kBFloat16, at::kHalf}) {
+      for (const Shape& sh : shapes) {
+        for (bool causal : {false, true}) {
+          char name[160];
+          std::snprintf(name, sizeof name, "CUDA %s forward+backward vs float64, (%lld,%lld,%lld,%lld) causal=%d",
+                        c10::toString(dt), (long long)sh.B, (long long)sh.H, (long long)sh.T, (long long)sh.D, causal);
+          suite.run(name, [&] {
+            const at::Tensor q = at::randn({sh.B, sh.H, sh.T, sh.D}, f64), k = at::randn_like(q), v = at::randn_like(q);
+            const at::Tensor g = at::randn_like(q);
+            auto run = [&](at::ScalarType t, at::Device dev, bool naive_aten) {
+              auto qq = q.to(dev, t).requires_grad_(true), kk = k.to(dev, t).requires_grad_(true),
+                   vv = v.to(dev, t).requires_grad_(true);
+              auto o = naive_aten ? attention_aten(qq, kk, vv, causal) : incontext::attention(qq, kk, vv, causal);
+              auto gr = torch::autograd::grad({o}, {qq, kk, vv}, {g.to(dev, t)});
+              return std::vector<at::Tensor>{o, gr[0], gr[1], gr[2]};
+            };
+            const auto ref = run(at::kDouble, at::kCPU, false);
+            const auto got = run(dt, at::kCUDA, false);
+            const auto naive = run(dt, at::kCUDA, true);  // the same math in the same precision, through ATen
+            bool ok = true;
+            const char* names[] = {"o", "dq", "dk", "dv"};
+            for (int i = 0; i < 4; ++i) {
+              const double e = incontext::testing::rel_err(got[i], ref[i]);
+              const double e_naive = incontext::testing::rel_err(naive[i], ref[i]);
+              // float32: 1e-5 relative; 16-bit: at most twice the naive same-precision error (plus a floor).
+              const double tol = dt == at::kFloat ? 1e-5 : 2 * e_naive + 1e-3;
+              if (!(e <= tol)) {
+                std::printf("  %s: relative error %.2e > tolerance %.2e (naive %.2e)\n", names[i], e, tol, e_naive);
+                ok = false;
+              }
+            }
+            return ok;
+          });
+        }
+      }
+    }
+  }
+  return suite.finish();
+}
