@@ -1,0 +1,199 @@
+package dev.incontext.config;
+
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Binds nested maps (parsed YAML, snake_case keys) to immutable config records (camelCase components) and back.
+ * Every component must be present; an unknown key fails naming it and listing the valid ones; an enum value is
+ * matched case-insensitively and an unknown one lists the choices. Validation errors thrown by a record's compact
+ * constructor are reported with the record's path prefixed.
+ */
+public final class RecordBinder {
+    private RecordBinder() {}
+
+    public static String snake(String camel) {
+        return camel.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
+    }
+
+    public static <R extends Record> R bind(Class<R> type, Object value, String path) {
+        if (!(value instanceof Map<?, ?> map)) {
+            throw new ConfigException(path, "expected a mapping of " + keys(type) + "; got " + describe(value));
+        }
+        RecordComponent[] components = type.getRecordComponents();
+        Map<String, RecordComponent> byKey = new LinkedHashMap<>();
+        for (RecordComponent c : components) {
+            byKey.put(snake(c.getName()), c);
+        }
+        for (Object k : map.keySet()) {
+            if (!byKey.containsKey(String.valueOf(k))) {
+                throw new ConfigException(join(path, String.valueOf(k)),
+                        "unknown key; valid keys here are " + String.join(", ", byKey.keySet()));
+            }
+        }
+        Object[] args = new Object[components.length];
+        Class<?>[] types = new Class<?>[components.length];
+        for (int i = 0; i < components.length; i++) {
+            String key = snake(components[i].getName());
+            String sub = join(path, key);
+            if (!map.containsKey(key)) {
+                throw new ConfigException(sub, "missing (no default either)");
+            }
+            args[i] = convert(components[i].getGenericType(), map.get(key), sub);
+            types[i] = components[i].getType();
+        }
+        try {
+            Constructor<R> ctor = type.getDeclaredConstructor(types);
+            return ctor.newInstance(args);
+        } catch (InvocationTargetException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof ConfigException ce) {
+                throw new ConfigException(join(path, ce.key()), stripKey(ce.getMessage(), ce.key()));
+            }
+            if (cause instanceof IllegalArgumentException iae) {
+                throw new ConfigException(path, iae.getMessage());
+            }
+            throw new IllegalStateException("could not build " + type.getSimpleName(), cause);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("config record " + type.getName() + " is not bindable", e);
+        }
+    }
+
+    private static String stripKey(String message, String key) {
+        return message.startsWith(key + ": ") ? message.substring(key.length() + 2) : message;
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Object convert(Type generic, Object value, String path) {
+        Class<?> raw = generic instanceof ParameterizedType p ? (Class<?>) p.getRawType() : (Class<?>) generic;
+        if (value == null) {
+            throw new ConfigException(path, "must have a value");
+        }
+        if (raw == int.class || raw == Integer.class) {
+            long l = asLong(value, path);
+            if (l != (int) l) {
+                throw new ConfigException(path, "out of range for an int: " + value);
+            }
+            return (int) l;
+        }
+        if (raw == long.class || raw == Long.class) {
+            return asLong(value, path);
+        }
+        if (raw == double.class || raw == Double.class) {
+            if (value instanceof Number n) {
+                return n.doubleValue();
+            }
+            try {
+                return Double.parseDouble(String.valueOf(value));
+            } catch (NumberFormatException e) {
+                throw new ConfigException(path, "expected a number; got " + describe(value));
+            }
+        }
+        if (raw == boolean.class || raw == Boolean.class) {
+            if (value instanceof Boolean b) {
+                return b;
+            }
+            throw new ConfigException(path, "expected true or false; got " + describe(value));
+        }
+        if (raw == String.class) {
+            if (value instanceof Map || value instanceof List) {
+                throw new ConfigException(path, "expected a string; got " + describe(value));
+            }
+            return String.valueOf(value);
+        }
+        if (raw.isEnum()) {
+            String s = String.valueOf(value).toUpperCase(Locale.ROOT).replace('-', '_');
+            for (Object c : raw.getEnumConstants()) {
+                if (((Enum<?>) c).name().equals(s)) {
+                    return c;
+                }
+            }
+            throw new ConfigException(path, "unknown value '" + value + "'; valid values are " + Arrays.stream(
+                    raw.getEnumConstants()).map(c -> ((Enum<?>) c).name().toLowerCase(Locale.ROOT))
+                    .collect(Collectors.joining(", ")));
+        }
+        if (raw.isRecord()) {
+            return bind((Class<? extends Record>) raw, value, path);
+        }
+        if (raw == List.class) {
+            if (!(value instanceof List<?> list)) {
+                throw new ConfigException(path, "expected a list; got " + describe(value));
+            }
+            Type element = ((ParameterizedType) generic).getActualTypeArguments()[0];
+            List<Object> out = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                out.add(convert(element, list.get(i), path + "[" + i + "]"));
+            }
+            return List.copyOf(out);
+        }
+        throw new IllegalStateException("unsupported config type " + generic + " at " + path);
+    }
+
+    private static long asLong(Object value, String path) {
+        if (value instanceof Integer || value instanceof Long) {
+            return ((Number) value).longValue();
+        }
+        if (value instanceof Double d && d == Math.rint(d) && !Double.isInfinite(d)) {
+            return d.longValue();
+        }
+        throw new ConfigException(path, "expected an integer; got " + describe(value));
+    }
+
+    /** The record as nested maps with snake_case keys (enums lower-case), ready to be written as YAML. */
+    public static Map<String, Object> toMap(Record record) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (RecordComponent c : record.getClass().getRecordComponents()) {
+            try {
+                out.put(snake(c.getName()), plain(c.getAccessor().invoke(record)));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return out;
+    }
+
+    private static Object plain(Object v) {
+        if (v instanceof Record r) {
+            return toMap(r);
+        }
+        if (v instanceof Enum<?> e) {
+            return e.name().toLowerCase(Locale.ROOT);
+        }
+        if (v instanceof List<?> l) {
+            return l.stream().map(RecordBinder::plain).collect(Collectors.toList());
+        }
+        return v;
+    }
+
+    static String keys(Class<? extends Record> type) {
+        return Arrays.stream(type.getRecordComponents()).map(c -> snake(c.getName()))
+                .collect(Collectors.joining(", ", "{", "}"));
+    }
+
+    private static String join(String path, String key) {
+        return path.isEmpty() ? key : path + "." + key;
+    }
+
+    private static String describe(Object v) {
+        if (v == null) {
+            return "nothing";
+        }
+        if (v instanceof Map) {
+            return "a mapping";
+        }
+        if (v instanceof List) {
+            return "a list";
+        }
+        return "'" + v + "'";
+    }
+}

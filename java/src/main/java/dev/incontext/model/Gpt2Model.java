@@ -1,0 +1,134 @@
+package dev.incontext.model;
+
+import dev.incontext.config.RunConfig.AttentionImpl;
+import dev.incontext.config.RunConfig.ModelConfig;
+import dev.incontext.ops.Ops;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * GPT-2 style transformer for in-context regression (Garg et al.): linear read-in of the prompt tokens, learned
+ * absolute positions, pre-LN blocks (causal multi-head attention, MLP 4x with tanh-GELU), final LayerNorm, linear
+ * read-out of one scalar per token. Attention runs through the project's op ({@link Ops#attention}) or, for
+ * comparison, libtorch's scaled_dot_product_attention. Initialisation as GPT-2: weights N(0, 0.02), biases 0,
+ * LayerNorm 1/0, the two residual projections of each block N(0, 0.02 / sqrt(2 L)).
+ */
+public final class Gpt2Model extends InContextModel {
+    private static final double LN_EPS = 1e-5;
+    private final Module root = new Module("gpt2");
+    private final PromptEncoding encoding;
+    private final AttentionImpl attention;
+    private final int layers;
+    private final int heads;
+    private final int width;
+    private final Tensor readInW;
+    private final Tensor readInB;
+    private final Tensor wpe;
+    private final Tensor lnFW;
+    private final Tensor lnFB;
+    private final Tensor readOutW;
+    private final Tensor readOutB;
+    private final Block[] blocks;
+
+    private record Block(Tensor ln1W, Tensor ln1B, Tensor attnW, Tensor attnB, Tensor projW, Tensor projB,
+            Tensor ln2W, Tensor ln2B, Tensor fcW, Tensor fcB, Tensor outW, Tensor outB) {}
+
+    public Gpt2Model(ModelConfig c, int nDims, Generator gen, TensorOptions o) {
+        this.encoding = PromptEncoding.of(c.encoding());
+        this.attention = c.attention();
+        this.layers = c.layers();
+        this.heads = c.heads();
+        this.width = c.width();
+        long in = encoding.tokenDim(nDims);
+        long positions = encoding.length(c.nPositions());
+        double std = 0.02;
+        double residStd = 0.02 / Math.sqrt(2.0 * layers);
+        readInW = param("read_in_weight", normal(gen, o, std, width, in));
+        readInB = param("read_in_bias", torch.zeros(new long[] {width}, o));
+        wpe = param("wpe", normal(gen, o, std, positions, width));
+        blocks = new Block[layers];
+        for (int l = 0; l < layers; l++) {
+            String p = "h" + l + "_";
+            blocks[l] = new Block(
+                    param(p + "ln_1_weight", torch.ones(new long[] {width}, o)),
+                    param(p + "ln_1_bias", torch.zeros(new long[] {width}, o)),
+                    param(p + "attn_c_attn_weight", normal(gen, o, std, 3L * width, width)),
+                    param(p + "attn_c_attn_bias", torch.zeros(new long[] {3L * width}, o)),
+                    param(p + "attn_c_proj_weight", normal(gen, o, residStd, width, width)),
+                    param(p + "attn_c_proj_bias", torch.zeros(new long[] {width}, o)),
+                    param(p + "ln_2_weight", torch.ones(new long[] {width}, o)),
+                    param(p + "ln_2_bias", torch.zeros(new long[] {width}, o)),
+                    param(p + "mlp_c_fc_weight", normal(gen, o, std, 4L * width, width)),
+                    param(p + "mlp_c_fc_bias", torch.zeros(new long[] {4L * width}, o)),
+                    param(p + "mlp_c_proj_weight", normal(gen, o, residStd, width, 4L * width)),
+                    param(p + "mlp_c_proj_bias", torch.zeros(new long[] {width}, o)));
+        }
+        lnFW = param("ln_f_weight", torch.ones(new long[] {width}, o));
+        lnFB = param("ln_f_bias", torch.zeros(new long[] {width}, o));
+        readOutW = param("read_out_weight", normal(gen, o, std, 1, width));
+        readOutB = param("read_out_bias", torch.zeros(new long[] {1}, o));
+    }
+
+    private static Tensor normal(Generator gen, TensorOptions o, double std, long... shape) {
+        return torch.randn(shape, new GeneratorOptional(gen), o).mul(new Scalar(std));
+    }
+
+    private Tensor param(String name, Tensor init) {
+        // register_parameter returns a reference into the module's parameter table, which later registrations
+        // may reallocate: keep our own handle (same TensorImpl, so gradients and optimiser updates are shared).
+        return new Tensor(root.register_parameter(name, init, true));
+    }
+
+    @Override
+    public Module module() {
+        return root;
+    }
+
+    @Override
+    public String name() {
+        return "Transformer";
+    }
+
+    @Override
+    public Tensor forward(Tensor xs, Tensor ys) {
+        Tensor tokens = encoding.encode(xs, ys);
+        long b = tokens.size(0);
+        long len = tokens.size(1);
+        if (len > wpe.size(0)) {
+            throw new IllegalArgumentException("prompt of " + xs.size(1) + " points needs " + len
+                    + " positions but the model has " + wpe.size(0) + " (model.n_positions too small)");
+        }
+        Tensor h = torch.linear(tokens, readInW, new TensorOptional(readInB)).add(wpe.narrow(0, 0, len));
+        long headDim = width / heads;
+        for (Block k : blocks) {
+            Tensor a = layerNorm(h, k.ln1W, k.ln1B);
+            TensorVector qkv = torch.linear(a, k.attnW, new TensorOptional(k.attnB)).split(width, 2);
+            Tensor q = qkv.get(0).view(b, len, heads, headDim).transpose(1, 2);
+            Tensor kk = qkv.get(1).view(b, len, heads, headDim).transpose(1, 2);
+            Tensor v = qkv.get(2).view(b, len, heads, headDim).transpose(1, 2);
+            Tensor att = attention == AttentionImpl.INCONTEXT ? Ops.attention(q, kk, v, true)
+                    : torch.scaled_dot_product_attention(q, kk, v, new TensorOptional(), 0.0, true,
+                            new DoubleOptional(), false);
+            Tensor merged = att.transpose(1, 2).reshape(b, len, width);
+            h = h.add(torch.linear(merged, k.projW, new TensorOptional(k.projB)));
+            Tensor m = layerNorm(h, k.ln2W, k.ln2B);
+            Tensor fc = torch.gelu(torch.linear(m, k.fcW, new TensorOptional(k.fcB)), "tanh");
+            h = h.add(torch.linear(fc, k.outW, new TensorOptional(k.outB)));
+        }
+        h = layerNorm(h, lnFW, lnFB);
+        Tensor out = torch.linear(h, readOutW, new TensorOptional(readOutB)).squeeze(2);
+        return encoding.readout(out);
+    }
+
+    private Tensor layerNorm(Tensor x, Tensor w, Tensor bias) {
+        return torch.layer_norm(x, new long[] {width}, new TensorOptional(w), new TensorOptional(bias), LN_EPS, false);
+    }
+}

@@ -1,0 +1,41 @@
+package dev.incontext.model;
+
+import dev.incontext.tasks.PromptBatch;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * A trainable in-context learner: a libtorch {@link Module} holding the parameters, and a differentiable forward
+ * pass from a prompt to predictions at every position.
+ */
+public abstract class InContextModel implements Predictor {
+    /** The parameters (for optimisers and checkpoints). */
+    public abstract Module module();
+
+    /** Differentiable predictions (B, n). */
+    public abstract Tensor forward(Tensor xs, Tensor ys);
+
+    /** Whether the training loss averages over all positions (GPT-2) or uses the last one only (LSA). */
+    public boolean lossOnAllPositions() {
+        return true;
+    }
+
+    /** Inference without autograd; safe to call from many threads at once (no state is mutated). */
+    @Override
+    public Tensor predict(PromptBatch batch) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            return forward(batch.xs(), batch.ys());
+        }
+    }
+
+    /** Number of scalar parameters. */
+    public long parameterCount() {
+        long n = 0;
+        var params = module().parameters();
+        for (long i = 0; i < params.size(); i++) {
+            n += params.get(i).numel();
+        }
+        return n;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.incontext.model;
+
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * One linear self-attention layer (Zhang, Frei &amp; Bartlett 2023): f(E) = E + W^PV E (E^T W^KQ E) / rho on the
+ * embedding E = [(x_1; y_1) ... (x_k; y_k) (x_q; 0)], read at the bottom-right entry, with rho = k. For the
+ * query after k examples that is
+ * <pre>  y_hat_k = v^T (sum_{i<k} e_i e_i^T + e_q e_q^T) W^KQ e_q / k,   v = last row of W^PV,</pre>
+ * computed for every k at once with an exclusive prefix sum of the outer products. Initialisation follows the
+ * paper's Assumption 3.3: W^PV = sigma [[0, 0], [0, 1]], W^KQ = sigma [[Theta Theta^T, 0], [0, 0]] with
+ * ||Theta Theta^T||_F = 1, sigma = 0.1. Trained on the last position only (one query per prompt).
+ */
+public final class LsaModel extends InContextModel {
+    private final Module root = new Module("lsa");
+    private final Tensor wpv;
+    private final Tensor wkq;
+
+    public LsaModel(int nDims, Generator gen, TensorOptions o) {
+        long e = nDims + 1L;
+        double sigma = 0.1;
+        Tensor pv = torch.zeros(new long[] {e, e}, o);
+        pv.select(0, nDims).select(0, nDims).fill_(new Scalar(sigma));
+        Tensor theta = torch.randn(new long[] {nDims, nDims}, new GeneratorOptional(gen), o);
+        Tensor tt = torch.matmul(theta, theta.t());
+        tt = tt.div(tt.norm());
+        Tensor kq = torch.zeros(new long[] {e, e}, o);
+        kq.narrow(0, 0, nDims).narrow(1, 0, nDims).copy_(tt.mul(new Scalar(sigma)));
+        wpv = new Tensor(root.register_parameter("w_pv", pv, true));  // own handle: see Gpt2Model.param
+        wkq = new Tensor(root.register_parameter("w_kq", kq, true));
+    }
+
+    @Override
+    public Module module() {
+        return root;
+    }
+
+    @Override
+    public String name() {
+        return "Linear self-attention";
+    }
+
+    @Override
+    public boolean lossOnAllPositions() {
+        return false;
+    }
+
+    @Override
+    public Tensor forward(Tensor xs, Tensor ys) {
+        long b = xs.size(0);
+        long n = xs.size(1);
+        long d = xs.size(2);
+        Tensor cols = torch.cat(new org.bytedeco.pytorch.TensorVector(xs, ys.unsqueeze(2)), 2);      // (B, n, d+1)
+        Tensor queries = torch.cat(new org.bytedeco.pytorch.TensorVector(xs,
+                torch.zeros(new long[] {b, n, 1}, xs.options())), 2);                                     // (B, n, d+1)
+        Tensor outer = cols.unsqueeze(3).mul(cols.unsqueeze(2));                                          // (B, n, e, e)
+        Tensor inclusive = torch.cumsum(outer, 1);
+        Tensor context = inclusive.sub(outer);                                                            // sum_{i<k}
+        Tensor u = torch.matmul(queries, wkq.t());                                                        // W e_q
+        Tensor cu = torch.matmul(context, u.unsqueeze(3)).squeeze(3);                                     // C_k u_k
+        Tensor qu = queries.mul(queries.mul(u).sum(new long[] {2}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        Tensor v = wpv.select(0, d);
+        Tensor raw = torch.matmul(cu.add(qu), v.unsqueeze(1)).squeeze(2);                                 // (B, n)
+        Tensor k = torch.arange(new Scalar(0), new Scalar(n), xs.options()).clamp_min(new Scalar(1));
+        Tensor notFirst = torch.arange(new Scalar(0), new Scalar(n), xs.options()).gt(new Scalar(0)).to(xs.scalar_type());
+        return raw.div(k).mul(notFirst);
+    }
+}

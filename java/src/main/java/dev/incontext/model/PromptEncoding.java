@@ -1,0 +1,131 @@
+package dev.incontext.model;
+
+import dev.incontext.config.RunConfig.EncodingKind;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * How a prompt (xs (B, n, d), ys (B, n)) becomes a token sequence and how predictions are read back. The model
+ * does not hard-code one: each paper's encoding is a class.
+ */
+public sealed interface PromptEncoding {
+    /** Tokens (B, length(n), tokenDim(d)). */
+    Tensor encode(Tensor xs, Tensor ys);
+
+    /** Predictions (B, n) from the model's scalar outputs (B, length(n)). */
+    Tensor readout(Tensor outputs);
+
+    long length(long points);
+
+    long tokenDim(long dims);
+
+    static PromptEncoding of(EncodingKind kind) {
+        return switch (kind) {
+            case INTERLEAVED -> new Interleaved();
+            case TOKEN_PAIR -> new TokenPair();
+            case CONCAT -> throw new IllegalArgumentException(
+                    "the concat encoding feeds the linear self-attention model, which reads it itself");
+        };
+    }
+
+    /** Stacks a (B, n, t) x-token and y-token tensor into (B, 2n, t): x_0, y_0, x_1, y_1, ... */
+    private static Tensor interleave(Tensor xTokens, Tensor yTokens) {
+        long b = xTokens.size(0);
+        long n = xTokens.size(1);
+        long t = xTokens.size(2);
+        return torch.stack(new TensorVector(xTokens, yTokens), 2).reshape(b, 2 * n, t);
+    }
+
+    /** Predictions are read at the x tokens (even positions), output channel 0. */
+    private static Tensor readEven(Tensor outputs) {
+        long b = outputs.size(0);
+        return outputs.reshape(b, outputs.size(1) / 2, 2).select(2, 0);
+    }
+
+    /** Garg et al.: x_i, then (y_i, 0, ..., 0) zero-padded to d; read at the x positions. */
+    record Interleaved() implements PromptEncoding {
+        @Override
+        public Tensor encode(Tensor xs, Tensor ys) {
+            Tensor yTok = torch.zeros_like(xs);
+            yTok.select(2, 0).copy_(ys);
+            return interleave(xs, yTok);
+        }
+
+        @Override
+        public Tensor readout(Tensor outputs) {
+            return readEven(outputs);
+        }
+
+        @Override
+        public long length(long points) {
+            return 2 * points;
+        }
+
+        @Override
+        public long tokenDim(long dims) {
+            return dims;
+        }
+    }
+
+    /** Akyürek et al. / Raventós et al.: tokens [0, x_i] and [y_i, 0]; read at the x tokens. */
+    record TokenPair() implements PromptEncoding {
+        @Override
+        public Tensor encode(Tensor xs, Tensor ys) {
+            long b = xs.size(0);
+            long n = xs.size(1);
+            long d = xs.size(2);
+            Tensor xTok = torch.cat(new TensorVector(torch.zeros(new long[] {b, n, 1}, xs.options()), xs), 2);
+            Tensor yTok = torch.zeros(new long[] {b, n, d + 1}, xs.options());
+            yTok.select(2, 0).copy_(ys);
+            return interleave(xTok, yTok);
+        }
+
+        @Override
+        public Tensor readout(Tensor outputs) {
+            return readEven(outputs);
+        }
+
+        @Override
+        public long length(long points) {
+            return 2 * points;
+        }
+
+        @Override
+        public long tokenDim(long dims) {
+            return dims + 1;
+        }
+    }
+
+    /**
+     * Zhang, Frei & Bartlett / von Oswald et al.: columns (x_i; y_i) and a query column (x_q; 0), i.e. the
+     * embedding matrix E (B, d + 1, k + 1) for a query after k examples. {@link #encode} returns the columns of
+     * all n points as rows (B, n, d + 1); the linear self-attention model forms each prefix's E from them.
+     */
+    record Concat() implements PromptEncoding {
+        @Override
+        public Tensor encode(Tensor xs, Tensor ys) {
+            return torch.cat(new TensorVector(xs, ys.unsqueeze(2)), 2);
+        }
+
+        @Override
+        public Tensor readout(Tensor outputs) {
+            return outputs;
+        }
+
+        @Override
+        public long length(long points) {
+            return points;
+        }
+
+        @Override
+        public long tokenDim(long dims) {
+            return dims + 1;
+        }
+    }
+
+    static Scalar s(double v) {
+        return new Scalar(v);
+    }
+}

@@ -1,0 +1,58 @@
+package dev.incontext.train;
+
+import dev.incontext.config.RunConfig;
+import dev.incontext.model.InContextModel;
+import dev.incontext.model.Models;
+import dev.incontext.tasks.PromptBatch;
+import dev.incontext.util.Devices;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * A trained model and the config it was trained with. {@link #load} reads one from a checkpoint (or the newest
+ * checkpoint of a run directory); {@link #predict} may be called from many threads at once: the model holds no
+ * mutable state and every call runs without autograd.
+ */
+public final class TrainedModel {
+    private final RunConfig config;
+    private final InContextModel model;
+
+    public TrainedModel(RunConfig config, InContextModel model) {
+        this.config = config;
+        this.model = model;
+    }
+
+    public static TrainedModel load(Path checkpointOrRunDir) throws IOException {
+        Checkpoints.Saved saved = Checkpoints.inspect(Checkpoints.resolve(checkpointOrRunDir));
+        InContextModel model = Models.create(saved.config(), Devices.float32(saved.config().device()));
+        Checkpoints.loadModel(saved.dir(), model.module());
+        model.module().eval();
+        return new TrainedModel(saved.config(), model);
+    }
+
+    public RunConfig config() {
+        return config;
+    }
+
+    public InContextModel model() {
+        return model;
+    }
+
+    /**
+     * Predictions (B, n) for prompts xs (B, n, d) and ys (B, n): entry k predicts y_k from the first k examples
+     * and x_k (ys[:, k:] are not looked at for entry k). Inputs must be float32 on the model's device.
+     */
+    public Tensor predict(Tensor xs, Tensor ys) {
+        if (xs.dim() != 3 || ys.dim() != 2 || xs.size(0) != ys.size(0) || xs.size(1) != ys.size(1)) {
+            throw new IllegalArgumentException("predict expects xs (B, n, d) and ys (B, n); got xs of shape "
+                    + dev.incontext.util.Tensors.shape(xs) + " and ys of shape " + dev.incontext.util.Tensors.shape(ys));
+        }
+        if (xs.size(2) != config.task().nDims()) {
+            throw new IllegalArgumentException("the model was trained on d = " + config.task().nDims()
+                    + " inputs; got xs with d = " + xs.size(2));
+        }
+        return model.predict(new PromptBatch(xs, ys, Map.of(), (int) xs.size(2)));
+    }
+}

@@ -1,0 +1,203 @@
+package dev.incontext.train;
+
+import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
+import dev.incontext.config.RunConfig.TaskKind;
+import dev.incontext.config.RunConfig.TrainingConfig;
+import dev.incontext.model.InContextModel;
+import dev.incontext.model.Models;
+import dev.incontext.tasks.PromptBatch;
+import dev.incontext.tasks.Rng;
+import dev.incontext.tasks.TaskSampler;
+import dev.incontext.util.Devices;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Adam;
+import org.bytedeco.pytorch.AdamOptions;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.OptimizerParamGroupVector;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Trains an in-context learner: {@code Trainer.train(config) -> TrainedModel}. Each step draws a batch from the
+ * task (a pure function of seed and step, at the curriculum's size for that step), computes the loss averaged over
+ * positions (MSE; BCE with logits for classification), and takes an Adam/AdamW step at the scheduled learning rate,
+ * with optional gradient clipping. Metrics go to {@code metrics.jsonl}, checkpoints to {@code checkpoints/}.
+ * A NaN or infinite loss stops the run with a message naming the step.
+ */
+public final class Trainer {
+    private final TrainingListener listener;
+
+    public Trainer(TrainingListener listener) {
+        this.listener = listener;
+    }
+
+    public Trainer() {
+        this(new TrainingListener() {});
+    }
+
+    /** Trains from scratch, or from {@code resumeFrom} (a checkpoint or run directory) when not null. */
+    public TrainedModel train(RunConfig config, Path resumeFrom) throws IOException {
+        Devices.threads(config.training().threads());
+        TensorOptions options = Devices.float32(config.device());
+        Path runDir = Path.of(config.outDir());
+        Files.createDirectories(runDir);
+        Files.writeString(runDir.resolve("config.yaml"), ConfigLoader.toYaml(config), StandardCharsets.UTF_8);
+
+        InContextModel model = Models.create(config, options);
+        Optimizer optimizer = optimizer(config.training(), model.module().parameters());
+        long start = 0;
+        if (resumeFrom != null) {
+            Checkpoints.Saved saved = Checkpoints.inspect(Checkpoints.resolve(resumeFrom));
+            List<String> diffs = Checkpoints.incompatibilities(saved.config(), config);
+            if (!diffs.isEmpty()) {
+                throw new IllegalArgumentException("checkpoint " + saved.dir() + " was trained with a different "
+                        + "configuration; refusing to resume. Differences: " + String.join("; ", diffs));
+            }
+            Checkpoints.loadModel(saved.dir(), model.module());
+            Checkpoints.loadOptimizer(saved.dir(), optimizer);
+            start = saved.step();
+        }
+        truncateMetrics(runDir.resolve("metrics.jsonl"), start);
+
+        TaskSampler sampler = TaskSampler.forRun(config, options);
+        TrainingConfig t = config.training();
+        TensorVector params = model.module().parameters();
+        long lastLogTime = System.nanoTime();
+        long lastLogStep = start;
+        try (BufferedWriter metrics = Files.newBufferedWriter(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            for (long step = start; step < t.steps(); step++) {
+                try (PointerScope scope = new PointerScope()) {
+                    int dims = config.curriculum().dimsAt(step);
+                    int points = config.curriculum().pointsAt(step);
+                    PromptBatch batch = sampler.sample(t.batchSize(), points, dims,
+                            Rng.cpu(Rng.derive(config.seed(), Rng.Stream.DATA, step)));
+                    double lr = Schedule.lr(t, step);
+                    setLearningRate(optimizer, lr);
+                    optimizer.zero_grad();
+                    Tensor preds = model.forward(batch.xs(), batch.ys());
+                    Tensor loss = loss(preds, batch.ys(), sampler.family().classification(), model.lossOnAllPositions());
+                    loss.backward();
+                    if (t.gradClip() > 0) {
+                        torch.clip_grad_norm_(params, t.gradClip());
+                    }
+                    optimizer.step();
+                    boolean last = step == t.steps() - 1;
+                    if (step % t.logEvery() == 0 || last) {
+                        double value = loss.item_double();
+                        if (!Double.isFinite(value)) {
+                            throw new IllegalStateException("training diverged: the loss is " + value + " at step "
+                                    + step + ". Lower training.learning_rate or set training.grad_clip.");
+                        }
+                        long now = System.nanoTime();
+                        double rate = step > lastLogStep ? (step - lastLogStep) / ((now - lastLogTime) / 1e9) : Double.NaN;
+                        lastLogTime = now;
+                        lastLogStep = step;
+                        Double excess = excessLoss(config, value, dims, points);
+                        TrainingListener.TrainingLog log =
+                                new TrainingListener.TrainingLog(step, value, lr, dims, points, rate, excess);
+                        metrics.write(log.toJson());
+                        metrics.newLine();
+                        metrics.flush();
+                        listener.onLog(log);
+                    }
+                }
+                listener.onStep(step + 1, t.steps());
+                if (t.saveEvery() > 0 && ((step + 1) % t.saveEvery() == 0 || step + 1 == t.steps())) {
+                    Path p = Checkpoints.save(runDir, step + 1, config, model.module(), optimizer, t.keepCheckpoints());
+                    listener.onCheckpoint(p, step + 1);
+                }
+            }
+        }
+        return new TrainedModel(config, model);
+    }
+
+    static Optimizer optimizer(TrainingConfig t, TensorVector params) {
+        return switch (t.optimizer()) {
+            case ADAM -> {
+                AdamOptions o = new AdamOptions(t.learningRate());
+                o.betas().put(0, t.beta1()).put(1, t.beta2());
+                o.eps().put(t.eps());
+                o.weight_decay().put(t.weightDecay());
+                yield new Adam(params, o);
+            }
+            case ADAMW -> {
+                AdamWOptions o = new AdamWOptions(t.learningRate());
+                o.betas().put(0, t.beta1()).put(1, t.beta2());
+                o.eps().put(t.eps());
+                o.weight_decay().put(t.weightDecay());
+                yield new AdamW(params, o);
+            }
+        };
+    }
+
+    static void setLearningRate(Optimizer optimizer, double lr) {
+        OptimizerParamGroupVector groups = optimizer.param_groups();
+        for (long i = 0; i < groups.size(); i++) {
+            groups.get(i).options().set_lr(lr);
+        }
+    }
+
+    /** Mean over batch and positions (or the last position only) of MSE, or of BCE with logits on (y + 1) / 2. */
+    public static Tensor loss(Tensor preds, Tensor ys, boolean classification, boolean allPositions) {
+        Tensor p = allPositions ? preds : preds.select(1, preds.size(1) - 1);
+        Tensor y = allPositions ? ys : ys.select(1, ys.size(1) - 1);
+        if (classification) {
+            return torch.binary_cross_entropy_with_logits(p, y.add(new Scalar(1)).mul(new Scalar(0.5)));
+        }
+        return torch.mse_loss(p, y);
+    }
+
+    /**
+     * Garg et al.'s excess loss: the loss over the expected loss of least squares on noiseless linear regression,
+     * sum_{i<n} max(d - i, 0) / n. Logged for (sparse) linear regression only; 1 means "as good as OLS".
+     */
+    static Double excessLoss(RunConfig c, double loss, int dims, int points) {
+        if (c.task().name() != TaskKind.LINEAR_REGRESSION) {
+            return null;
+        }
+        double baseline = 0;
+        for (int i = 0; i < points; i++) {
+            baseline += Math.max(dims - i, 0);
+        }
+        baseline /= points;
+        return baseline > 0 ? loss / (baseline * c.task().yScale() * c.task().yScale()) : null;
+    }
+
+    /** On resume, drops the metric lines of steps the resumed run will log again. */
+    private static void truncateMetrics(Path file, long fromStep) throws IOException {
+        if (!Files.exists(file)) {
+            return;
+        }
+        if (fromStep == 0) {
+            Files.delete(file);
+            return;
+        }
+        List<String> keep = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            int i = line.indexOf("\"step\":");
+            if (i >= 0) {
+                int j = line.indexOf(',', i);
+                long s = Long.parseLong(line.substring(i + 7, j));
+                if (s < fromStep) {
+                    keep.add(line);
+                }
+            }
+        }
+        Files.write(file, keep, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,28 @@
+package dev.incontext.util;
+
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/** Turns a config's device name into tensor options, failing clearly when CUDA is asked for but absent. */
+public final class Devices {
+    private Devices() {}
+
+    public static TensorOptions float32(String device) {
+        String d = device.toLowerCase(java.util.Locale.ROOT);
+        if (d.startsWith("cuda") && !torch.cuda_is_available()) {
+            throw new IllegalArgumentException("device '" + device + "' requested, but CUDA is not available: this "
+                    + "build uses the CPU libtorch (build with `mvn -Pgpu package` on a machine with an NVIDIA driver) "
+                    + "or no GPU is visible. Use device=cpu.");
+        }
+        return new TensorOptions(torch.ScalarType.Float).device(new DeviceOptional(new Device(d)));
+    }
+
+    /** Sizes libtorch's intra-op pool (0 = leave libtorch's default: one thread per core). */
+    public static void threads(int n) {
+        if (n > 0) {
+            torch.set_num_threads(n);
+        }
+    }
+}
