@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Train and study in-context learners on libtorch with native C++/CUDA kernels.",
-        subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, OpsCheckCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, OpsCheckCommand.class, BenchCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -1,0 +1,99 @@
+package dev.incontext.cli;
+
+import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
+import dev.incontext.model.InContextModel;
+import dev.incontext.model.Models;
+import dev.incontext.tasks.PromptBatch;
+import dev.incontext.tasks.Rng;
+import dev.incontext.tasks.TaskSampler;
+import dev.incontext.train.Trainer;
+import dev.incontext.util.Devices;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Adam;
+import org.bytedeco.pytorch.AdamOptions;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code incontext bench-train}: the time of one full training step (sample, forward, backward, Adam) of a GPT-2
+ * preset, median over repeated steps after warm-up. benchmarks/train_step_compare.sh runs the same step in Python
+ * PyTorch and prints the ratio.
+ */
+@Command(name = "bench-train", mixinStandardHelpOptions = true,
+        description = "Median time of one training step (batch 64, 41 points, d = 20 by default) for a GPT-2 preset.")
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--preset", defaultValue = "tiny", description = "standard, small or tiny (default ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--attention", defaultValue = "incontext", description = "incontext or sdpa.")
+    String attention;
+
+    @Option(names = "--steps", defaultValue = "20", description = "Timed steps.")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed steps first.")
+    int warmup;
+
+    @Option(names = "--batch", defaultValue = "64")
+    int batch;
+
+    @Option(names = "--points", defaultValue = "41")
+    int points;
+
+    @Option(names = "--dims", defaultValue = "20")
+    int dims;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Torch intra-op threads (0 = default).")
+    int threads;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Devices.threads(threads);
+        RunConfig c = ConfigLoader.load("linear_regression", List.of("model.preset=" + preset,
+                "model.attention=" + attention, "task.n_dims=" + dims, "training.batch_size=" + batch,
+                "curriculum.enabled=false", "curriculum.dims={start: " + dims + ", end: " + dims + ", inc: 0, interval: 1}",
+                "curriculum.points={start: " + points + ", end: " + points + ", inc: 0, interval: 1}",
+                "model.n_positions=" + Math.max(points, 1)));
+        TensorOptions o = Devices.float32(c.device());
+        InContextModel model = Models.create(c, o);
+        Adam adam = new Adam(model.module().parameters(), new AdamOptions(1e-4));
+        TaskSampler sampler = TaskSampler.forRun(c, o);
+        List<Double> times = new ArrayList<>();
+        for (int i = 0; i < warmup + steps; i++) {
+            try (PointerScope scope = new PointerScope()) {
+                long t0 = System.nanoTime();
+                PromptBatch b = sampler.sample(batch, points, dims, Rng.cpu(i));
+                adam.zero_grad();
+                Tensor loss = Trainer.loss(model.forward(b.xs(), b.ys()), b.ys(), false, true);
+                loss.backward();
+                adam.step();
+                loss.item_double();
+                if (i >= warmup) {
+                    times.add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+        }
+        double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        out.printf(Locale.ROOT, "java preset=%s attention=%s threads=%d batch=%d points=%d dims=%d params=%d "
+                + "median_ms=%.2f min_ms=%.2f%n", preset, attention, torch.get_num_threads(), batch, points, dims,
+                model.parameterCount(), t[t.length / 2], Arrays.stream(t).min().orElse(Double.NaN));
+        out.flush();
+        return 0;
+    }
+}
