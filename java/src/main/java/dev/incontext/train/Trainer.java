@@ -89,7 +89,16 @@ public final class Trainer {
                     double lr = Schedule.lr(t, step);
                     setLearningRate(optimizer, lr);
                     optimizer.zero_grad();
-                    Tensor preds = model.forward(batch.xs(), batch.ys());
+                    Tensor preds;
+                    try {
+                        preds = model.forward(batch.xs(), batch.ys());
+                    } catch (IllegalArgumentException e) {
+                        if (!allFinite(params)) {
+                            throw new IllegalStateException("training diverged: the parameters are no longer finite at "
+                                    + "step " + step + ". Lower training.learning_rate or set training.grad_clip.", e);
+                        }
+                        throw e;
+                    }
                     Tensor loss = loss(preds, batch.ys(), sampler.family().classification(), model.lossOnAllPositions());
                     loss.backward();
                     if (t.gradClip() > 0) {
@@ -126,23 +135,45 @@ public final class Trainer {
         return new TrainedModel(config, model);
     }
 
+    private static boolean allFinite(TensorVector params) {
+        for (long i = 0; i < params.size(); i++) {
+            if (!dev.incontext.util.Tensors.allFinite(params.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static Optimizer optimizer(TrainingConfig t, TensorVector params) {
         return switch (t.optimizer()) {
             case ADAM -> {
                 AdamOptions o = new AdamOptions(t.learningRate());
-                o.betas().put(0, t.beta1()).put(1, t.beta2());
+                setBetas(o.betas(), t);
                 o.eps().put(t.eps());
                 o.weight_decay().put(t.weightDecay());
                 yield new Adam(params, o);
             }
             case ADAMW -> {
                 AdamWOptions o = new AdamWOptions(t.learningRate());
-                o.betas().put(0, t.beta1()).put(1, t.beta2());
+                setBetas(o.betas(), t);
                 o.eps().put(t.eps());
                 o.weight_decay().put(t.weightDecay());
                 yield new AdamW(params, o);
             }
         };
+    }
+
+    /**
+     * Writes (beta1, beta2) into the options' std::tuple. libstdc++ lays a tuple out in reverse order, so the slot of
+     * beta1 is found from the C++ defaults (0.9, 0.999) rather than assumed.
+     */
+    static void setBetas(org.bytedeco.javacpp.DoublePointer betas, TrainingConfig t) {
+        int beta1Slot = betas.get(0) == 0.9 ? 0 : 1;
+        if (betas.get(beta1Slot) != 0.9 || betas.get(1 - beta1Slot) != 0.999) {
+            throw new IllegalStateException("unexpected layout of the Adam betas tuple: " + betas.get(0) + ", "
+                    + betas.get(1));
+        }
+        betas.put(beta1Slot, t.beta1()).put(1 - beta1Slot, t.beta2());
     }
 
     static void setLearningRate(Optimizer optimizer, double lr) {

@@ -124,6 +124,18 @@ class TrainerTest {
         assertTrue(e.getMessage().contains("model.n_embd (checkpoint: 16, now: 32)"), e.getMessage());
     }
 
+    /** libstdc++ stores std::tuple in reverse order; the betas must land in the right slots. */
+    @Test
+    void adamBetasReachTheRightSlots() {
+        var t = tiny(Path.of("unused"), "training.beta1=0.8", "training.beta2=0.95").training();
+        org.bytedeco.pytorch.AdamOptions defaults = new org.bytedeco.pytorch.AdamOptions(1e-3);
+        int beta1Slot = defaults.betas().get(0) == 0.9 ? 0 : 1;
+        org.bytedeco.pytorch.AdamOptions o = new org.bytedeco.pytorch.AdamOptions(1e-3);
+        Trainer.setBetas(o.betas(), t);
+        assertEquals(0.8, o.betas().get(beta1Slot));
+        assertEquals(0.95, o.betas().get(1 - beta1Slot));
+    }
+
     @Test
     void divergenceStopsWithAClearMessage(@TempDir Path dir) {
         IllegalStateException e = assertThrows(IllegalStateException.class,
