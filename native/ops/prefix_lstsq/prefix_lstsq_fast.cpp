@@ -64,81 +64,79 @@ template <class T>
   }
 }
 
-// L lanes of doubles as one GCC vector value: elementwise arithmetic compiles to two AVX2 (or four SSE2) ops,
-// whatever the target of the clone. aligned(8): the state arrays are only guaranteed 8-byte aligned.
-typedef double V __attribute__((vector_size(L * sizeof(double)), aligned(8)));
-
-[[gnu::always_inline]] inline V vsqrt(V t) {
-  V h;
-  for (int l = 0; l < L; ++l) h[l] = __builtin_sqrt(t[l]);
-  return h;
-}
-
-// 1.0 in the lanes where t == 0, else 0.0: turns "divide unless zero" into branch-free arithmetic.
-[[gnu::always_inline]] inline V is_zero(V t) {
-  return __builtin_convertvector(-(t == 0.0), V);
-}
-
-// v = R^{-1} z over the first m slots; a zero diagonal (an unused slot of a lower-rank lane, whose z and R row are
-// zero too) gives v = 0 / 1 = 0 there.
-[[gnu::always_inline]] inline void back_substitute(const V* __restrict R, const V* __restrict z, V* __restrict v,
-                                                   int64_t d, int64_t m) {
+// v = R^{-1} z over the first m slots; a zero diagonal (an unused slot of a lower-rank lane) gives v = 0 there.
+[[gnu::always_inline]] inline void back_substitute(const double* __restrict R, const double* __restrict z,
+                                                   double* __restrict v, int64_t d, int64_t m) {
   for (int64_t j = m - 1; j >= 0; --j) {
-    V s = z[j];
-    for (int64_t c = j + 1; c < m; ++c) s -= R[j * d + c] * v[c];
-    const V rjj = R[j * d + j];
-    v[j] = s / (rjj + is_zero(rjj));
+    double s[L];
+    for (int l = 0; l < L; ++l) s[l] = z[j * L + l];
+    for (int64_t c = j + 1; c < m; ++c) {
+      const double* Rjc = &R[(j * d + c) * L];
+      const double* vc = &v[c * L];
+      for (int l = 0; l < L; ++l) s[l] -= Rjc[l] * vc[l];
+    }
+    const double* Rjj = &R[(j * d + j) * L];
+    for (int l = 0; l < L; ++l) v[j * L + l] = Rjj[l] != 0.0 ? s[l] / (Rjj[l] != 0.0 ? Rjj[l] : 1.0) : 0.0;
   }
 }
 
 // Rotates (row, rhs) into (R, z) over the first m slots with Givens rotations: R stays upper triangular and
-// R^T R gains row row^T, exactly as in a QR factorisation of the stacked rows. A zero pair (R_jj, row_j) gives the
-// identity rotation (cs = 1, sn = 0) without a branch.
-[[gnu::always_inline]] inline void givens_update(V* __restrict R, V* __restrict z, V* __restrict row,
-                                                 V* __restrict rhs, int64_t d, int64_t m) {
+// R^T R + ... accumulates row row^T exactly as a QR factorisation of the stacked rows would.
+[[gnu::always_inline]] inline void givens_update(double* __restrict R, double* __restrict z, double* __restrict row,
+                                                 double* __restrict rhs, int64_t d, int64_t m) {
   for (int64_t j = 0; j < m; ++j) {
-    const V rjj = R[j * d + j], xj = row[j];
-    const V h = vsqrt(rjj * rjj + xj * xj);
-    const V one = is_zero(h);
-    const V inv = 1.0 / (h + one);
-    const V cs = (rjj + one) * inv, sn = xj * inv;
-    R[j * d + j] = h;
-    for (int64_t c = j + 1; c < m; ++c) {
-      const V r0 = R[j * d + c], x0 = row[c];
-      R[j * d + c] = cs * r0 + sn * x0;
-      row[c] = cs * x0 - sn * r0;
+    double cs[L], sn[L];
+    double* Rjj = &R[(j * d + j) * L];
+    double* xj = &row[j * L];
+    for (int l = 0; l < L; ++l) {
+      const double h = std::sqrt(Rjj[l] * Rjj[l] + xj[l] * xj[l]);
+      const double hs = h > 0.0 ? h : 1.0;
+      cs[l] = h > 0.0 ? Rjj[l] / hs : 1.0;
+      sn[l] = h > 0.0 ? xj[l] / hs : 0.0;
+      Rjj[l] = h;
     }
-    const V z0 = z[j], t0 = *rhs;
-    z[j] = cs * z0 + sn * t0;
-    *rhs = cs * t0 - sn * z0;
+    for (int64_t c = j + 1; c < m; ++c) {
+      double* Rjc = &R[(j * d + c) * L];
+      double* xc = &row[c * L];
+      for (int l = 0; l < L; ++l) {
+        const double r0 = Rjc[l], x0 = xc[l];
+        Rjc[l] = cs[l] * r0 + sn[l] * x0;
+        xc[l] = cs[l] * x0 - sn[l] * r0;
+      }
+    }
+    double* zj = &z[j * L];
+    for (int l = 0; l < L; ++l) {
+      const double z0 = zj[l], t0 = rhs[l];
+      zj[l] = cs[l] * z0 + sn[l] * t0;
+      rhs[l] = cs[l] * t0 - sn[l] * z0;
+    }
   }
 }
 
 template <class T, bool Ridge>
 [[gnu::always_inline]] inline void run_group(const FwdParams<T>& p, const int64_t* b, int nl, Work& W) {
   const int64_t n = p.n, d = p.d;
-  // Views of the lane-interleaved state: element [slot * d + coord] of U and R, [coord] of the vectors.
-  V* __restrict U = reinterpret_cast<V*>(W.U.data());
-  V* __restrict R = reinterpret_cast<V*>(W.R.data());
-  V* __restrict z = reinterpret_cast<V*>(W.z.data());
-  V* __restrict row = reinterpret_cast<V*>(W.row.data());
-  V* __restrict c = reinterpret_cast<V*>(W.c.data());
-  V* __restrict e = reinterpret_cast<V*>(W.e.data());
-  V* __restrict v = reinterpret_cast<V*>(W.v.data());
-  V* __restrict w = reinterpret_cast<V*>(W.w.data());
-  V* __restrict a = reinterpret_cast<V*>(W.a.data());
-  V* __restrict q = reinterpret_cast<V*>(W.q.data());
-  V* __restrict rhs = reinterpret_cast<V*>(W.rhs.data());
-  double* scale = W.scale.data();
+  double* __restrict U = W.U.data();
+  double* __restrict R = W.R.data();
+  double* __restrict z = W.z.data();
+  double* __restrict row = W.row.data();
+  double* __restrict c = W.c.data();
+  double* __restrict e = W.e.data();
+  double* __restrict v = W.v.data();
+  double* __restrict w = W.w.data();
+  double* __restrict a = W.a.data();
+  double* __restrict q = W.q.data();
+  double* __restrict rhs = W.rhs.data();
+  double* __restrict scale = W.scale.data();
   int* rank = W.rank.data();
-  const V zero = {};
 
   std::fill(W.R.begin(), W.R.end(), 0.0);
   std::fill(W.z.begin(), W.z.end(), 0.0);
   if constexpr (Ridge) {
-    V s = zero + 1.0;  // padding lanes: any invertible R
-    for (int l = 0; l < nl; ++l) s[l] = std::sqrt(p.lambda[b[l]]);
-    for (int64_t j = 0; j < d; ++j) R[j * d + j] = s;
+    for (int l = 0; l < L; ++l) {
+      const double s = l < nl ? std::sqrt(p.lambda[b[l]]) : 1.0;  // padding lanes: any invertible R
+      for (int64_t j = 0; j < d; ++j) R[(j * d + j) * L + l] = s;
+    }
   } else {
     std::fill(W.U.begin(), W.U.end(), 0.0);
     std::fill(W.scale.begin(), W.scale.end(), 0.0);
@@ -153,68 +151,90 @@ template <class T, bool Ridge>
     // ---- prediction at query k from the fit to points 0..k-1 ----
     back_substitute(R, z, v, d, rmax);
     if constexpr (Ridge) {
-      for (int64_t i = 0; i < d; ++i) w[i] = v[i];
+      std::memcpy(w, v, sizeof(double) * d * L);
     } else {
-      for (int64_t i = 0; i < d; ++i) w[i] = zero;
+      for (int64_t i = 0; i < d * L; ++i) w[i] = 0.0;
       for (int64_t j = 0; j < rmax; ++j) {
-        const V vj = v[j];
-        for (int64_t i = 0; i < d; ++i) w[i] += vj * U[j * d + i];
+        const double* vj = &v[j * L];
+        for (int64_t i = 0; i < d; ++i) {
+          const double* Uji = &U[(j * d + i) * L];
+          double* wi = &w[i * L];
+          for (int l = 0; l < L; ++l) wi[l] += vj[l] * Uji[l];
+        }
       }
     }
-    load_rows(qbase, b, nl, n, d, k, W.q.data());
-    V out = zero;
-    for (int64_t i = 0; i < d; ++i) out += w[i] * q[i];
+    load_rows(qbase, b, nl, n, d, k, q);
+    double out[L] = {};
+    for (int64_t i = 0; i < d; ++i)
+      for (int l = 0; l < L; ++l) out[l] += w[i * L + l] * q[i * L + l];
     for (int l = 0; l < nl; ++l) {
       p.pred[b[l] * n + k] = static_cast<T>(out[l]);
       if (p.w) {
         T* dst = p.w + (b[l] * n + k) * d;
-        for (int64_t i = 0; i < d; ++i) dst[i] = static_cast<T>(w[i][l]);
+        for (int64_t i = 0; i < d; ++i) dst[i] = static_cast<T>(w[i * L + l]);
       }
     }
     if (k == n - 1) break;
 
     // ---- add point k ----
-    load_rows(p.x, b, nl, n, d, k, W.a.data());
-    for (int l = 0; l < L; ++l) W.rhs[l] = l < nl ? static_cast<double>(p.y[b[l] * n + k]) : 0.0;
+    load_rows(p.x, b, nl, n, d, k, a);
+    for (int l = 0; l < L; ++l) rhs[l] = l < nl ? static_cast<double>(p.y[b[l] * n + k]) : 0.0;
     if constexpr (Ridge) {
-      for (int64_t i = 0; i < d; ++i) row[i] = a[i];
+      std::memcpy(row, a, sizeof(double) * d * L);
     } else {
-      for (int64_t j = 0; j < rmax; ++j) {  // c = U a
-        V s = zero;
-        for (int64_t i = 0; i < d; ++i) s += U[j * d + i] * a[i];
-        c[j] = s;
-      }
-      for (int64_t j = rmax; j < d; ++j) c[j] = zero;
-      if (rmin < d) {  // some lane may still gain a direction: the residual decides
-        for (int64_t i = 0; i < d; ++i) e[i] = a[i];
-        for (int64_t j = 0; j < rmax; ++j) {
-          const V cj = c[j];
-          for (int64_t i = 0; i < d; ++i) e[i] -= cj * U[j * d + i];
-        }
-        // Re-orthogonalise once ("twice is enough"): c2 = U e, e -= U^T c2, c += c2.
-        for (int64_t j = 0; j < rmax; ++j) {
-          V s = zero;
-          for (int64_t i = 0; i < d; ++i) s += U[j * d + i] * e[i];
-          row[j] = s;
-          c[j] += s;
-        }
-        for (int64_t j = 0; j < rmax; ++j) {
-          const V cj = row[j];
-          for (int64_t i = 0; i < d; ++i) e[i] -= cj * U[j * d + i];
-        }
-        V rho2 = zero, a2 = zero;
+      // c = U a
+      for (int64_t j = 0; j < rmax; ++j) {
+        double s[L] = {};
         for (int64_t i = 0; i < d; ++i) {
-          rho2 += e[i] * e[i];
-          a2 += a[i] * a[i];
+          const double* Uji = &U[(j * d + i) * L];
+          const double* ai = &a[i * L];
+          for (int l = 0; l < L; ++l) s[l] += Uji[l] * ai[l];
         }
+        for (int l = 0; l < L; ++l) c[j * L + l] = s[l];
+      }
+      for (int64_t j = rmax; j < d; ++j)
+        for (int l = 0; l < L; ++l) c[j * L + l] = 0.0;
+      if (rmin < d) {  // some lane may still gain a direction: the residual decides
+        std::memcpy(e, a, sizeof(double) * d * L);
+        for (int pass = 0; pass < 2; ++pass) {
+          if (pass == 1) {  // re-orthogonalise: c2 = U e, c += c2
+            for (int64_t j = 0; j < rmax; ++j) {
+              double s[L] = {};
+              for (int64_t i = 0; i < d; ++i) {
+                const double* Uji = &U[(j * d + i) * L];
+                const double* ei = &e[i * L];
+                for (int l = 0; l < L; ++l) s[l] += Uji[l] * ei[l];
+              }
+              for (int l = 0; l < L; ++l) {
+                row[j * L + l] = s[l];
+                c[j * L + l] += s[l];
+              }
+            }
+          }
+          const double* coef = pass == 0 ? c : row;
+          for (int64_t j = 0; j < rmax; ++j) {
+            const double* cj = &coef[j * L];
+            for (int64_t i = 0; i < d; ++i) {
+              const double* Uji = &U[(j * d + i) * L];
+              double* ei = &e[i * L];
+              for (int l = 0; l < L; ++l) ei[l] -= cj[l] * Uji[l];
+            }
+          }
+        }
+        double rho2[L] = {}, a2[L] = {};
+        for (int64_t i = 0; i < d; ++i)
+          for (int l = 0; l < L; ++l) {
+            rho2[l] += e[i * L + l] * e[i * L + l];
+            a2[l] += a[i * L + l] * a[i * L + l];
+          }
         const double tol_factor = 16.0 * static_cast<double>(std::max<int64_t>(k + 1, d)) * eps;
         for (int l = 0; l < nl; ++l) {
           scale[l] = std::max(scale[l], std::sqrt(a2[l]));
           const double rho = std::sqrt(rho2[l]);
           if (rank[l] < d && rho > tol_factor * scale[l]) {
             const int64_t s = rank[l]++;
-            for (int64_t i = 0; i < d; ++i) U[s * d + i][l] = e[i][l] / rho;
-            c[s][l] = rho;
+            for (int64_t i = 0; i < d; ++i) U[(s * d + i) * L + l] = e[i * L + l] / rho;
+            c[s * L + l] = rho;
           }
         }
         int rmx = 0, rmn = static_cast<int>(d);
@@ -225,7 +245,7 @@ template <class T, bool Ridge>
         rmax = rmx;
         rmin = rmn;
       }
-      for (int64_t j = 0; j < d; ++j) row[j] = c[j];
+      std::memcpy(row, c, sizeof(double) * d * L);
     }
     givens_update(R, z, row, rhs, d, rmax);
   }
