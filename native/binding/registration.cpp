@@ -11,11 +11,26 @@ TORCH_LIBRARY(incontext, m) {
   m.def("attention_reference(Tensor q, Tensor k, Tensor v, bool causal=False, float? scale=None) -> Tensor");
   m.def("prefix_lstsq(Tensor x, Tensor y, float lam=0.0) -> Tensor");
   m.def("prefix_lstsq_reference(Tensor x, Tensor y, float lam=0.0) -> Tensor");
+  // All-prefix least squares with a per-prompt (or 0-D) lambda tensor and optional separate queries.
+  m.def("prefix_lstsq.per_prompt(Tensor x, Tensor y, Tensor lam, Tensor? queries=None) -> Tensor");
+  m.def("prefix_lstsq_reference.per_prompt(Tensor x, Tensor y, Tensor lam, Tensor? queries=None) -> Tensor");
+  m.def("prefix_lstsq_with_weights(Tensor x, Tensor y, Tensor lam, Tensor? queries=None) -> (Tensor, Tensor)");
+  m.def("prefix_averaging(Tensor x, Tensor y, Tensor? queries=None) -> Tensor");
+  m.def("prefix_knn(Tensor x, Tensor y, int k=3, bool distance_weighted=False, Tensor? queries=None) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(incontext, CompositeImplicitAutograd, m) {
   m.impl("attention", TORCH_FN(incontext::attention));
   m.impl("attention_reference", TORCH_FN(incontext::attention_reference));
-  m.impl("prefix_lstsq", TORCH_FN(incontext::prefix_lstsq));
-  m.impl("prefix_lstsq_reference", TORCH_FN(incontext::prefix_lstsq_reference));
+  // prefix_lstsq and prefix_lstsq_reference are overloaded in C++: pick each signature explicitly.
+  using ScalarLambda = at::Tensor (*)(const at::Tensor&, const at::Tensor&, double);
+  using TensorLambda = at::Tensor (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                      const std::optional<at::Tensor>&);
+  m.impl("prefix_lstsq", static_cast<ScalarLambda>(incontext::prefix_lstsq));
+  m.impl("prefix_lstsq_reference", static_cast<ScalarLambda>(incontext::prefix_lstsq_reference));
+  m.impl("prefix_lstsq.per_prompt", static_cast<TensorLambda>(incontext::prefix_lstsq));
+  m.impl("prefix_lstsq_reference.per_prompt", static_cast<TensorLambda>(incontext::prefix_lstsq_reference));
+  m.impl("prefix_lstsq_with_weights", TORCH_FN(incontext::prefix_lstsq_with_weights));
+  m.impl("prefix_averaging", TORCH_FN(incontext::prefix_averaging));
+  m.impl("prefix_knn", TORCH_FN(incontext::prefix_knn));
 }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <ATen/Functions.h>
 #include <c10/util/Exception.h>
 
 #include "incontext/ops.h"
@@ -41,6 +42,50 @@ inline at::Tensor prefix_lstsq(const at::Tensor& x, const at::Tensor& y, double 
 
 inline at::Tensor prefix_lstsq_reference(const at::Tensor& x, const at::Tensor& y, double lambda) {
   return guarded([&] { return incontext::prefix_lstsq_reference(x, y, lambda); });
+}
+
+// Optional tensors arrive from Java as undefined tensors (new Tensor()).
+inline std::optional<at::Tensor> opt_tensor(const at::Tensor& t) {
+  return t.defined() ? std::optional<at::Tensor>(t) : std::nullopt;
+}
+
+// lambda_per_prompt (a 0-D or (B) tensor) wins when defined; otherwise the scalar lambda.
+inline at::Tensor lambda_tensor(double lambda, const at::Tensor& lambda_per_prompt) {
+  return lambda_per_prompt.defined() ? lambda_per_prompt
+                                     : at::scalar_tensor(lambda, at::TensorOptions().dtype(at::kDouble));
+}
+
+inline at::Tensor prefix_lstsq_general(const at::Tensor& x, const at::Tensor& y, double lambda,
+                                       const at::Tensor& lambda_per_prompt, const at::Tensor& queries) {
+  return guarded([&] { return incontext::prefix_lstsq(x, y, lambda_tensor(lambda, lambda_per_prompt), opt_tensor(queries)); });
+}
+
+inline at::Tensor prefix_lstsq_reference_general(const at::Tensor& x, const at::Tensor& y, double lambda,
+                                                 const at::Tensor& lambda_per_prompt, const at::Tensor& queries) {
+  return guarded([&] {
+    return incontext::prefix_lstsq_reference(x, y, lambda_tensor(lambda, lambda_per_prompt), opt_tensor(queries));
+  });
+}
+
+// Returns the predictions and stores the weight vectors in weights_out (a Java-allocated tensor).
+inline at::Tensor prefix_lstsq_with_weights(const at::Tensor& x, const at::Tensor& y, double lambda,
+                                            const at::Tensor& lambda_per_prompt, const at::Tensor& queries,
+                                            at::Tensor& weights_out) {
+  return guarded([&] {
+    auto [pred, w] =
+        incontext::prefix_lstsq_with_weights(x, y, lambda_tensor(lambda, lambda_per_prompt), opt_tensor(queries));
+    weights_out = w;
+    return pred;
+  });
+}
+
+inline at::Tensor prefix_averaging(const at::Tensor& x, const at::Tensor& y, const at::Tensor& queries) {
+  return guarded([&] { return incontext::prefix_averaging(x, y, opt_tensor(queries)); });
+}
+
+inline at::Tensor prefix_knn(const at::Tensor& x, const at::Tensor& y, int64_t k, bool distance_weighted,
+                             const at::Tensor& queries) {
+  return guarded([&] { return incontext::prefix_knn(x, y, k, distance_weighted, opt_tensor(queries)); });
 }
 
 }  // namespace incontext::java

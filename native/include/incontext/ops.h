@@ -7,6 +7,7 @@
 #pragma once
 
 #include <optional>
+#include <tuple>
 
 #include <ATen/core/Tensor.h>
 
@@ -25,17 +26,48 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
                                std::optional<double> scale = std::nullopt);
 
-// All-prefix least squares. For every prompt b and every k = 0..n-1, the prediction at x[b, k] of the
+// All-prefix least squares. For every prompt b and every k = 0..n-1, the prediction at the query q[b, k] of the
 // least-squares fit to the first k points (x[b, :k], y[b, :k]); 0 at k = 0.
-//   x: (B, n, d), y: (B, n), float32 or float64, same dtype and device.
+//   x: (B, n, d), y: (B, n), float32 or float64, same dtype and device (CPU or CUDA).
 //   lambda = 0: the minimum-norm least-squares solution (exact for k < d and repeated points);
 //   lambda > 0: ridge, (X^T X + lambda I)^{-1} X^T y.
-// Returns (B, n) in the dtype of x. Differentiable in x and y (where the rank of each prefix is locally
-// constant, which holds almost surely for continuous inputs).
+//   lambda as a tensor: a 0-D tensor, or shape (B) for one value per prompt (zeros and positives may mix).
+//   queries: (B, n, d) like x; defaults to x itself (query k = x[b, k]).
+// One incremental pass per prompt (Gram-Schmidt basis + Givens QR updating; ridge: QR-RLS), float64 state on
+// the CPU, float32/float64 state on CUDA. Returns (B, n) in the dtype of x. Differentiable in x, y and queries
+// (where the rank of each prefix is locally constant, which holds almost surely for continuous inputs); the
+// backward pass is the float64 CPU reference. Not differentiable in lambda.
 at::Tensor prefix_lstsq(const at::Tensor& x, const at::Tensor& y, double lambda = 0.0);
+at::Tensor prefix_lstsq(const at::Tensor& x, const at::Tensor& y, const at::Tensor& lambda,
+                        const std::optional<at::Tensor>& queries = std::nullopt);
+
+// prefix_lstsq that also returns the fitted weight vectors: (pred (B, n), weights (B, n, d)) where weights[b, k]
+// is the fit to the first k points (the zero vector at k = 0) and pred[b, k] = queries[b, k] . weights[b, k].
+// pred is differentiable as in prefix_lstsq; weights carry no gradient (marked non-differentiable).
+std::tuple<at::Tensor, at::Tensor> prefix_lstsq_with_weights(const at::Tensor& x, const at::Tensor& y,
+                                                             const at::Tensor& lambda,
+                                                             const std::optional<at::Tensor>& queries = std::nullopt);
 
 // The naive reference of prefix_lstsq: every prefix solved on its own in float64 (one-sided Jacobi SVD for
-// lambda = 0, Cholesky for lambda > 0). CPU tensors only.
+// lambda = 0, Cholesky for lambda > 0). Solved on the CPU (CUDA inputs are copied there and back).
 at::Tensor prefix_lstsq_reference(const at::Tensor& x, const at::Tensor& y, double lambda = 0.0);
+at::Tensor prefix_lstsq_reference(const at::Tensor& x, const at::Tensor& y, const at::Tensor& lambda,
+                                  const std::optional<at::Tensor>& queries = std::nullopt);
+std::tuple<at::Tensor, at::Tensor> prefix_lstsq_with_weights_reference(
+    const at::Tensor& x, const at::Tensor& y, const at::Tensor& lambda,
+    const std::optional<at::Tensor>& queries = std::nullopt);
+
+// All-prefix averaging baseline: prediction k = q[b, k] . (1/k) sum_{i<k} y[b, i] x[b, i]; 0 at k = 0.
+// Shapes and dtypes as prefix_lstsq; runs on the device of x with ATen ops (O(B n d)); differentiable.
+at::Tensor prefix_averaging(const at::Tensor& x, const at::Tensor& y,
+                            const std::optional<at::Tensor>& queries = std::nullopt);
+
+// All-prefix k-nearest-neighbours baseline: prediction i = weighted mean of the y's of the min(i, k) points among
+// x[b, :i] nearest (Euclidean) to the query q[b, i]; 0 at i = 0. Uniform weights, or with distance_weighted
+// 1/distance (points at distance 0 then get weight 1 and all others 0, as scikit-learn does). Ties in distance
+// are broken by libtorch's topk. Runs on the device of x with ATen ops (O(B n^2 d)); differentiable in y (and in
+// x and the queries through the distance weights).
+at::Tensor prefix_knn(const at::Tensor& x, const at::Tensor& y, int64_t k = 3, bool distance_weighted = false,
+                      const std::optional<at::Tensor>& queries = std::nullopt);
 
 }  // namespace incontext

@@ -1,8 +1,10 @@
 // All-prefix least squares kernels: plain data in, no torch types.
 //
-// Layout: x (B, n, d), y (B, n), pred (B, n), all contiguous, one prompt after another. Prediction k uses the
-// fit to points 0..k-1 and is evaluated at the query x[b, k]; prediction 0 is 0.
-// lambda = 0 gives the minimum-norm least-squares fit; lambda > 0 gives ridge.
+// Layout: x (B, n, d), y (B, n), queries (B, n, d), pred (B, n), weights (B, n, d), all contiguous, one prompt
+// after another. Prediction k uses the fit to points 0..k-1 and is evaluated at the query q[b, k] (x[b, k] when
+// no separate queries are given); prediction 0 is 0 and weight vector 0 is the zero vector.
+// lambda[b] = 0 gives the minimum-norm least-squares fit for prompt b; lambda[b] > 0 gives ridge,
+// (X^T X + lambda I)^{-1} X^T y.
 #pragma once
 
 #include <cstdint>
@@ -13,20 +15,24 @@ template <class T>
 struct FwdParams {
   const T* x;
   const T* y;
-  T* pred;
+  const T* q;              // queries (B, n, d); nullptr means q = x
+  const double* lambda;    // (B): per-prompt ridge strength, >= 0
+  T* pred;                 // (B, n)
+  T* w;                    // (B, n, d) fitted weights, or nullptr when not wanted
   int64_t B, n, d;
-  double lambda;
 };
 
 template <class T>
 struct BwdParams {
   const T* x;
   const T* y;
-  const T* gpred;  // upstream gradient (B, n)
-  T* gx;           // (B, n, d): through the fitted rows and through the query row
-  T* gy;           // (B, n)
+  const T* q;              // queries, or nullptr (then the query gradient is added into gx)
+  const double* lambda;    // (B)
+  const T* gpred;          // upstream gradient (B, n)
+  T* gx;                   // (B, n, d): through the fitted rows (and through the query row when q == nullptr)
+  T* gy;                   // (B, n)
+  T* gq;                   // (B, n, d) gradient into the queries, or nullptr when q == nullptr
   int64_t B, n, d;
-  double lambda;
 };
 
 // Naive reference for prompts [b_begin, b_end): every prefix solved independently in float64, with a
@@ -36,5 +42,19 @@ template <class T>
 void forward_reference(const FwdParams<T>& p, int64_t b_begin, int64_t b_end);
 template <class T>
 void backward_reference(const BwdParams<T>& p, int64_t b_begin, int64_t b_end);
+
+// Fast incremental CPU forward (prefix_lstsq_fast.cpp) for the prompts listed in idx[i_begin, i_end): one pass
+// per prompt, O(d^2) per point, float64 state, several prompts per SIMD lane group. `idx` lists prompt numbers
+// that all have lambda == 0 (minimum norm) or all have lambda > 0 (ridge), as `ridge` says.
+template <class T>
+void forward_fast(const FwdParams<T>& p, const int64_t* idx, int64_t i_begin, int64_t i_end, bool ridge);
+
+// Number of prompts processed together by forward_fast (callers split work in multiples of it).
+int64_t fast_lanes();
+
+// CUDA (prefix_lstsq_cuda.cu): one thread block per prompt, state of dtype T (float or double) in shared
+// memory. stream is a cudaStream_t. Returns a CUDA error string, or nullptr on success.
+template <class T>
+const char* forward_cuda(const FwdParams<T>& p, void* stream);
 
 }  // namespace incontext::lstsq

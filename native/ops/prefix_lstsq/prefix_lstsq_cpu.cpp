@@ -1,6 +1,6 @@
 // All-prefix least squares, naive CPU reference: the spec for every faster implementation.
 //
-// For each prompt and each k in 1..n-1, with A = x[:k] (k x d), r = y[:k], q = x[k]:
+// For each prompt and each k in 1..n-1, with A = x[:k] (k x d), r = y[:k], q = the query k (x[k] by default):
 //   lambda = 0: w = A^+ r through a one-sided Jacobi SVD of A (or of A^T when k < d), pred = q . w
 //   lambda > 0: w = (A^T A + lambda I)^{-1} A^T r through Cholesky, pred = q . w
 // Backward (g = upstream gradient of pred), lambda = 0, from d(A^+) (Golub & Pereyra):
@@ -164,17 +164,23 @@ void forward_reference(const FwdParams<T>& p, int64_t b_begin, int64_t b_end) {
   std::vector<double> A, S, M;
   for (int64_t b = b_begin; b < b_end; ++b) {
     const T* x = p.x + b * n * d;
+    const T* qs = (p.q ? p.q : p.x) + b * n * d;
     const T* y = p.y + b * n;
+    const double lambda = p.lambda[b];
     T* pred = p.pred + b * n;
+    T* wout = p.w ? p.w + b * n * d : nullptr;
     pred[0] = T(0);
+    if (wout)
+      for (int64_t r = 0; r < d; ++r) wout[r] = T(0);
     for (int64_t k = 1; k < n; ++k) {
       A.assign(x, x + k * d);  // converts to double
-      solve_operator(A, k, d, p.lambda, S, M);
+      solve_operator(A, k, d, lambda, S, M);
       double out = 0;
       for (int64_t r = 0; r < d; ++r) {
         double w = 0;
         for (int64_t i = 0; i < k; ++i) w += S[r * k + i] * static_cast<double>(y[i]);
-        out += static_cast<double>(x[k * d + r]) * w;
+        out += static_cast<double>(qs[k * d + r]) * w;
+        if (wout) wout[k * d + r] = static_cast<T>(w);
       }
       pred[k] = static_cast<T>(out);
     }
@@ -184,19 +190,22 @@ void forward_reference(const FwdParams<T>& p, int64_t b_begin, int64_t b_end) {
 template <class T>
 void backward_reference(const BwdParams<T>& p, int64_t b_begin, int64_t b_end) {
   const int64_t n = p.n, d = p.d;
-  std::vector<double> A, S, M, gx, gy, w, q, u, vv, s, res, qperp, z, Az, Aq;
+  std::vector<double> A, S, M, gx, gy, gq, w, q, u, vv, s, res, qperp, z, Az, Aq;
   for (int64_t b = b_begin; b < b_end; ++b) {
     const T* x = p.x + b * n * d;
     const T* y = p.y + b * n;
+    const T* qs = (p.q ? p.q : p.x) + b * n * d;
+    const double lambda = p.lambda[b];
     const T* g = p.gpred + b * n;
     gx.assign(n * d, 0.0);
+    gq.assign(n * d, 0.0);
     gy.assign(n, 0.0);
     for (int64_t k = 1; k < n; ++k) {
       const double gk = static_cast<double>(g[k]);
       if (gk == 0.0) continue;
       A.assign(x, x + k * d);
-      q.assign(x + k * d, x + (k + 1) * d);
-      solve_operator(A, k, d, p.lambda, S, M);
+      q.assign(qs + k * d, qs + (k + 1) * d);
+      solve_operator(A, k, d, lambda, S, M);
       w.assign(d, 0.0);
       for (int64_t r = 0; r < d; ++r)
         for (int64_t i = 0; i < k; ++i) w[r] += S[r * k + i] * static_cast<double>(y[i]);
@@ -206,7 +215,7 @@ void backward_reference(const BwdParams<T>& p, int64_t b_begin, int64_t b_end) {
         for (int64_t r = 0; r < d; ++r) s1 += A[i * d + r] * w[r];
         res[i] = static_cast<double>(y[i]) - s1;
       }
-      if (p.lambda == 0.0) {
+      if (lambda == 0.0) {
         u.assign(k, 0.0);  // A^+T q
         for (int64_t i = 0; i < k; ++i)
           for (int64_t r = 0; r < d; ++r) u[i] += S[r * k + i] * q[r];
@@ -239,7 +248,12 @@ void backward_reference(const BwdParams<T>& p, int64_t b_begin, int64_t b_end) {
           gy[i] += gk * Az[i];
         }
       }
-      for (int64_t r = 0; r < d; ++r) gx[k * d + r] += gk * w[r];
+      for (int64_t r = 0; r < d; ++r) gq[k * d + r] += gk * w[r];
+    }
+    if (p.gq) {
+      for (int64_t e = 0; e < n * d; ++e) p.gq[b * n * d + e] = static_cast<T>(gq[e]);
+    } else {  // the queries are the rows of x themselves
+      for (int64_t e = 0; e < n * d; ++e) gx[e] += gq[e];
     }
     for (int64_t e = 0; e < n * d; ++e) p.gx[b * n * d + e] = static_cast<T>(gx[e]);
     for (int64_t i = 0; i < n; ++i) p.gy[b * n + i] = static_cast<T>(gy[i]);

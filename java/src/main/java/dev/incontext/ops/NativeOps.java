@@ -37,4 +37,20 @@ public final class NativeOps {
     public static native @ByVal Tensor prefix_lstsq(@Const @ByRef Tensor x, @Const @ByRef Tensor y, double lambda);
 
     public static native @ByVal Tensor prefix_lstsq_reference(@Const @ByRef Tensor x, @Const @ByRef Tensor y, double lambda);
+
+    // Optional tensors (lambdaPerPrompt, queries) are passed as undefined tensors (new Tensor()).
+    public static native @ByVal Tensor prefix_lstsq_general(@Const @ByRef Tensor x, @Const @ByRef Tensor y, double lambda,
+            @Const @ByRef Tensor lambdaPerPrompt, @Const @ByRef Tensor queries);
+
+    public static native @ByVal Tensor prefix_lstsq_reference_general(@Const @ByRef Tensor x, @Const @ByRef Tensor y,
+            double lambda, @Const @ByRef Tensor lambdaPerPrompt, @Const @ByRef Tensor queries);
+
+    public static native @ByVal Tensor prefix_lstsq_with_weights(@Const @ByRef Tensor x, @Const @ByRef Tensor y,
+            double lambda, @Const @ByRef Tensor lambdaPerPrompt, @Const @ByRef Tensor queries, @ByRef Tensor weightsOut);
+
+    public static native @ByVal Tensor prefix_averaging(@Const @ByRef Tensor x, @Const @ByRef Tensor y,
+            @Const @ByRef Tensor queries);
+
+    public static native @ByVal Tensor prefix_knn(@Const @ByRef Tensor x, @Const @ByRef Tensor y, long k,
+            @Cast("bool") boolean distanceWeighted, @Const @ByRef Tensor queries);
 }

@@ -51,6 +51,89 @@ public final class Ops {
         return call(() -> NativeOps.prefix_lstsq(x, y, lambda));
     }
 
+    /**
+     * {@link #prefixLstsq(Tensor, Tensor, double)} evaluated at separate queries: entry k is the prediction at
+     * {@code queries[b, k]} (shape (B, n, d) like x) of the fit to the first k points. A null {@code queries}
+     * means x itself. Differentiable in x, y and the queries.
+     */
+    public static Tensor prefixLstsq(Tensor x, Tensor y, double lambda, Tensor queries) {
+        requireXy(x, y);
+        return call(() -> NativeOps.prefix_lstsq_general(x, y, lambda, new Tensor(), orUndefined(queries)));
+    }
+
+    /**
+     * {@link #prefixLstsq(Tensor, Tensor, double, Tensor)} with one lambda per prompt: {@code lambdaPerPrompt} has
+     * shape (B) (or is 0-D), any floating dtype and device, finite and &gt;= 0; zeros (minimum norm) and positive
+     * values (ridge) may mix. Not differentiable in lambda. A null {@code queries} means x itself.
+     */
+    public static Tensor prefixLstsq(Tensor x, Tensor y, Tensor lambdaPerPrompt, Tensor queries) {
+        requireXy(x, y);
+        Objects.requireNonNull(lambdaPerPrompt, "lambdaPerPrompt");
+        return call(() -> NativeOps.prefix_lstsq_general(x, y, 0.0, lambdaPerPrompt, orUndefined(queries)));
+    }
+
+    /**
+     * All-prefix least squares that also returns the fitted weight vectors (B, n, d): weights[b, k] is the fit to
+     * the first k points (zero at k = 0), for the implicit-weight metrics. The predictions are differentiable as
+     * in {@link #prefixLstsq(Tensor, Tensor, double, Tensor)}; the weights carry no gradient. A null
+     * {@code queries} means x itself.
+     */
+    public static PrefixFit prefixLstsqWithWeights(Tensor x, Tensor y, double lambda, Tensor queries) {
+        requireXy(x, y);
+        Tensor weights = new Tensor();
+        Tensor pred = call(() -> NativeOps.prefix_lstsq_with_weights(x, y, lambda, new Tensor(), orUndefined(queries), weights));
+        return new PrefixFit(pred, weights);
+    }
+
+    /** {@link #prefixLstsqWithWeights(Tensor, Tensor, double, Tensor)} with one lambda per prompt (shape (B)). */
+    public static PrefixFit prefixLstsqWithWeights(Tensor x, Tensor y, Tensor lambdaPerPrompt, Tensor queries) {
+        requireXy(x, y);
+        Objects.requireNonNull(lambdaPerPrompt, "lambdaPerPrompt");
+        Tensor weights = new Tensor();
+        Tensor pred = call(() -> NativeOps.prefix_lstsq_with_weights(x, y, 0.0, lambdaPerPrompt, orUndefined(queries), weights));
+        return new PrefixFit(pred, weights);
+    }
+
+    /** The naive reference of {@link #prefixLstsq(Tensor, Tensor, Tensor, Tensor)} (float64, per prefix, on the CPU). */
+    public static Tensor prefixLstsqReference(Tensor x, Tensor y, Tensor lambdaPerPrompt, Tensor queries) {
+        requireXy(x, y);
+        Objects.requireNonNull(lambdaPerPrompt, "lambdaPerPrompt");
+        return call(() -> NativeOps.prefix_lstsq_reference_general(x, y, 0.0, lambdaPerPrompt, orUndefined(queries)));
+    }
+
+    /**
+     * All-prefix averaging baseline: entry k is {@code queries[b, k] . (1/k) sum_{i<k} y[b, i] x[b, i]}, 0 at
+     * k = 0. Shapes as {@link #prefixLstsq}; runs on the device of x; differentiable. A null {@code queries}
+     * means x itself.
+     */
+    public static Tensor prefixAveraging(Tensor x, Tensor y, Tensor queries) {
+        requireXy(x, y);
+        return call(() -> NativeOps.prefix_averaging(x, y, orUndefined(queries)));
+    }
+
+    /**
+     * All-prefix k-nearest-neighbours baseline: entry i is the mean of the y's of the min(i, k) earlier points
+     * nearest (Euclidean) to {@code queries[b, i]}, 0 at i = 0; with {@code distanceWeighted} the mean is weighted
+     * by 1/distance (points at distance 0 then get weight 1, all others 0). Runs on the device of x. A null
+     * {@code queries} means x itself.
+     */
+    public static Tensor prefixKnn(Tensor x, Tensor y, int k, boolean distanceWeighted, Tensor queries) {
+        requireXy(x, y);
+        return call(() -> NativeOps.prefix_knn(x, y, k, distanceWeighted, orUndefined(queries)));
+    }
+
+    /** Predictions (B, n) and the fitted weight vectors (B, n, d) of an all-prefix least-squares fit. */
+    public record PrefixFit(Tensor predictions, Tensor weights) {}
+
+    private static void requireXy(Tensor x, Tensor y) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(y, "y");
+    }
+
+    private static Tensor orUndefined(Tensor t) {
+        return t == null ? new Tensor() : t;
+    }
+
     /** The naive reference of {@link #prefixLstsq}: every prefix solved independently in float64. */
     public static Tensor prefixLstsqReference(Tensor x, Tensor y, double lambda) {
         Objects.requireNonNull(x, "x");
