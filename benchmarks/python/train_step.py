@@ -24,13 +24,15 @@ class Gpt2(torch.nn.Module):
         p = lambda *shape, s=std: torch.nn.Parameter(torch.randn(*shape) * s)
         z = lambda *shape: torch.nn.Parameter(torch.zeros(*shape))
         o = lambda *shape: torch.nn.Parameter(torch.ones(*shape))
-        self.read_in_w, self.read_in_b, self.wpe = p(width, dims), z(width), p(2 * positions, width)
+        u = lambda fan_in, *shape: torch.nn.Parameter((torch.rand(*shape) * 2 - 1) / math.sqrt(fan_in))
+        self.read_in_w, self.read_in_b, self.wpe = u(dims, width, dims), u(dims, width), p(2 * positions, width)
         self.blocks = torch.nn.ParameterList()
         for _ in range(layers):
             self.blocks.extend([o(width), z(width), p(3 * width, width), z(3 * width), p(width, width, s=resid),
                                 z(width), o(width), z(width), p(4 * width, width), z(4 * width),
                                 p(width, 4 * width, s=resid), z(width)])
-        self.ln_f_w, self.ln_f_b, self.read_out_w, self.read_out_b = o(width), z(width), p(1, width), z(1)
+        self.ln_f_w, self.ln_f_b = o(width), z(width)
+        self.read_out_w, self.read_out_b = u(width, 1, width), u(width, 1)
 
     def forward(self, xs, ys):
         b, n, d = xs.shape

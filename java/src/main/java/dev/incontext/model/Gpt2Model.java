@@ -18,8 +18,11 @@ import org.bytedeco.pytorch.global.torch;
  * GPT-2 style transformer for in-context regression (Garg et al.): linear read-in of the prompt tokens, learned
  * absolute positions, pre-LN blocks (causal multi-head attention, MLP 4x with tanh-GELU), final LayerNorm, linear
  * read-out of one scalar per token. Attention runs through the project's op ({@link Ops#attention}) or, for
- * comparison, libtorch's scaled_dot_product_attention. Initialisation as GPT-2: weights N(0, 0.02), biases 0,
- * LayerNorm 1/0, the two residual projections of each block N(0, 0.02 / sqrt(2 L)).
+ * comparison, libtorch's scaled_dot_product_attention. Initialisation as GPT-2 inside the transformer: weights
+ * N(0, 0.02), biases 0, LayerNorm 1/0, positions N(0, 0.02), the two residual projections of each block
+ * N(0, 0.02 / sqrt(2 L)). The read-in and read-out layers sit outside GPT-2 in the reference (Garg et al.) and keep
+ * PyTorch's default linear initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias; with N(0, 0.02)
+ * there the prompt's values are drowned by the position embedding and training stalls far longer.
  */
 public final class Gpt2Model extends InContextModel {
     private static final double LN_EPS = 1e-5;
@@ -51,8 +54,8 @@ public final class Gpt2Model extends InContextModel {
         long positions = encoding.length(c.nPositions());
         double std = 0.02;
         double residStd = 0.02 / Math.sqrt(2.0 * layers);
-        readInW = param("read_in_weight", normal(gen, o, std, width, in));
-        readInB = param("read_in_bias", torch.zeros(new long[] {width}, o));
+        readInW = param("read_in_weight", uniform(gen, o, 1.0 / Math.sqrt(in), width, in));
+        readInB = param("read_in_bias", uniform(gen, o, 1.0 / Math.sqrt(in), width));
         wpe = param("wpe", normal(gen, o, std, positions, width));
         blocks = new Block[layers];
         for (int l = 0; l < layers; l++) {
@@ -73,12 +76,17 @@ public final class Gpt2Model extends InContextModel {
         }
         lnFW = param("ln_f_weight", torch.ones(new long[] {width}, o));
         lnFB = param("ln_f_bias", torch.zeros(new long[] {width}, o));
-        readOutW = param("read_out_weight", normal(gen, o, std, 1, width));
-        readOutB = param("read_out_bias", torch.zeros(new long[] {1}, o));
+        readOutW = param("read_out_weight", uniform(gen, o, 1.0 / Math.sqrt(width), 1, width));
+        readOutB = param("read_out_bias", uniform(gen, o, 1.0 / Math.sqrt(width), 1));
     }
 
     private static Tensor normal(Generator gen, TensorOptions o, double std, long... shape) {
         return torch.randn(shape, new GeneratorOptional(gen), o).mul(new Scalar(std));
+    }
+
+    /** U(-bound, bound). */
+    private static Tensor uniform(Generator gen, TensorOptions o, double bound, long... shape) {
+        return torch.rand(shape, new GeneratorOptional(gen), o).mul(new Scalar(2 * bound)).sub(new Scalar(bound));
     }
 
     private Tensor param(String name, Tensor init) {

@@ -136,6 +136,17 @@ class TrainerTest {
         assertEquals(0.95, o.betas().get(1 - beta1Slot));
     }
 
+    /** The scheduled rate reaches the optimiser: Adam's first step moves each weight by about lr. */
+    @Test
+    void learningRateReachesTheOptimiser() {
+        var p = torch.ones(3).requires_grad_(true);
+        var opt = Trainer.optimizer(tiny(Path.of("unused")).training(), new org.bytedeco.pytorch.TensorVector(p));
+        Trainer.setLearningRate(opt, 0.25);
+        p.sum().backward();
+        opt.step();
+        assertEquals(0.75, p.select(0, 0).item_double(), 1e-6);
+    }
+
     @Test
     void divergenceStopsWithAClearMessage(@TempDir Path dir) {
         IllegalStateException e = assertThrows(IllegalStateException.class,
