@@ -9,6 +9,7 @@
 #include <ATen/Functions.h>
 #include <c10/util/Exception.h>
 
+#include "incontext/generator.h"
 #include "incontext/ops.h"
 
 namespace incontext::java {
@@ -86,6 +87,14 @@ inline at::Tensor prefix_averaging(const at::Tensor& x, const at::Tensor& y, con
 inline at::Tensor prefix_knn(const at::Tensor& x, const at::Tensor& y, int64_t k, bool distance_weighted,
                              const at::Tensor& queries) {
   return guarded([&] { return incontext::prefix_knn(x, y, k, distance_weighted, opt_tensor(queries)); });
+}
+
+inline at::Generator make_generator(const std::string& device, int64_t seed) {
+  try {
+    return incontext::make_generator(device, static_cast<uint64_t>(seed));
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(e.what_without_backtrace());
+  }
 }
 
 }  // namespace incontext::java

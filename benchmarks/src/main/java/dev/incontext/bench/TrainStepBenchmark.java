@@ -5,7 +5,6 @@ import dev.incontext.config.RunConfig;
 import dev.incontext.model.InContextModel;
 import dev.incontext.model.Models;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.train.Trainer;
 import dev.incontext.util.Devices;
@@ -63,7 +62,7 @@ public class TrainStepBenchmark {
     @Benchmark
     public double trainStep() {
         try (PointerScope scope = new PointerScope()) {
-            PromptBatch b = sampler.sample(64, 41, 20, Rng.cpu(step++));
+            PromptBatch b = sampler.sample(64, 41, 20, sampler.generator(step++));
             adam.zero_grad();
             Tensor loss = Trainer.loss(model.forward(b.xs(), b.ys()), b.ys(), false, true);
             loss.backward();

@@ -78,7 +78,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < warmup + steps; i++) {
             try (PointerScope scope = new PointerScope()) {
                 long t0 = System.nanoTime();
-                PromptBatch b = sampler.sample(batch, points, dims, Rng.cpu(i));
+                PromptBatch b = sampler.sample(batch, points, dims, sampler.generator(i));
                 adam.zero_grad();
                 Tensor loss = Trainer.loss(model.forward(b.xs(), b.ys()), b.ys(), false, true);
                 loss.backward();

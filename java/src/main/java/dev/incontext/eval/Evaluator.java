@@ -30,7 +30,7 @@ public final class Evaluator {
         for (long b = 0; done < prompts; b++) {
             int size = Math.min(batchSize, prompts - done);
             try (PointerScope scope = new PointerScope()) {
-                PromptBatch batch = sampler.sample(size, points, d, Rng.cpu(Rng.derive(seed, Rng.Stream.EVAL, b)));
+                PromptBatch batch = sampler.sample(size, points, d, sampler.generator(Rng.derive(seed, Rng.Stream.EVAL, b)));
                 for (int p = 0; p < predictors.size(); p++) {
                     Tensor pred = predictors.get(p).predict(batch);
                     Tensor score = classification

@@ -7,6 +7,8 @@ import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.StdString;
+import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -53,4 +55,6 @@ public final class NativeOps {
 
     public static native @ByVal Tensor prefix_knn(@Const @ByRef Tensor x, @Const @ByRef Tensor y, long k,
             @Cast("bool") boolean distanceWeighted, @Const @ByRef Tensor queries);
+
+    public static native @ByVal Generator make_generator(@StdString String device, long seed);
 }

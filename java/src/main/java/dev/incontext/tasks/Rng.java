@@ -31,6 +31,20 @@ public final class Rng {
         return torch.createCPUGenerator(seed);
     }
 
+    /** A generator on the device of {@code options} (CPU, or CUDA through the native library). */
+    public static Generator on(org.bytedeco.pytorch.TensorOptions options, long seed) {
+        org.bytedeco.pytorch.Device d = options.device();
+        if (d.is_cpu()) {
+            return cpu(seed);
+        }
+        dev.incontext.ops.NativeLibrary.load();
+        try {
+            return dev.incontext.ops.NativeOps.make_generator(d.str().getString(), seed);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
     public static GeneratorOptional opt(Generator g) {
         return new GeneratorOptional(g);
     }

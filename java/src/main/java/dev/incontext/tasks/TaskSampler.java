@@ -42,6 +42,11 @@ public final class TaskSampler {
         return new TaskSampler(c.task(), c.seed(), options);
     }
 
+    /** A generator on this sampler's device. */
+    public Generator generator(long seed) {
+        return Rng.on(options, seed);
+    }
+
     public TaskFamily family() {
         return family;
     }
@@ -83,7 +88,7 @@ public final class TaskSampler {
     private Map<String, Tensor> fromTaskPool(long batch, int activeDims, Generator gen) {
         if (taskPool == null) {
             taskPool = family.sampleParams(config.numTasks(), nDims, nDims,
-                    Rng.cpu(Rng.derive(seed, Rng.Stream.POOL, 0)), options);
+                    Rng.on(options, Rng.derive(seed, Rng.Stream.POOL, 0)), options);
         }
         Tensor idx = indices(config.numTasks(), batch, gen);
         Map<String, Tensor> p = new HashMap<>();
@@ -93,7 +98,7 @@ public final class TaskSampler {
 
     private PromptBatch fromExamplePool(long batch, long points, int activeDims, Generator gen) {
         if (examplePool == null || examplePool.points() < points) {
-            Generator g = Rng.cpu(Rng.derive(seed, Rng.Stream.POOL, 1));
+            Generator g = Rng.on(options, Rng.derive(seed, Rng.Stream.POOL, 1));
             long m = config.numTrainingExamples();
             Tensor xs = inputs.sample(m, points, nDims, g, options);
             Map<String, Tensor> params = family.sampleParams(m, nDims, nDims, g, options);

@@ -85,7 +85,7 @@ public final class Trainer {
                     int dims = config.curriculum().dimsAt(step);
                     int points = config.curriculum().pointsAt(step);
                     PromptBatch batch = sampler.sample(t.batchSize(), points, dims,
-                            Rng.cpu(Rng.derive(config.seed(), Rng.Stream.DATA, step)));
+                            sampler.generator(Rng.derive(config.seed(), Rng.Stream.DATA, step)));
                     double lr = Schedule.lr(t, step);
                     setLearningRate(optimizer, lr);
                     optimizer.zero_grad();
