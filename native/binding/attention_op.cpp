@@ -23,12 +23,16 @@ constexpr const char* kOp = "attention";
 
 template <class T>
 std::tuple<at::Tensor, at::Tensor> forward_cpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                              bool causal, double scale) {
+                                              bool causal, double scale, bool reference) {
   at::Tensor o = at::empty_like(q);
   at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options());
   attn::FwdParams<T, T> p{q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), o.data_ptr<T>(), lse.data_ptr<T>(),
                           q.size(0), q.size(1), q.size(2), q.size(3), scale, causal};
-  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) { attn::forward_reference(p, begin, end); });
+  // One task per (b, h) at least; the fast kernel allocates its scratch once per task range.
+  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) {
+    if (reference) attn::forward_reference(p, begin, end);
+    else attn::forward_fast(p, begin, end);
+  });
   return {o, lse};
 }
 
@@ -36,21 +40,24 @@ template <class T>
 std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& q, const at::Tensor& k,
                                                            const at::Tensor& v, const at::Tensor& o,
                                                            const at::Tensor& lse, const at::Tensor& dout,
-                                                           bool causal, double scale) {
+                                                           bool causal, double scale, bool reference) {
   at::Tensor dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
   attn::BwdParams<T, T> p{q.data_ptr<T>(),  k.data_ptr<T>(),  v.data_ptr<T>(),  o.data_ptr<T>(),
                           dout.data_ptr<T>(), lse.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
                           dv.data_ptr<T>(), q.size(0),         q.size(1),         q.size(2),
                           q.size(3),        scale,             causal};
-  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) { attn::backward_reference(p, begin, end); });
+  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) {
+    if (reference) attn::backward_reference(p, begin, end);
+    else attn::backward_fast(p, begin, end);
+  });
   return {dq, dk, dv};
 }
 
 std::tuple<at::Tensor, at::Tensor> forward_impl(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                                bool causal, double scale, bool reference) {
   if (q.is_cuda() && !reference) return detail::attention_forward_cuda(q, k, v, causal, scale);
-  if (q.scalar_type() == at::kDouble) return forward_cpu<double>(q, k, v, causal, scale);
-  return forward_cpu<float>(q, k, v, causal, scale);
+  if (q.scalar_type() == at::kDouble) return forward_cpu<double>(q, k, v, causal, scale, reference);
+  return forward_cpu<float>(q, k, v, causal, scale, reference);
 }
 
 struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
@@ -75,9 +82,9 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
     if (q.is_cuda() && !reference) {
       g = detail::attention_backward_cuda(q, k, v, o, lse, dout, causal, scale);
     } else if (q.scalar_type() == at::kDouble) {
-      g = backward_cpu<double>(q, k, v, o, lse, dout, causal, scale);
+      g = backward_cpu<double>(q, k, v, o, lse, dout, causal, scale, reference);
     } else {
-      g = backward_cpu<float>(q, k, v, o, lse, dout, causal, scale);
+      g = backward_cpu<float>(q, k, v, o, lse, dout, causal, scale, reference);
     }
     return {std::get<0>(g), std::get<1>(g), std::get<2>(g), at::Tensor(), at::Tensor(), at::Tensor()};
   }
