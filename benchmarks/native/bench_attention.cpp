@@ -33,10 +33,11 @@ struct Shape {
 
 bool g_cuda = false;
 
-// Median milliseconds of f over reps runs after warm-up. On CUDA each run is bracketed by device events on the
+// Median milliseconds of f over reps runs after warm-up (reps = 1: one cold-free timed run, the caller warmed up). On CUDA each run is bracketed by device events on the
 // current stream, so the time is the device's, not the host's launch time.
 double median_ms(const std::function<void()>& f, int reps) {
-  for (int i = 0; i < std::max(3, reps / 5); ++i) f();
+  if (reps > 1)
+    for (int i = 0; i < std::max(3, reps / 5); ++i) f();
   std::vector<double> t;
   if (g_cuda) {
     c10::impl::VirtualGuardImpl impl(c10::DeviceType::CUDA);
@@ -152,45 +153,59 @@ int main(int argc, char** argv) {
                   (long long)s.D);
     const int r = s.B * s.H * s.T > 1'000'000 && !g_cuda ? std::max(5, reps / 3) : reps;
 
+    // Every implementation is a (name, run-forward, run-forward+backward) triple. They are timed round-robin, one
+    // run of each per round, so that load from other processes on a shared machine hits all of them alike.
     using Fn = std::function<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&)>;
-    auto time_impl = [&](const Fn& f, double& fwd, double& fb) {
-      fwd = median_ms([&] { f(q, k, v); }, r);
-      fb = median_ms(
-          [&] {
-            auto qq = q.detach().requires_grad_(true), kk = k.detach().requires_grad_(true),
-                 vv = v.detach().requires_grad_(true);
-            torch::autograd::grad({f(qq, kk, vv)}, {qq, kk, vv}, {g});
-          },
-          r);
+    struct Impl {
+      std::string name;
+      Fn f;
+      int backend;  // index into kBackends, or -1
     };
+    std::vector<Impl> impls;
+    impls.push_back({"incontext fused", [&](const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
+                       return incontext::attention(a, b, c, causal);
+                     }, -1});
+    if (!g_cuda && s.B * s.H * s.T <= 200'000)  // the naive float64-accumulating loops: slow, small shapes only
+      impls.push_back({"incontext reference", [&](const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
+                         return incontext::attention_reference(a, b, c, causal);
+                       }, -1});
+    for (int bi = 0; bi < 5; ++bi)
+      impls.push_back({kBackends[bi].name, [&](const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
+                         return at::scaled_dot_product_attention(a, b, c, {}, 0.0, causal);
+                       }, bi});
+    auto fwd_of = [&](const Impl& im) { return [&] { if (im.backend >= 0) select(kBackends[im.backend]); im.f(q, k, v); }; };
+    auto fb_of = [&](const Impl& im) {
+      return [&] {
+        if (im.backend >= 0) select(kBackends[im.backend]);
+        auto qq = q.detach().requires_grad_(true), kk = k.detach().requires_grad_(true), vv = v.detach().requires_grad_(true);
+        torch::autograd::grad({im.f(qq, kk, vv)}, {qq, kk, vv}, {g});
+      };
+    };
+    std::vector<bool> ok(impls.size(), true);
+    for (size_t i = 0; i < impls.size(); ++i) {  // warm-up, and find the backends that cannot run this shape
+      try {
+        for (int w = 0; w < 3; ++w) { fwd_of(impls[i])(); fb_of(impls[i])(); }
+      } catch (const c10::Error&) {
+        ok[i] = false;
+      }
+    }
+    std::vector<std::vector<double>> tf(impls.size()), tb(impls.size());
+    for (int rep = 0; rep < r; ++rep)
+      for (size_t i = 0; i < impls.size(); ++i) {
+        if (!ok[i]) continue;
+        tf[i].push_back(median_ms(fwd_of(impls[i]), 1));
+        tb[i].push_back(median_ms(fb_of(impls[i]), 1));
+      }
+    select(kBackends[4]);
     struct Result {
       std::string name;
       double fwd, fb;
     };
+    auto med = [](std::vector<double> x) { std::sort(x.begin(), x.end()); return x[x.size() / 2]; };
     std::vector<Result> results;
-    // incontext first, then each SDPA backend; ratios are computed against every backend afterwards.
-    double fwd = 0, fb = 0;
-    time_impl([&](const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) { return incontext::attention(a, b, c, causal); },
-              fwd, fb);
-    results.push_back({"incontext fused", fwd, fb});
-    if (!g_cuda && s.B * s.H * s.T <= 200'000) {  // the naive float64-accumulating loops: slow, small shapes only
-      time_impl([&](const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
-        return incontext::attention_reference(a, b, c, causal);
-      }, fwd, fb);
-      results.push_back({"incontext reference", fwd, fb});
-    }
-    for (const Backend& be : kBackends) {
-      select(be);
-      try {
-        time_impl([&](const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
-          return at::scaled_dot_product_attention(a, b, c, {}, 0.0, causal);
-        }, fwd, fb);
-        results.push_back({be.name, fwd, fb});
-      } catch (const c10::Error&) {
-        results.push_back({std::string(be.name) + " (n/a for this shape)", NAN, NAN});
-      }
-    }
-    select(kBackends[4]);
+    for (size_t i = 0; i < impls.size(); ++i)
+      results.push_back(ok[i] ? Result{impls[i].name, med(tf[i]), med(tb[i])}
+                              : Result{impls[i].name + " (n/a for this shape)", NAN, NAN});
     const Result& ours = results[0];
     for (const Result& res : results) {
       std::printf("| %s | %s | %.3f | %.3f | %.1f | %.1f | %.1f%% | %.2fx | %.2fx |\n", shape, res.name.c_str(), res.fwd,

@@ -1,5 +1,6 @@
 // attention: argument checks, CPU/CUDA dispatch and the autograd Function. The only torch-aware code of the
 // op; kernels live in native/ops/attention and see plain structs.
+#include <atomic>
 #include <cmath>
 #include <tuple>
 
@@ -29,10 +30,18 @@ std::tuple<at::Tensor, at::Tensor> forward_cpu(const at::Tensor& q, const at::Te
   attn::FwdParams<T, T> p{q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), o.data_ptr<T>(), lse.data_ptr<T>(),
                           q.size(0), q.size(1), q.size(2), q.size(3), scale, causal};
   // One task per (b, h) at least; the fast kernel allocates its scratch once per task range.
+  std::atomic<bool> finite{true};
   at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) {
     if (reference) attn::forward_reference(p, begin, end);
-    else attn::forward_fast(p, begin, end);
+    else if (!attn::forward_fast(p, begin, end)) finite = false;
   });
+  // The fast kernel checks finiteness while packing its inputs (the caller skipped the separate pass); on a
+  // non-finite element the full check finds and names it.
+  if (!finite) {
+    detail::check_finite(q, kOp, "q");
+    detail::check_finite(k, kOp, "k");
+    detail::check_finite(v, kOp, "v");
+  }
   return {o, lse};
 }
 
@@ -117,9 +126,11 @@ at::Tensor attention_checked(const at::Tensor& q, const at::Tensor& k, const at:
   if (q.size(3) < 1) fail(kOp, "head dimension D (dim 3 of 'q') must be at least 1; got shape " + detail::shape_str(q.sizes()));
   const double s = scale.has_value() ? *scale : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   if (!std::isfinite(s)) fail(kOp, "argument 'scale' must be finite; got " + std::to_string(s));
-  detail::check_finite(q, kOp, "q");
-  detail::check_finite(k, kOp, "k");
-  detail::check_finite(v, kOp, "v");
+  if (reference || !q.is_cpu()) {  // the fast CPU kernel checks as it packs (forward_cpu), saving a pass
+    detail::check_finite(q, kOp, "q");
+    detail::check_finite(k, kOp, "k");
+    detail::check_finite(v, kOp, "v");
+  }
   return AttentionFunction::apply(q.contiguous(), k.contiguous(), v.contiguous(), causal, s, reference);
 }
 

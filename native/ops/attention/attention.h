@@ -46,9 +46,10 @@ void backward_reference(const BwdParams<T, L>& p, int64_t bh_begin, int64_t bh_e
 
 // Fused CPU kernels (attention_cpu_fast.cpp): same contract as the reference for T = float or double (lse in
 // the storage type), computed in the storage precision with vectorised, register-blocked tiles; they allocate
-// their own O(T D) scratch per call, so call them once per thread over a range of (b, h).
+// their own O(T D) scratch per call, so call them once per thread over a range of (b, h). forward_fast returns
+// false when it met a non-finite element of q, k or v (it checks them as it packs them).
 template <class T>
-void forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end);
+bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end);
 template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end);
 // Whether the fast kernels run their AVX2+FMA build on this CPU (for benchmark reports).

@@ -18,7 +18,7 @@ namespace incontext::attn {
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
 namespace avx2 {
 template <class T>
-void forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
+bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
 template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
 }  // namespace avx2
@@ -38,12 +38,12 @@ bool cpu_has_avx2() {
 bool forward_fast_uses_avx2() { return cpu_has_avx2(); }
 
 template <class T>
-void forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
+bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
   std::vector<T> scratch(static_cast<size_t>(portable::forward_scratch<T>(p.T_, p.D)));
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
   if (cpu_has_avx2()) return avx2::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
 #endif
-  portable::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  return portable::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
 }
 
 template <class T>
@@ -55,8 +55,8 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
   portable::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
 }
 
-template void forward_fast<float>(const FwdParams<float, float>&, int64_t, int64_t);
-template void forward_fast<double>(const FwdParams<double, double>&, int64_t, int64_t);
+template bool forward_fast<float>(const FwdParams<float, float>&, int64_t, int64_t);
+template bool forward_fast<double>(const FwdParams<double, double>&, int64_t, int64_t);
 template void backward_fast<float>(const BwdParams<float, float>&, int64_t, int64_t);
 template void backward_fast<double>(const BwdParams<double, double>&, int64_t, int64_t);
 

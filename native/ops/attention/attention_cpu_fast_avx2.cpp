@@ -10,8 +10,8 @@
 #include "attention/attention_cpu_fast_impl.h"
 
 namespace incontext::attn::avx2 {
-template void forward_fast<float>(const FwdParams<float, float>&, int64_t, int64_t, float*);
-template void forward_fast<double>(const FwdParams<double, double>&, int64_t, int64_t, double*);
+template bool forward_fast<float>(const FwdParams<float, float>&, int64_t, int64_t, float*);
+template bool forward_fast<double>(const FwdParams<double, double>&, int64_t, int64_t, double*);
 template void backward_fast<float>(const BwdParams<float, float>&, int64_t, int64_t, float*);
 template void backward_fast<double>(const BwdParams<double, double>&, int64_t, int64_t, double*);
 }  // namespace incontext::attn::avx2

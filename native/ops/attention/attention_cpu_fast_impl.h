@@ -36,11 +36,14 @@ template <>
 struct Vec<float> {
   typedef float type __attribute__((vector_size(32)));
   typedef int itype __attribute__((vector_size(32)));
+  typedef int ielem;
   static constexpr int W = 8;
 };
 template <>
 struct Vec<double> {
   typedef double type __attribute__((vector_size(32)));
+  typedef long long itype __attribute__((vector_size(32)));
+  typedef long long ielem;
   static constexpr int W = 4;
 };
 
@@ -185,6 +188,48 @@ inline void copy_pad(const T* src, int64_t rows, int64_t cols, T* dst, int64_t l
   }
 }
 
+// x[j] *= scale for j < valid, x[j] = -inf for valid <= j < n (n a multiple of kCol); returns max_j x[j].
+// Vectorised by hand: a scalar loop with a max reduction does not vectorise without -ffast-math.
+template <class T>
+inline T scale_mask_max(T* x, int64_t n, int64_t valid, T scale) {
+  using V = typename Vec<T>::type;
+  using I = typename Vec<T>::itype;
+  constexpr int W = Vec<T>::W;
+  const V ninf = V{} - __builtin_inf();
+  I idx;
+  for (int w = 0; w < W; ++w) idx[w] = w;
+  V vm = ninf;
+  for (int64_t j = 0; j < n; j += W, idx += W) {
+    V v = vload(x + j) * scale;
+    v = idx < static_cast<typename Vec<T>::ielem>(valid) ? v : ninf;
+    vstore(x + j, v);
+    vm = vm > v ? vm : v;
+  }
+  T m = vm[0];
+  for (int w = 1; w < W; ++w) m = vm[w] > m ? vm[w] : m;
+  return m;
+}
+template <class T>
+inline void scale_by(T* x, int64_t n, T f) {
+  for (int64_t j = 0; j < n; j += Vec<T>::W) vstore(x + j, vload(x + j) * f);
+}
+
+// Whether every element of x[0..n) is finite: x * 0 is 0 for finite x and NaN for an infinity or a NaN, so one
+// vector pass accumulates the answer. The kernels run it on the inputs they pack anyway, which lets the binding
+// skip a separate isfinite pass over q, k and v on the hot path.
+template <class T>
+inline bool all_finite(const T* x, int64_t n) {
+  using V = typename Vec<T>::type;
+  constexpr int W = Vec<T>::W;
+  V acc{};
+  int64_t j = 0;
+  for (; j + W <= n; j += W) acc += vload(x + j) * T(0);
+  T tail = 0;
+  for (; j < n; ++j) tail += x[j] * T(0);
+  for (int w = 0; w < W; ++w) tail += acc[w];
+  return tail == tail;
+}
+
 template <class T>
 int64_t forward_scratch(int64_t T_, int64_t D) {
   const int64_t Tp = round_up(T_, kCol), Dp = round_up(D, kCol);
@@ -196,18 +241,20 @@ int64_t backward_scratch(int64_t T_, int64_t D) {
   return 6 * D * Tp + T_ * Dp + 2 * kTile * Tp + kRows * Dp;
 }
 
+// Returns false when an input element is not finite (the outputs are then meaningless; the binding reports it).
 template <class T>
-void forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch) {
+bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch) {
   const int64_t T_ = p.T_, D = p.D, Tp = round_up(T_, kCol), Dp = round_up(D, kCol);
   const T scale = static_cast<T>(p.scale);
-  const T neg_inf = -__builtin_inf();
   T* Kt = scratch;           // D x Tp
   T* Vp = Kt + D * Tp;       // T x Dp
   T* S = Vp + T_ * Dp;       // kRows x Tp: scores, then probabilities
   T* Ob = S + kRows * Tp;    // kRows x Dp
+  bool finite = true;
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
     const int64_t off = bh * T_ * D;
     const T* q = p.q + off;
+    finite = finite && all_finite(q, T_ * D) && all_finite(p.k + off, T_ * D) && all_finite(p.v + off, T_ * D);
     zero(Kt, D * Tp);
     transpose_into(p.k + off, T_, D, Kt, Tp);
     copy_pad(p.v + off, T_, D, Vp, Dp);
@@ -219,15 +266,9 @@ void forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
       for (int64_t r = 0; r < R; ++r) {
         T* s = S + r * Tp;
         const int64_t nkr = p.causal ? i0 + r + 1 : T_;
-        T m = neg_inf;
-        for (int64_t j = 0; j < nkr; ++j) {
-          s[j] *= scale;
-          m = s[j] > m ? s[j] : m;
-        }
-        for (int64_t j = nkr; j < ncol; ++j) s[j] = neg_inf;
+        const T m = scale_mask_max(s, ncol, nkr, scale);
         const double l = exp_shifted(s, ncol, m);
-        const T inv = static_cast<T>(1.0 / l);
-        for (int64_t j = 0; j < nkr; ++j) s[j] *= inv;
+        scale_by(s, ncol, static_cast<T>(1.0 / l));  // masked columns are 0 already
         p.lse[bh * T_ + i0 + r] = m + log_of(l, T());
       }
       mm_rows(R, S, Tp, Vp, Dp, nk, Ob, Dp, Dp, false);
@@ -236,6 +277,7 @@ void forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
         for (int64_t d = 0; d < D; ++d) o[r * D + d] = Ob[r * Dp + d];
     }
   }
+  return finite;
 }
 
 template <class T>
@@ -280,8 +322,7 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
           const T dlt = static_cast<T>(dl);
           T* pr = Pg + r * Tp;
           T* dsr = dSg + r * Tp;
-          for (int64_t j = 0; j < nkr; ++j) pr[j] = pr[j] * scale;
-          for (int64_t j = nkr; j < ncol; ++j) pr[j] = -__builtin_inf();
+          scale_mask_max(pr, ncol, nkr, scale);
           exp_shifted(pr, ncol, lse[i]);
           for (int64_t j = 0; j < ncol; ++j) dsr[j] = pr[j] * (dsr[j] - dlt) * scale;
           // Columns past this group's keys but inside the tile's must read as zero in the dK/dV updates.
