@@ -12,7 +12,7 @@
 //     O_rows = P V                            same micro-kernel
 //   backward, per tile of kTile = 32 query rows, in groups of 4 rows:
 //     P = exp(scale Q K^T - lse),  dP = dO V^T,  dS = scale P (dP - delta), delta_i = dO_i . O_i
-//     dQ_rows = dS K;  after the tile: dV^T += dO_tile^T P,  dK^T += Q_tile^T dS  (accumulated in D x Tp)
+//     dQ_rows = dS K;  after the tile: dV += P^T dO_tile,  dK += dS^T Q_tile  (A read transposed, Tp x Dp)
 //   The T x T matrices never exist: S/P/dS live in a 32 x Tp scratch that the caller provides per thread.
 // Shapes: contiguous (B, H, T, D), any T >= 1 and D >= 1. Cost O(B H T^2 D) FMAs (forward 2 T^2 D, backward
 // 5 T^2 D; causal skips the key blocks past each row group), O(T D) scratch.
@@ -61,7 +61,9 @@ inline void vstore(T* p, typename Vec<T>::type v) {
 // C[r, c] (+)= sum_{k < K} A[r lda + k] B[k ldb + c] for r < R, c < ncol (a multiple of kCol). The 4 x 16 output
 // block stays in registers over the whole k loop: per k, 2 vector loads of B and 4 broadcasts of A feed 8 FMAs
 // (float). All four products of the op (Q K^T, P V, dO V^T, dS K, and the transposed dK/dV updates) use it.
-template <class T, int R>
+// With AT = true, A is read transposed: element (r, k) at A[k lda + r] (4 adjacent values per k), which lets the
+// dK/dV updates read P and dS (query-major) directly instead of transposing them.
+template <class T, int R, bool AT = false>
 inline void mm(const T* __restrict A, int64_t lda, const T* __restrict B, int64_t ldb, int64_t K, T* __restrict C,
                int64_t ldc, int64_t ncol, bool accumulate) {
   using V = typename Vec<T>::type;
@@ -80,7 +82,7 @@ inline void mm(const T* __restrict A, int64_t lda, const T* __restrict B, int64_
       for (int v = 0; v < NV; ++v) bv[v] = vload(b + v * W);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const T a = A[r * lda + k];
+        const T a = AT ? A[k * lda + r] : A[r * lda + k];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] += a * bv[v];
       }
@@ -104,12 +106,13 @@ inline void mm_rows(int64_t rows, const T* A, int64_t lda, const T* B, int64_t l
   }
 }
 
-// C (rows x ncol) += A^T B over K: the dK/dV update, C = D x Tp with rows taken 4 at a time.
+// C (rows x ncol) += A^T B with A stored K x rows (row stride lda): the dK/dV updates, rows taken 4 at a time.
 template <class T>
-inline void mm_all_rows(int64_t rows, const T* A, int64_t lda, const T* B, int64_t ldb, int64_t K, T* C, int64_t ldc,
-                        int64_t ncol, bool accumulate) {
-  for (int64_t r = 0; r < rows; r += kRows)
-    mm_rows(min64(kRows, rows - r), A + r * lda, lda, B, ldb, K, C + r * ldc, ldc, ncol, accumulate);
+inline void mm_t_all_rows(int64_t rows, const T* A, int64_t lda, const T* B, int64_t ldb, int64_t K, T* C, int64_t ldc,
+                          int64_t ncol) {
+  int64_t r = 0;
+  for (; r + kRows <= rows; r += kRows) mm<T, kRows, true>(A + r, lda, B, ldb, K, C + r * ldc, ldc, ncol, true);
+  for (; r < rows; ++r) mm<T, 1, true>(A + r, lda, B, ldb, K, C + r * ldc, ldc, ncol, true);
 }
 
 // exp on 8 floats: Cephes expf (range reduction by ln 2 in two parts, degree-6 polynomial, 2^n by exponent bits),
@@ -238,7 +241,7 @@ int64_t forward_scratch(int64_t T_, int64_t D) {
 template <class T>
 int64_t backward_scratch(int64_t T_, int64_t D) {
   const int64_t Tp = round_up(T_, kCol), Dp = round_up(D, kCol);
-  return 6 * D * Tp + T_ * Dp + 2 * kTile * Tp + kRows * Dp;
+  return 2 * D * Tp + 5 * Tp * Dp + 2 * kTile * Tp + kRows * Dp;
 }
 
 // Returns false when an input element is not finite (the outputs are then meaningless; the binding reports it).
@@ -286,24 +289,25 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
   const T scale = static_cast<T>(p.scale);
   T* Kt = scratch;             // D x Tp   K^T, for S = Q K^T
   T* Vt = Kt + D * Tp;         // D x Tp   V^T, for dP = dO V^T
-  T* Qt = Vt + D * Tp;         // D x Tp   Q^T, for dK^T += Q^T dS
-  T* dOt = Qt + D * Tp;        // D x Tp   dO^T, for dV^T += dO^T P
-  T* dKt = dOt + D * Tp;       // D x Tp   accumulators
-  T* dVt = dKt + D * Tp;       // D x Tp
-  T* Kp = dVt + D * Tp;        // T x Dp   K, for dQ = dS K
-  T* P = Kp + T_ * Dp;         // kTile x Tp
+  T* Kp = Vt + D * Tp;         // Tp x Dp  K, for dQ = dS K
+  T* Qp = Kp + Tp * Dp;        // Tp x Dp  Q, for dK += dS^T Q
+  T* dOp = Qp + Tp * Dp;       // Tp x Dp  dO, for dV += P^T dO
+  T* dKa = dOp + Tp * Dp;      // Tp x Dp  accumulators (rows past T catch zeros from padded columns)
+  T* dVa = dKa + Tp * Dp;      // Tp x Dp
+  T* P = dVa + Tp * Dp;        // kTile x Tp
   T* dS = P + kTile * Tp;      // kTile x Tp
   T* dQb = dS + kTile * Tp;    // kRows x Dp
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
     const int64_t off = bh * T_ * D;
     const T *q = p.q + off, *o = p.o + off, *dout = p.dout + off;
     const T* lse = p.lse + bh * T_;
-    zero(Kt, 6 * D * Tp);  // the six D x Tp buffers are adjacent
+    zero(Kt, 2 * D * Tp);
     transpose_into(p.k + off, T_, D, Kt, Tp);
     transpose_into(p.v + off, T_, D, Vt, Tp);
-    transpose_into(q, T_, D, Qt, Tp);
-    transpose_into(dout, T_, D, dOt, Tp);
+    zero(Kp, 5 * Tp * Dp);  // padded rows and columns of the four row-major copies, and the accumulators
     copy_pad(p.k + off, T_, D, Kp, Dp);
+    copy_pad(q, T_, D, Qp, Dp);
+    copy_pad(dout, T_, D, dOp, Dp);
     for (int64_t t0 = 0; t0 < T_; t0 += kTile) {
       const int64_t rows = min64(kTile, T_ - t0);
       const int64_t ncol_tile = round_up(p.causal ? t0 + rows : T_, kCol);
@@ -333,13 +337,14 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
         for (int64_t r = 0; r < R; ++r)
           for (int64_t d = 0; d < D; ++d) dq[r * D + d] = dQb[r * Dp + d];
       }
-      mm_all_rows(D, dOt + t0, Tp, P, Tp, rows, dVt, Tp, ncol_tile, true);
-      mm_all_rows(D, Qt + t0, Tp, dS, Tp, rows, dKt, Tp, ncol_tile, true);
+      // dV[j] += sum_i P[i, j] dO[i] and dK[j] += sum_i dS[i, j] Q[i] over the tile's queries i, keys j < ncol_tile.
+      mm_t_all_rows(ncol_tile, P, Tp, dOp + t0 * Dp, Dp, rows, dVa, Dp, Dp);
+      mm_t_all_rows(ncol_tile, dS, Tp, Qp + t0 * Dp, Dp, rows, dKa, Dp, Dp);
     }
     for (int64_t j = 0; j < T_; ++j)
       for (int64_t d = 0; d < D; ++d) {
-        p.dk[off + j * D + d] = dKt[d * Tp + j];
-        p.dv[off + j * D + d] = dVt[d * Tp + j];
+        p.dk[off + j * D + d] = dKa[j * Dp + d];
+        p.dv[off + j * D + d] = dVa[j * Dp + d];
       }
   }
 }
