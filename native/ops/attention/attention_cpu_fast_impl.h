@@ -172,11 +172,34 @@ inline double exp_shifted(double* p, int64_t n, double shift) {
 inline float log_of(double x, float) { return ::logf(static_cast<float>(x)); }
 inline double log_of(double x, double) { return ::log(x); }
 
+// x . y with W independent vector lanes (a single scalar chain is latency-bound), lanes summed in float64.
+template <class T>
+inline double dot_lanes(const T* x, const T* y, int64_t n) {
+  using V = typename Vec<T>::type;
+  constexpr int W = Vec<T>::W;
+  V acc{};
+  int64_t j = 0;
+  for (; j + W <= n; j += W) acc += vload(x + j) * vload(y + j);
+  double s = 0;
+  for (; j < n; ++j) s += static_cast<double>(x[j]) * static_cast<double>(y[j]);
+  for (int w = 0; w < W; ++w) s += acc[w];
+  return s;
+}
+
 // dst (cols x ld, row c holds src column c) from src (rows x cols, row stride cols): a plain transpose into a
 // padded buffer whose columns past `rows` the caller has zeroed.
+// Blocked by 8 source rows so that each destination row gets 8 adjacent stores per pass.
 template <class T>
 inline void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ld) {
-  for (int64_t i = 0; i < rows; ++i)
+  int64_t i0 = 0;
+  for (; i0 + 8 <= rows; i0 += 8)
+    for (int64_t c = 0; c < cols; ++c) {
+      T* d = dst + c * ld + i0;
+      const T* s = src + i0 * cols + c;
+#pragma GCC unroll 8
+      for (int ii = 0; ii < 8; ++ii) d[ii] = s[ii * cols];
+    }
+  for (int64_t i = i0; i < rows; ++i)
     for (int64_t c = 0; c < cols; ++c) dst[c * ld + i] = src[i * cols + c];
 }
 template <class T>
@@ -321,9 +344,7 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
         mm_rows(R, dout + i0 * D, D, Vt, Tp, D, dSg, Tp, ncol, false);
         for (int64_t r = 0; r < R; ++r) {
           const int64_t i = i0 + r, nkr = p.causal ? i + 1 : T_;
-          double dl = 0;
-          for (int64_t d = 0; d < D; ++d) dl += static_cast<double>(dout[i * D + d]) * static_cast<double>(o[i * D + d]);
-          const T dlt = static_cast<T>(dl);
+          const T dlt = static_cast<T>(dot_lanes(dout + i * D, o + i * D, D));
           T* pr = Pg + r * Tp;
           T* dsr = dSg + r * Tp;
           scale_mask_max(pr, ncol, nkr, scale);
