@@ -36,7 +36,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"-Xss4m"})
 public class OpsBenchmark {
-    @Param({"64,8,82,32", "64,8,202,32"})
+    @Param({"64x8x82x32", "64x8x202x32"})  // B x H x T x D (JMH splits -p values on commas)
     public String shape;
 
     private Tensor q;
@@ -47,7 +47,7 @@ public class OpsBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] p = shape.split(",");
+        String[] p = shape.split("x");
         long[] s = {Long.parseLong(p[0]), Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3])};
         torch.manual_seed(0);
         q = Tensors.randn(ScalarType.Float, s);
