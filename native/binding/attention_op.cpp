@@ -1,5 +1,6 @@
 // attention: argument checks, CPU/CUDA dispatch and the autograd Function. The only torch-aware code of the
 // op; kernels live in native/ops/attention and see plain structs.
+#include <atomic>
 #include <cmath>
 #include <tuple>
 
@@ -23,12 +24,24 @@ constexpr const char* kOp = "attention";
 
 template <class T>
 std::tuple<at::Tensor, at::Tensor> forward_cpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                              bool causal, double scale) {
+                                              bool causal, double scale, bool reference) {
   at::Tensor o = at::empty_like(q);
   at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options());
   attn::FwdParams<T, T> p{q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), o.data_ptr<T>(), lse.data_ptr<T>(),
                           q.size(0), q.size(1), q.size(2), q.size(3), scale, causal};
-  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) { attn::forward_reference(p, begin, end); });
+  // One task per (b, h) at least; the fast kernel allocates its scratch once per task range.
+  std::atomic<bool> finite{true};
+  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) {
+    if (reference) attn::forward_reference(p, begin, end);
+    else if (!attn::forward_fast(p, begin, end)) finite = false;
+  });
+  // The fast kernel checks finiteness while packing its inputs (the caller skipped the separate pass); on a
+  // non-finite element the full check finds and names it.
+  if (!finite) {
+    detail::check_finite(q, kOp, "q");
+    detail::check_finite(k, kOp, "k");
+    detail::check_finite(v, kOp, "v");
+  }
   return {o, lse};
 }
 
@@ -36,21 +49,24 @@ template <class T>
 std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& q, const at::Tensor& k,
                                                            const at::Tensor& v, const at::Tensor& o,
                                                            const at::Tensor& lse, const at::Tensor& dout,
-                                                           bool causal, double scale) {
+                                                           bool causal, double scale, bool reference) {
   at::Tensor dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
   attn::BwdParams<T, T> p{q.data_ptr<T>(),  k.data_ptr<T>(),  v.data_ptr<T>(),  o.data_ptr<T>(),
                           dout.data_ptr<T>(), lse.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
                           dv.data_ptr<T>(), q.size(0),         q.size(1),         q.size(2),
                           q.size(3),        scale,             causal};
-  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) { attn::backward_reference(p, begin, end); });
+  at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) {
+    if (reference) attn::backward_reference(p, begin, end);
+    else attn::backward_fast(p, begin, end);
+  });
   return {dq, dk, dv};
 }
 
 std::tuple<at::Tensor, at::Tensor> forward_impl(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                                bool causal, double scale, bool reference) {
   if (q.is_cuda() && !reference) return detail::attention_forward_cuda(q, k, v, causal, scale);
-  if (q.scalar_type() == at::kDouble) return forward_cpu<double>(q, k, v, causal, scale);
-  return forward_cpu<float>(q, k, v, causal, scale);
+  if (q.scalar_type() == at::kDouble) return forward_cpu<double>(q, k, v, causal, scale, reference);
+  return forward_cpu<float>(q, k, v, causal, scale, reference);
 }
 
 struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
@@ -75,9 +91,9 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
     if (q.is_cuda() && !reference) {
       g = detail::attention_backward_cuda(q, k, v, o, lse, dout, causal, scale);
     } else if (q.scalar_type() == at::kDouble) {
-      g = backward_cpu<double>(q, k, v, o, lse, dout, causal, scale);
+      g = backward_cpu<double>(q, k, v, o, lse, dout, causal, scale, reference);
     } else {
-      g = backward_cpu<float>(q, k, v, o, lse, dout, causal, scale);
+      g = backward_cpu<float>(q, k, v, o, lse, dout, causal, scale, reference);
     }
     return {std::get<0>(g), std::get<1>(g), std::get<2>(g), at::Tensor(), at::Tensor(), at::Tensor()};
   }
@@ -110,9 +126,11 @@ at::Tensor attention_checked(const at::Tensor& q, const at::Tensor& k, const at:
   if (q.size(3) < 1) fail(kOp, "head dimension D (dim 3 of 'q') must be at least 1; got shape " + detail::shape_str(q.sizes()));
   const double s = scale.has_value() ? *scale : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   if (!std::isfinite(s)) fail(kOp, "argument 'scale' must be finite; got " + std::to_string(s));
-  detail::check_finite(q, kOp, "q");
-  detail::check_finite(k, kOp, "k");
-  detail::check_finite(v, kOp, "v");
+  if (reference || !q.is_cpu()) {  // the fast CPU kernel checks as it packs (forward_cpu), saving a pass
+    detail::check_finite(q, kOp, "q");
+    detail::check_finite(k, kOp, "k");
+    detail::check_finite(v, kOp, "v");
+  }
   return AttentionFunction::apply(q.contiguous(), k.contiguous(), v.contiguous(), causal, s, reference);
 }
 

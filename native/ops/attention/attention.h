@@ -44,6 +44,17 @@ void forward_reference(const FwdParams<T, L>& p, int64_t bh_begin, int64_t bh_en
 template <class T, class L>
 void backward_reference(const BwdParams<T, L>& p, int64_t bh_begin, int64_t bh_end);
 
+// Fused CPU kernels (attention_cpu_fast.cpp): same contract as the reference for T = float or double (lse in
+// the storage type), computed in the storage precision with vectorised, register-blocked tiles; they allocate
+// their own O(T D) scratch per call, so call them once per thread over a range of (b, h). forward_fast returns
+// false when it met a non-finite element of q, k or v (it checks them as it packs them).
+template <class T>
+bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end);
+template <class T>
+void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end);
+// Whether the fast kernels run their AVX2+FMA build on this CPU (for benchmark reports).
+bool forward_fast_uses_avx2();
+
 // CUDA (attention_cuda.cu): storage float32, bfloat16 or float16 (the pointers of the params are read
 // as that type), float32 arithmetic, float32 lse. The backward pass accumulates dk and dv in float32
 // buffers dk_acc, dv_acc (B, H, T, D) that the caller zeroes; dq is written in the storage type.
