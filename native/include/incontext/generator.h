@@ -1,5 +1,5 @@
-// Seeded random generators on any device, for sampling on the device itself (the JavaCPP presets can create
-// CPU generators only).
+// Process-level helpers the JavaCPP presets lack: seeded random generators on any device (the presets create CPU
+// generators only), and sizing the BLAS thread pool.
 #pragma once
 
 #include <cstdint>
@@ -12,5 +12,8 @@ namespace incontext {
 // A fresh generator for `device` ("cpu", "cuda", "cuda:N") seeded with `seed`. Fails with a clear message for
 // CUDA when this build has no CUDA.
 at::Generator make_generator(const std::string& device, uint64_t seed);
+
+// Sets the OpenBLAS thread pool to `threads` (>= 1). Returns false when the process's BLAS is not OpenBLAS.
+bool set_blas_threads(int threads);
 
 }  // namespace incontext

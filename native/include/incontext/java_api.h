@@ -97,4 +97,6 @@ inline at::Generator make_generator(const std::string& device, int64_t seed) {
   }
 }
 
+inline bool set_blas_threads(int threads) { return incontext::set_blas_threads(threads); }
+
 }  // namespace incontext::java

@@ -58,13 +58,16 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dims", defaultValue = "20")
     int dims;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Torch intra-op threads (0 = default).")
+    @Option(names = "--threads", defaultValue = "0", description = "Torch intra-op threads (0 = as the environment sets them).")
     int threads;
+
+    @Option(names = "--blas-threads", defaultValue = "0", description = "OpenBLAS threads (0 = as the environment sets them).")
+    int blasThreads;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        Devices.threads(threads);
+        Devices.threads(threads, blasThreads);
         RunConfig c = ConfigLoader.load("linear_regression", List.of("model.preset=" + preset,
                 "model.attention=" + attention, "task.n_dims=" + dims, "training.batch_size=" + batch,
                 "curriculum.enabled=false", "curriculum.dims={start: " + dims + ", end: " + dims + ", inc: 0, interval: 1}",

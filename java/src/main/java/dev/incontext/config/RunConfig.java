@@ -143,7 +143,7 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
     /** Optimisation. Schedules: constant; warmup_cosine (linear warm-up then cosine to 0); triangle (up then down). */
     public record TrainingConfig(int steps, int batchSize, OptimizerKind optimizer, double learningRate,
             double weightDecay, double beta1, double beta2, double eps, ScheduleKind schedule, int warmupSteps,
-            double gradClip, int saveEvery, int keepCheckpoints, int logEvery, int threads) {
+            double gradClip, int saveEvery, int keepCheckpoints, int logEvery, int threads, int blasThreads) {
         public TrainingConfig {
             if (steps < 0) {
                 throw new ConfigException("steps", "must be >= 0; got " + steps);
@@ -169,8 +169,18 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
             if (gradClip < 0) {
                 throw new ConfigException("grad_clip", "must be >= 0 (0 = off); got " + gradClip);
             }
-            if (saveEvery < 0 || keepCheckpoints < 1 || logEvery < 1 || threads < 0) {
-                throw new ConfigException("save_every", "save_every >= 0, keep_checkpoints >= 1, log_every >= 1, threads >= 0");
+            if (saveEvery < 0) {
+                throw new ConfigException("save_every", "must be >= 0 (0 = only at the end); got " + saveEvery);
+            }
+            if (keepCheckpoints < 1) {
+                throw new ConfigException("keep_checkpoints", "must be >= 1; got " + keepCheckpoints);
+            }
+            if (logEvery < 1) {
+                throw new ConfigException("log_every", "must be >= 1; got " + logEvery);
+            }
+            if (threads < 0 || blasThreads < 0) {
+                throw new ConfigException(threads < 0 ? "threads" : "blas_threads",
+                        "must be >= 0 (0 = as the environment sets it); got " + Math.min(threads, blasThreads));
             }
         }
     }

@@ -57,4 +57,6 @@ public final class NativeOps {
             @Cast("bool") boolean distanceWeighted, @Const @ByRef Tensor queries);
 
     public static native @ByVal Generator make_generator(@StdString String device, long seed);
+
+    public static native @Cast("bool") boolean set_blas_threads(int threads);
 }

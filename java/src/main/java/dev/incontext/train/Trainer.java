@@ -51,7 +51,7 @@ public final class Trainer {
 
     /** Trains from scratch, or from {@code resumeFrom} (a checkpoint or run directory) when not null. */
     public TrainedModel train(RunConfig config, Path resumeFrom) throws IOException {
-        Devices.threads(config.training().threads());
+        Devices.threads(config.training().threads(), config.training().blasThreads());
         TensorOptions options = Devices.float32(config.device());
         Path runDir = Path.of(config.outDir());
         Files.createDirectories(runDir);

@@ -19,10 +19,17 @@ public final class Devices {
         return new TensorOptions(torch.ScalarType.Float).device(new DeviceOptional(new Device(d)));
     }
 
-    /** Sizes libtorch's intra-op pool (0 = leave libtorch's default: one thread per core). */
-    public static void threads(int n) {
-        if (n > 0) {
-            torch.set_num_threads(n);
+    /**
+     * Sizes the two thread pools that run libtorch's CPU work: its intra-op (OpenMP) pool and the OpenBLAS pool under
+     * its matrix products, which torch.set_num_threads does not reach. 0 leaves a pool as the environment set it.
+     */
+    public static void threads(int torchThreads, int blasThreads) {
+        if (torchThreads > 0) {
+            torch.set_num_threads(torchThreads);
+        }
+        if (blasThreads > 0) {
+            dev.incontext.ops.NativeLibrary.load();
+            dev.incontext.ops.NativeOps.set_blas_threads(blasThreads);
         }
     }
 }
