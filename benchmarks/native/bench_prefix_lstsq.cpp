@@ -6,7 +6,7 @@
 //       linalg_solve of the (B n, d, d) regularised Gram matrices), in chunks of prompts so that memory stays
 //       below about 1 GiB.
 // Prints a markdown table: variant x shape -> median ms, ratio to (a) and to (b), max |difference| to (a).
-//   bench_prefix_lstsq [--reps N] [--threads T] [--quick]
+//   bench_prefix_lstsq [--reps N] [--threads T] [--quick] [--shape B,n,d]...
 // Thread settings: torch intra-op threads from --threads (default 2); OpenBLAS threads from OPENBLAS_NUM_THREADS
 // (set it in the environment; it cannot be changed after OpenBLAS starts). Set OMP_WAIT_POLICY=PASSIVE too.
 #include <algorithm>
@@ -105,10 +105,19 @@ struct Shape { int64_t B, n, d; };
 int main(int argc, char** argv) {
   int reps = 30, threads = 2;
   bool quick = false, ours_only = false;
+  std::vector<Shape> only;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--shape") && i + 1 < argc) {
+      long long b = 0, n = 0, d = 0;
+      if (std::sscanf(argv[++i], "%lld,%lld,%lld", &b, &n, &d) != 3 || b < 1 || n < 1 || d < 1) {
+        std::fprintf(stderr, "--shape expects B,n,d with positive integers; got %s\n", argv[i]);
+        return 2;
+      }
+      only.push_back({b, n, d});
+    }
     else if (!std::strcmp(argv[i], "--ours")) ours_only = true;  // skip the slow baselines (ratios then read 0)
   }
   at::set_num_threads(threads);
@@ -122,6 +131,7 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---:|---:|---:|---:|\n");
   std::vector<Shape> shapes = {{64, 41, 20}, {1280, 41, 20}, {1280, 101, 20}, {1280, 41, 50}};
   if (quick) shapes = {{1280, 41, 20}};
+  if (!only.empty()) shapes = only;
   at::manual_seed(0);
   for (const Shape s : shapes) {
     const auto f64 = at::TensorOptions().dtype(at::kDouble);

@@ -76,6 +76,20 @@ inline bool allclose(const std::string& what, const at::Tensor& got_in, const at
   return bad == 0;
 }
 
+// True when f() throws a c10::Error whose message (without backtrace) contains `needle`; prints what happened
+// otherwise. Used to check that bad arguments are named in the error.
+inline bool raises_containing(const char* needle, const std::function<void()>& f) {
+  try {
+    f();
+    std::printf("  no error for case '%s'\n", needle);
+  } catch (const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    if (msg.find(needle) != std::string::npos) return true;
+    std::printf("  message lacks '%s': %s\n", needle, msg.c_str());
+  }
+  return false;
+}
+
 // max |got - ref| / max |ref|: the relative error of a whole tensor.
 inline double rel_err(const at::Tensor& got, const at::Tensor& ref) {
   const at::Tensor r = ref.detach().to(at::kDouble).cpu();

@@ -14,10 +14,15 @@ public sealed interface PromptEncoding {
     /** Tokens (B, length(n), tokenDim(d)). */
     Tensor encode(Tensor xs, Tensor ys);
 
-    /** Predictions (B, n) from the model's scalar outputs (B, length(n)). */
-    Tensor readout(Tensor outputs);
+    /** Predictions (B, n) from the model's scalar outputs (B, length(n)): by default read at the x tokens. */
+    default Tensor readout(Tensor outputs) {
+        return readEven(outputs);
+    }
 
-    long length(long points);
+    /** Tokens per prompt of n points: by default one x token and one y token per point. */
+    default long length(long points) {
+        return 2 * points;
+    }
 
     long tokenDim(long dims);
 
@@ -54,16 +59,6 @@ public sealed interface PromptEncoding {
         }
 
         @Override
-        public Tensor readout(Tensor outputs) {
-            return readEven(outputs);
-        }
-
-        @Override
-        public long length(long points) {
-            return 2 * points;
-        }
-
-        @Override
         public long tokenDim(long dims) {
             return dims;
         }
@@ -80,16 +75,6 @@ public sealed interface PromptEncoding {
             Tensor yTok = torch.zeros(new long[] {b, n, d + 1}, xs.options());
             yTok.select(2, 0).copy_(ys);
             return interleave(xTok, yTok);
-        }
-
-        @Override
-        public Tensor readout(Tensor outputs) {
-            return readEven(outputs);
-        }
-
-        @Override
-        public long length(long points) {
-            return 2 * points;
         }
 
         @Override

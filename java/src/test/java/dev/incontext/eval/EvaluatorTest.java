@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.testing.NativeScope;
 import dev.incontext.eval.baselines.Averaging;
 import dev.incontext.eval.baselines.LeastSquares;
 import dev.incontext.eval.baselines.NearestNeighbours;
@@ -11,28 +12,15 @@ import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.Rng;
 import dev.incontext.tasks.TaskSampler;
 import java.util.List;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeScope.class)
 class EvaluatorTest {
     private static final TensorOptions F64 = new TensorOptions(torch.ScalarType.Double);
-    private PointerScope scope;
-
-    @BeforeEach
-    void open() {
-        scope = new PointerScope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
-
     /**
      * Closed forms (papers.md §9), x, w ~ N(0, I_d), noiseless, normalised by d: least squares (d - k)/d for k &lt; d
      * and 0 for k &gt;= d; averaging (d + 1)/k. Checked within 6 bootstrap standard errors.
