@@ -1,7 +1,6 @@
 package dev.incontext.model;
 
 import dev.incontext.config.RunConfig.EncodingKind;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -108,9 +107,5 @@ public sealed interface PromptEncoding {
         public long tokenDim(long dims) {
             return dims + 1;
         }
-    }
-
-    static Scalar s(double v) {
-        return new Scalar(v);
     }
 }

@@ -7,7 +7,6 @@ import dev.incontext.config.RunConfig.TaskConfig;
 import java.util.HashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Generator;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -115,9 +114,5 @@ public final class TaskSampler {
     /** Fresh inputs for queries (shifted evaluations) labelled by the same tasks as {@code batch}. */
     public Tensor label(PromptBatch batch, Tensor xs, Generator gen) {
         return family.evaluate(batch.params(), xs, gen);
-    }
-
-    static Scalar s(double v) {
-        return new Scalar(v);
     }
 }
