@@ -37,7 +37,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        RunConfig c = ConfigLoader.load("demo", Overrides.normalise(overrides));
+        RunConfig c = ConfigLoader.load("demo", overrides);
         out.printf("demo: training a tiny GPT-2 (%d layers, %d heads, width %d) on %d-dimensional linear regression,"
                 + " %d points per prompt, %d steps on %s%n", c.model().layers(), c.model().heads(), c.model().width(),
                 c.task().nDims(), c.curriculum().points().end(), c.training().steps(), c.device());

@@ -48,13 +48,7 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (PointerScope scope = new PointerScope()) {
             TrainedModel model = TrainedModel.load(checkpoint);
-            RunConfig c = model.config();
-            if (!overrides.isEmpty()) {
-                Path tmp = Files.createTempFile("incontext-eval", ".yaml");
-                Files.writeString(tmp, ConfigLoader.toYaml(c));
-                c = ConfigLoader.load(tmp.toString(), Overrides.normalise(overrides));
-                Files.delete(tmp);
-            }
+            RunConfig c = ConfigLoader.withOverrides(model.config(), overrides);
             Path dir = outDir != null ? outDir : Path.of(c.outDir());
             Files.createDirectories(dir);
             Evaluation e = run(model, c, out);

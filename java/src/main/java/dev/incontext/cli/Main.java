@@ -27,6 +27,8 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns its exit code (0 success, 1 failure, 2 usage error). */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        // Config overrides may be written --key.path=value: options no command declares reach it as parameters.
+        cli.setUnmatchedOptionsArePositionalParams(true);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             err.println("incontext: error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));

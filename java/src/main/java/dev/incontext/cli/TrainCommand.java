@@ -41,7 +41,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        RunConfig c = ConfigLoader.load(config, Overrides.normalise(overrides));
+        RunConfig c = ConfigLoader.load(config, overrides);
         out.println("# resolved config");
         out.print(ConfigLoader.toYaml(c));
         out.flush();

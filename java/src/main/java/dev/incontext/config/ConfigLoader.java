@@ -41,6 +41,15 @@ public final class ConfigLoader {
         return RecordBinder.bind(RunConfig.class, merged, "");
     }
 
+    /** {@code base} with {@code key.path=value} overrides applied, validated like any loaded config. */
+    public static RunConfig withOverrides(RunConfig base, List<String> overrides) {
+        Map<String, Object> merged = RecordBinder.toMap(base);
+        for (String o : overrides) {
+            applyOverride(merged, o);
+        }
+        return RecordBinder.bind(RunConfig.class, merged, "");
+    }
+
     /** The names of the configs shipped in the jar (for --help and errors). */
     public static List<String> shippedNames() {
         return List.of("demo", "toy", "base", "linear_regression", "sparse_linear_regression", "noisy_linear_regression",

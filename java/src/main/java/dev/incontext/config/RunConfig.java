@@ -170,7 +170,7 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
                 throw new ConfigException("grad_clip", "must be >= 0 (0 = off); got " + gradClip);
             }
             if (saveEvery < 0) {
-                throw new ConfigException("save_every", "must be >= 0 (0 = only at the end); got " + saveEvery);
+                throw new ConfigException("save_every", "must be >= 0 (0 = no checkpoints); got " + saveEvery);
             }
             if (keepCheckpoints < 1) {
                 throw new ConfigException("keep_checkpoints", "must be >= 1; got " + keepCheckpoints);

@@ -47,6 +47,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void overridesApplyToASavedConfig() {
+        RunConfig saved = ConfigLoader.load("demo", List.of());
+        RunConfig c = ConfigLoader.withOverrides(saved, List.of("--eval.num_prompts=256", "seed=7"));
+        assertEquals(256, c.eval().numPrompts());
+        assertEquals(7, c.seed());
+        assertEquals(saved.model(), c.model());
+        assertEquals(saved, ConfigLoader.withOverrides(saved, List.of()));
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigLoader.withOverrides(saved, List.of("eval.num_promts=1")));
+        assertEquals("eval.num_promts", e.key());
+    }
+
+    @Test
     void unknownKeyIsNamedWithTheValidOnes() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ConfigLoader.load("demo", List.of("training.stepz=3")));
