@@ -4,6 +4,7 @@
 // (MKL in a PyTorch wheel) still load; they report that nothing was set.
 #include <dlfcn.h>
 
+#include "attention/attention.h"
 #include "incontext/generator.h"
 
 namespace incontext {
@@ -15,5 +16,7 @@ bool set_blas_threads(int threads) {
   set(threads);
   return true;
 }
+
+std::string attention_cpu_isa() { return attn::forward_fast_uses_avx2() ? "avx2+fma" : "portable"; }
 
 }  // namespace incontext

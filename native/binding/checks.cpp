@@ -19,6 +19,10 @@ void fail(const char* op, const std::string& message) {
   TORCH_CHECK_VALUE(false, "incontext.", op, ": ", message);
 }
 
+void fail_runtime(const char* op, const std::string& message) {
+  TORCH_CHECK(false, "incontext.", op, ": ", message);
+}
+
 void check_rank(const at::Tensor& t, const char* op, const char* arg, int64_t dim, const char* layout) {
   if (!t.defined()) fail(op, std::string("argument '") + arg + "' is an undefined tensor");
   if (t.dim() != dim) {

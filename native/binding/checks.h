@@ -1,5 +1,7 @@
 // Argument checks shared by the op bindings. Every message starts with "incontext.<op>: " and names the
-// argument, what was expected and what was given; Java maps such messages to IllegalArgumentException.
+// argument, what was expected and what was given. Two kinds of failure, which Java maps to two exception types:
+// fail() is the caller's mistake (a bad argument: c10::ValueError -> IllegalArgumentException); fail_runtime() is
+// the op failing on valid arguments (a CUDA kernel error, a numerical overflow: c10::Error -> NativeOpException).
 #pragma once
 
 #include <initializer_list>
@@ -23,6 +25,10 @@ void check_like(const at::Tensor& t, const char* op, const char* arg, const at::
 // Fails if `t` holds a NaN or an infinity, naming the first such element.
 void check_finite(const at::Tensor& t, const char* op, const char* arg);
 
+// A bad argument (c10::ValueError).
 [[noreturn]] void fail(const char* op, const std::string& message);
+
+// The op failed on arguments that passed its checks (c10::Error, not a ValueError).
+[[noreturn]] void fail_runtime(const char* op, const std::string& message);
 
 }  // namespace incontext::detail

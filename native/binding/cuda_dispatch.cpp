@@ -20,7 +20,7 @@ attn::Storage storage_of(const at::Tensor& t) {
   }
 }
 void check_launch(const char* err) {
-  if (err != nullptr) fail("attention", std::string("CUDA kernel failed: ") + err);
+  if (err != nullptr) fail_runtime("attention", std::string("CUDA kernel failed: ") + err);
 }
 }  // namespace
 

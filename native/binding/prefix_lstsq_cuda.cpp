@@ -19,7 +19,7 @@ void launch(const at::Tensor& x, const at::Tensor& y, const at::Tensor& q, const
                         lambda_dev.data_ptr<double>(), pred.data_ptr<T>(), w.defined() ? w.data_ptr<T>() : nullptr,
                         x.size(0),              x.size(1),       x.size(2)};
   const char* err = lstsq::forward_cuda<T>(p, c10::cuda::getCurrentCUDAStream().stream());
-  if (err != nullptr) fail("prefix_lstsq", std::string("CUDA kernel failed: ") + err);
+  if (err != nullptr) fail_runtime("prefix_lstsq", std::string("CUDA kernel failed: ") + err);
 }
 }  // namespace
 

@@ -185,7 +185,7 @@ std::vector<at::Tensor> prefix_lstsq_checked(const at::Tensor& x, const at::Tens
                                                            lambda_cpu, want_weights, reference);
   // Finite inputs can still overflow float64/float32 (entries near the largest representable value).
   if (x.numel() > 0 && !at::isfinite(out[0]).all().item<bool>())
-    fail(kOp, "the result overflowed (non-finite predictions from finite inputs); rescale 'x' and 'y' to a "
+    detail::fail_runtime(kOp, "the result overflowed (non-finite predictions from finite inputs); rescale 'x' and 'y' to a "
               "moderate range (for example unit variance)");
   return out;
 }

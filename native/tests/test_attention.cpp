@@ -34,11 +34,11 @@ struct Shape {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   const uint64_t seed = incontext::testing::seed_from_env();
   std::printf("test_attention: seed %llu (set INCONTEXT_SEED to repeat)\n", (unsigned long long)seed);
   at::manual_seed(seed);
-  Suite suite;
+  Suite suite(argc, argv);
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
 
   const Shape shapes[] = {{2, 2, 1, 16}, {1, 3, 2, 32}, {2, 2, 41, 32}, {1, 2, 97, 59}, {1, 1, 82, 64}, {1, 1, 33, 128}};
@@ -239,6 +239,7 @@ int main() {
     return raised == 5;
   });
 
+  suite.cuda_section();
   const bool cuda = at::globalContext().hasCUDA();
   if (!cuda) {
     suite.skip("CUDA kernels vs float64 reference", "no CUDA device or this libtorch has no CUDA");

@@ -11,6 +11,7 @@
 
 #include "incontext/ops.h"
 #include "prefix_lstsq/prefix_lstsq.h"
+#include "checks.h"
 #include "testing.h"
 
 using incontext::testing::allclose;
@@ -92,11 +93,11 @@ at::Tensor knn_loop(const at::Tensor& x, const at::Tensor& y, const at::Tensor& 
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   const uint64_t seed = incontext::testing::seed_from_env();
   std::printf("test_prefix_lstsq: seed %llu (set INCONTEXT_SEED to repeat)\n", (unsigned long long)seed);
   at::manual_seed(seed);
-  Suite suite;
+  Suite suite(argc, argv);
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
 
   struct Case { int64_t B, n, d; double lambda; bool duplicate; };
@@ -334,7 +335,29 @@ int main() {
     return raised == 8;
   });
 
+  suite.run("error kinds: bad arguments raise c10::ValueError, op failures a c10::Error that is not one", [&] {
+    // Java maps the first to IllegalArgumentException and the second to NativeOpException (java_api.h).
+    const at::Tensor y = at::randn({2, 5}, f64);
+    bool ok = true;
+    try {
+      incontext::prefix_lstsq(y, y, 0.0);
+      ok = false;
+    } catch (const c10::ValueError&) {
+    }
+    try {
+      incontext::detail::fail_runtime("prefix_lstsq", "CUDA kernel failed: test");
+      ok = false;
+    } catch (const c10::ValueError&) {
+      std::printf("  fail_runtime raised a ValueError\n");
+      ok = false;
+    } catch (const c10::Error& e) {
+      ok = ok && std::string(e.what_without_backtrace()).rfind("incontext.prefix_lstsq: CUDA kernel failed", 0) == 0;
+    }
+    return ok;
+  });
+
   // ---- CUDA (only where a GPU is present) ----
+  suite.cuda_section();
   if (!at::hasCUDA()) {
     suite.skip("CUDA prefix_lstsq against the float64 CPU reference (float64 1e-10, float32 1e-4)",
                "no CUDA device in this process (or libtorch without CUDA)");

@@ -1,6 +1,8 @@
 // The functions the JavaCPP binding (dev.incontext.ops.NativeOps) calls. They turn c10::Error into a
-// std::runtime_error carrying only the message (no C++ backtrace), which JavaCPP rethrows as a Java
-// RuntimeException; dev.incontext.ops.Ops maps our argument errors to IllegalArgumentException.
+// std::runtime_error carrying only the message (no C++ backtrace), which JavaCPP rethrows as a plain Java
+// RuntimeException. JavaCPP keeps only the message, so the kind of failure travels as a leading tag that
+// dev.incontext.ops.Ops strips: kArgumentTag for the caller's mistakes (c10::ValueError, TypeError, IndexError:
+// IllegalArgumentException), kFailureTag for an op failing on valid arguments (NativeOpException).
 #pragma once
 
 #include <stdexcept>
@@ -14,12 +16,21 @@
 
 namespace incontext::java {
 
+inline constexpr const char* kArgumentTag = "[invalid-argument] ";
+inline constexpr const char* kFailureTag = "[op-failure] ";
+
 template <class F>
-at::Tensor guarded(F&& f) {
+auto guarded(F&& f) -> decltype(f()) {
   try {
     return f();
+  } catch (const c10::ValueError& e) {
+    throw std::runtime_error(std::string(kArgumentTag) + e.what_without_backtrace());
+  } catch (const c10::TypeError& e) {
+    throw std::runtime_error(std::string(kArgumentTag) + e.what_without_backtrace());
+  } catch (const c10::IndexError& e) {
+    throw std::runtime_error(std::string(kArgumentTag) + e.what_without_backtrace());
   } catch (const c10::Error& e) {
-    throw std::runtime_error(e.what_without_backtrace());
+    throw std::runtime_error(std::string(kFailureTag) + e.what_without_backtrace());
   }
 }
 
@@ -90,13 +101,11 @@ inline at::Tensor prefix_knn(const at::Tensor& x, const at::Tensor& y, int64_t k
 }
 
 inline at::Generator make_generator(const std::string& device, int64_t seed) {
-  try {
-    return incontext::make_generator(device, static_cast<uint64_t>(seed));
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(e.what_without_backtrace());
-  }
+  return guarded([&] { return incontext::make_generator(device, static_cast<uint64_t>(seed)); });
 }
 
 inline bool set_blas_threads(int threads) { return incontext::set_blas_threads(threads); }
+
+inline std::string attention_cpu_isa() { return incontext::attention_cpu_isa(); }
 
 }  // namespace incontext::java

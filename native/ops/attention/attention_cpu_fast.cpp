@@ -5,6 +5,8 @@
 #include <math.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "attention/attention.h"
@@ -25,9 +27,15 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
 #endif
 
 namespace {
+// INCONTEXT_CPU_ISA=portable forces the portable build even where AVX2 exists: how tests show that results which
+// must hold across machines (the golden losses) do not depend on the instruction set the kernel was built for.
 bool cpu_has_avx2() {
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL) && (defined(__x86_64__) || defined(__i386__))
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool has = [] {
+    const char* isa = std::getenv("INCONTEXT_CPU_ISA");
+    if (isa != nullptr && std::strcmp(isa, "portable") == 0) return false;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
   return has;
 #else
   return false;

@@ -57,6 +57,18 @@ final class ConsoleProgress implements TrainingListener, AutoCloseable {
     }
 
     @Override
+    public void onNotice(String message) {
+        if (bar != null) {
+            bar.pause();
+        }
+        out.println("note: " + message);
+        out.flush();
+        if (bar != null) {
+            bar.resume();
+        }
+    }
+
+    @Override
     public void close() {
         if (bar != null) {
             bar.close();

@@ -25,7 +25,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Train a tiny transformer to do linear regression in context (d = 5, 11 points, CPU, a few "
             + "minutes), compare it with least squares, averaging and 3-NN, and plot normalised squared error "
-            + "against the number of in-context examples (runs/demo/eval.png).",
+            + "against the number of in-context examples (runs/demo/eval.png). Replaces the previous demo run in its out_dir.",
             "Overrides (KEY=VALUE) apply to the shipped `demo` config, e.g. training.steps=2000."})
 final class DemoCommand implements Callable<Integer> {
     @Spec
@@ -44,7 +44,8 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
         long t0 = System.nanoTime();
         try (PointerScope scope = new PointerScope(); ConsoleProgress progress = new ConsoleProgress(out)) {
-            TrainedModel model = new Trainer(progress).train(c, null);
+            // The demo is meant to be run again: it replaces its own previous run (checkpoints, metrics, config).
+            TrainedModel model = new Trainer(progress).train(c, null, true);
             progress.close();
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
             out.printf(Locale.ROOT, "trained in %.0f s; evaluating on %d prompts%n", trainSeconds, c.eval().numPrompts());

@@ -35,6 +35,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Resume from a checkpoint directory or a run directory (its newest checkpoint).")
     Path resume;
 
+    @Option(names = "--overwrite", description = "Start afresh in an out_dir that holds a previous run, deleting its "
+            + "checkpoints, metrics.jsonl and config.yaml (nothing else).")
+    boolean overwrite;
+
     @Parameters(paramLabel = "KEY=VALUE", description = "Config overrides.", arity = "0..*")
     List<String> overrides = new ArrayList<>();
 
@@ -46,7 +50,7 @@ final class TrainCommand implements Callable<Integer> {
         out.print(ConfigLoader.toYaml(c));
         out.flush();
         try (PointerScope scope = new PointerScope(); ConsoleProgress progress = new ConsoleProgress(out)) {
-            TrainedModel m = new Trainer(progress).train(c, resume);
+            TrainedModel m = new Trainer(progress).train(c, resume, overwrite);
             out.printf("trained %s (%,d parameters); run directory %s%n", m.model().name(), m.model().parameterCount(),
                     Path.of(c.outDir()).toAbsolutePath());
         }

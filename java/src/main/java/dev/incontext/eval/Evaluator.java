@@ -4,6 +4,7 @@ import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.Rng;
 import dev.incontext.tasks.TaskSampler;
+import dev.incontext.util.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,8 +37,7 @@ public final class Evaluator {
                     Tensor score = classification
                             ? pred.sign().eq(batch.ys()).to(torch.ScalarType.Double)
                             : pred.sub(batch.ys()).pow(new Scalar(2)).to(torch.ScalarType.Double).div(new Scalar(norm));
-                    double[] flat = new double[(int) score.numel()];
-                    score.contiguous().data_ptr_double().get(flat);
+                    double[] flat = Tensors.toDoubleArray(score);   // copies to the host first (CUDA)
                     for (int i = 0; i < size; i++) {
                         perPrompt[p][done + i] = Arrays.copyOfRange(flat, i * points, (i + 1) * points);
                     }

@@ -1,6 +1,9 @@
 package dev.incontext.ops;
 
-/** A failure inside a native op that is not an argument error (for example, out of memory or a CUDA fault). */
+/**
+ * A native op failed on arguments that passed its checks: a CUDA kernel error, a numerical failure (a result that
+ * overflowed), out of memory, or an internal error. Bad arguments raise {@link IllegalArgumentException} instead.
+ */
 public class NativeOpException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 

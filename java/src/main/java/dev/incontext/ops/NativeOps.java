@@ -59,4 +59,6 @@ public final class NativeOps {
     public static native @ByVal Generator make_generator(@StdString String device, long seed);
 
     public static native @Cast("bool") boolean set_blas_threads(int threads);
+
+    public static native @StdString String attention_cpu_isa();
 }

@@ -156,15 +156,47 @@ public final class Ops {
         }
     }
 
-    /** JavaCPP rethrows C++ exceptions as plain RuntimeExceptions; our argument checks start with "incontext.". */
+    /** Leading tags java_api.h puts on native messages to say which kind of failure they are. */
+    static final String ARGUMENT_TAG = "[invalid-argument] ";
+    static final String FAILURE_TAG = "[op-failure] ";
+
+    /**
+     * JavaCPP rethrows C++ exceptions as plain RuntimeExceptions carrying only the message; the native side tags it
+     * with its kind. A bad argument becomes {@link IllegalArgumentException}; an op failing on valid arguments (a
+     * CUDA kernel error, a numerical overflow) and anything untagged (out of memory, an internal error) become
+     * {@link NativeOpException}. The tag is removed from the message.
+     */
     static RuntimeException translate(RuntimeException e) {
         if (e.getClass() != RuntimeException.class) {
             return e;
         }
         String message = e.getMessage() == null ? "native op failed without a message" : e.getMessage();
-        if (message.startsWith("incontext.")) {
-            return new IllegalArgumentException(message, e);
+        if (message.startsWith(ARGUMENT_TAG)) {
+            return new IllegalArgumentException(message.substring(ARGUMENT_TAG.length()), e);
         }
-        return new NativeOpException(message, e);
+        if (message.startsWith(FAILURE_TAG)) {
+            return new NativeOpException(message.substring(FAILURE_TAG.length()), e);
+        }
+        return new NativeOpException("incontext: native failure: " + message, e);
+    }
+
+    /** A seeded random generator on {@code device} ("cpu", "cuda", "cuda:N"), including devices the presets lack. */
+    public static org.bytedeco.pytorch.Generator makeGenerator(String device, long seed) {
+        Objects.requireNonNull(device, "device");
+        NativeLibrary.load();
+        try {
+            return NativeOps.make_generator(device, seed);
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
+    }
+
+    /**
+     * The instruction set the fused CPU attention kernel uses in this process: "avx2+fma" or "portable" (set
+     * {@code INCONTEXT_CPU_ISA=portable} before the process starts to force the portable build).
+     */
+    public static String attentionCpuIsa() {
+        NativeLibrary.load();
+        return NativeOps.attention_cpu_isa();
     }
 }

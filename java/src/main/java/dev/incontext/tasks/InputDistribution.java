@@ -30,7 +30,7 @@ public final class InputDistribution {
         this.scale = scale;
         this.covScale = covScale;
         this.transform = switch (kind) {
-            case SKEWED, HALF_SUBSPACE -> fixedTransform(kind, nDims, Rng.cpu(seed), o);
+            case SKEWED, HALF_SUBSPACE -> dev.incontext.util.Tensors.keep(fixedTransform(kind, nDims, Rng.cpu(seed), o));
             default -> null;
         };
     }

@@ -37,12 +37,7 @@ public final class Rng {
         if (d.is_cpu()) {
             return cpu(seed);
         }
-        dev.incontext.ops.NativeLibrary.load();
-        try {
-            return dev.incontext.ops.NativeOps.make_generator(d.str().getString(), seed);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
+        return dev.incontext.ops.Ops.makeGenerator(d.str().getString(), seed);
     }
 
     public static GeneratorOptional opt(Generator g) {

@@ -4,6 +4,7 @@ import static dev.incontext.tasks.Rng.opt;
 
 import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TaskConfig;
+import dev.incontext.util.Tensors;
 import java.util.HashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Generator;
@@ -86,8 +87,10 @@ public final class TaskSampler {
 
     private Map<String, Tensor> fromTaskPool(long batch, int activeDims, Generator gen) {
         if (taskPool == null) {
-            taskPool = family.sampleParams(config.numTasks(), nDims, nDims,
-                    Rng.on(options, Rng.derive(seed, Rng.Stream.POOL, 0)), options);
+            Map<String, Tensor> pool = new HashMap<>(family.sampleParams(config.numTasks(), nDims, nDims,
+                    Rng.on(options, Rng.derive(seed, Rng.Stream.POOL, 0)), options));
+            pool.replaceAll((k, v) -> Tensors.keep(v));    // created inside the caller's scope, kept across calls
+            taskPool = Map.copyOf(pool);
         }
         Tensor idx = indices(config.numTasks(), batch, gen);
         Map<String, Tensor> p = new HashMap<>();
@@ -101,7 +104,9 @@ public final class TaskSampler {
             long m = config.numTrainingExamples();
             Tensor xs = inputs.sample(m, points, nDims, g, options);
             Map<String, Tensor> params = family.sampleParams(m, nDims, nDims, g, options);
-            examplePool = new PromptBatch(xs, family.evaluate(params, xs, g), params, nDims);
+            Map<String, Tensor> kept = new HashMap<>(params);
+            kept.replaceAll((k, v) -> Tensors.keep(v));    // created inside the caller's scope, kept across calls
+            examplePool = new PromptBatch(Tensors.keep(xs), Tensors.keep(family.evaluate(params, xs, g)), kept, nDims);
         }
         Tensor idx = indices(config.numTrainingExamples(), batch, gen);
         Tensor xs = truncate(torch.index_select(examplePool.xs(), 0, idx).narrow(1, 0, points).clone(), activeDims);

@@ -29,17 +29,27 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * Checkpoints: one directory per saved step, {@code checkpoints/step-00001000/} holding {@code model.pt},
- * {@code optimizer.pt}, {@code config.yaml} and {@code meta.yaml} (step, format, SHA-256 of every file). A
- * checkpoint is written into a temporary directory and renamed into place, so a crash never leaves a partial one.
- * The data and the curriculum are pure functions of (seed, step), so (weights, optimiser state, step) is the
- * whole state: resuming reproduces the uninterrupted run bit for bit on the CPU.
+ * {@code optimizer.pt}, {@code config.yaml} and {@code meta.yaml} (step, format, SHA-256 of every file). The data and
+ * the curriculum are pure functions of (seed, step), so (weights, optimiser state, step) is the whole state: resuming
+ * reproduces the uninterrupted run bit for bit on the CPU of the same machine.
+ *
+ * <p>Crash safety: a checkpoint is written into {@code .tmp-step-*} and renamed into place. Replacing an existing
+ * {@code step-N} (a run resumed from an older checkpoint reaches N again) renames the old one to
+ * {@code .replaced-step-N} first, moves the new one in, then deletes the old one; so at every instant a complete
+ * {@code step-N} exists under one of the two names, and {@link #list} counts a {@code .replaced-} directory whose
+ * {@code step-} is missing. {@link #cleanStale} (called when a run starts) deletes left-over temporaries and puts a
+ * stranded replaced checkpoint back.
  */
 public final class Checkpoints {
     static final int FORMAT = 1;
     private static final String PREFIX = "step-";
+    private static final String TMP = ".tmp-" + PREFIX;
+    private static final String REPLACED = ".replaced-" + PREFIX;
+    private static final String[] FILES = {"model.pt", "optimizer.pt", "config.yaml"};
 
     private Checkpoints() {}
 
+    /** A verified checkpoint: its directory, step and config. */
     public record Saved(Path dir, long step, RunConfig config) {}
 
     public static Path dir(Path runDir) {
@@ -50,8 +60,9 @@ public final class Checkpoints {
             throws IOException {
         Path root = dir(runDir);
         Files.createDirectories(root);
-        Path target = root.resolve(String.format("%s%08d", PREFIX, step));
-        Path tmp = Files.createTempDirectory(root, ".tmp-" + PREFIX);
+        String name = String.format("%s%08d", PREFIX, step);
+        Path target = root.resolve(name);
+        Path tmp = Files.createTempDirectory(root, TMP);
         OutputArchive m = new OutputArchive();
         model.save(m);
         m.save_to(tmp.resolve("model.pt").toString());
@@ -65,7 +76,7 @@ public final class Checkpoints {
         meta.put("format", FORMAT);
         meta.put("step", step);
         Map<String, String> sums = new LinkedHashMap<>();
-        for (String f : new String[] {"model.pt", "optimizer.pt", "config.yaml"}) {
+        for (String f : FILES) {
             if (Files.exists(tmp.resolve(f))) {
                 sums.put(f, sha256(tmp.resolve(f)));
             }
@@ -73,75 +84,211 @@ public final class Checkpoints {
         meta.put("sha256", sums);
         Files.writeString(tmp.resolve("meta.yaml"), new Yaml().dump(meta), StandardCharsets.UTF_8);
         if (Files.exists(target)) {
-            deleteTree(target);
-        }
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target);
+            Path replaced = root.resolve(REPLACED + name.substring(PREFIX.length()));
+            deleteTree(replaced);                  // a stale one: target exists, so it is not the only copy
+            move(target, replaced);
+            move(tmp, target);
+            deleteTree(replaced);
+        } else {
+            move(tmp, target);
         }
         prune(root, keep);
         return target;
     }
 
-    /** The checkpoint directories under a run, oldest first. */
-    public static List<Path> list(Path runDir) throws IOException {
-        Path root = dir(runDir);
-        List<Path> out = new ArrayList<>();
-        if (!Files.isDirectory(root)) {
-            return out;
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to);
         }
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, PREFIX + "*")) {
-            s.forEach(out::add);
-        }
-        out.sort(null);
-        return out;
     }
 
-    /** A checkpoint directory, or the newest under a run directory. */
+    /**
+     * The checkpoint directories under a run, oldest first: every {@code step-*}, plus a {@code .replaced-step-*}
+     * whose {@code step-*} is missing (a crash in the middle of replacing it). Reads only; changes nothing.
+     */
+    public static List<Path> list(Path runDir) throws IOException {
+        Path root = dir(runDir);
+        Map<String, Path> bySuffix = new java.util.TreeMap<>();
+        if (!Files.isDirectory(root)) {
+            return new ArrayList<>();
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
+            for (Path p : s) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(PREFIX) && Files.isDirectory(p)) {
+                    bySuffix.put(n.substring(PREFIX.length()), p);
+                } else if (n.startsWith(REPLACED) && Files.isDirectory(p)) {
+                    bySuffix.putIfAbsent(n.substring(REPLACED.length()), p);
+                }
+            }
+        }
+        return new ArrayList<>(bySuffix.values());
+    }
+
+    /**
+     * Tidies a run's checkpoint directory before a run writes to it: deletes {@code .tmp-step-*} left by a crash
+     * during a save, puts back a {@code .replaced-step-N} whose {@code step-N} is missing, and deletes one whose
+     * {@code step-N} exists. Returns what it did, one line each.
+     */
+    public static List<String> cleanStale(Path runDir) throws IOException {
+        Path root = dir(runDir);
+        List<String> done = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return done;
+        }
+        List<Path> entries = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
+            s.forEach(entries::add);
+        }
+        for (Path p : entries) {
+            String n = p.getFileName().toString();
+            if (n.startsWith(TMP)) {
+                deleteTree(p);
+                done.add("deleted the unfinished checkpoint " + p + " (left by an interrupted save)");
+            } else if (n.startsWith(REPLACED)) {
+                Path target = root.resolve(PREFIX + n.substring(REPLACED.length()));
+                if (Files.exists(target)) {
+                    deleteTree(p);
+                    done.add("deleted " + p + " (already replaced by " + target.getFileName() + ")");
+                } else {
+                    move(p, target);
+                    done.add("restored " + target + " from " + p.getFileName() + " (a save was interrupted while "
+                            + "replacing it)");
+                }
+            }
+        }
+        return done;
+    }
+
+    /** A checkpoint directory as given, or the newest under a run directory (not verified; see {@link #load}). */
     public static Path resolve(Path path) throws IOException {
-        if (Files.exists(path.resolve("meta.yaml"))) {
+        if (isCheckpointDir(path)) {
             return path;
         }
         List<Path> all = list(path);
         if (all.isEmpty()) {
-            throw new IllegalArgumentException("no checkpoint in " + path + " (expected " + dir(path)
-                    + "/step-*/ or a checkpoint directory holding meta.yaml)");
+            throw noCheckpoint(path);
         }
         return all.get(all.size() - 1);
     }
 
-    /** Reads and verifies a checkpoint's metadata and config; refuses a corrupted one, naming the file. */
+    private static boolean isCheckpointDir(Path path) {
+        String n = path.getFileName() == null ? "" : path.getFileName().toString();
+        return Files.exists(path.resolve("meta.yaml")) || n.startsWith(PREFIX) || n.startsWith(REPLACED);
+    }
+
+    private static CheckpointException noCheckpoint(Path path) {
+        return new CheckpointException(path, "no checkpoint in " + path + " (expected " + dir(path)
+                + "/step-*/ or a checkpoint directory holding meta.yaml)");
+    }
+
+    /**
+     * Verifies and returns a checkpoint. A checkpoint directory is used as given (refused, naming the file, when it
+     * is not valid). For a run directory the newest valid checkpoint is taken: newer ones that fail verification
+     * are skipped, and {@code notices} is told which and why.
+     */
+    public static Saved load(Path checkpointOrRunDir, java.util.function.Consumer<String> notices) throws IOException {
+        if (isCheckpointDir(checkpointOrRunDir)) {
+            return inspect(checkpointOrRunDir);
+        }
+        List<Path> all = list(checkpointOrRunDir);
+        if (all.isEmpty()) {
+            throw noCheckpoint(checkpointOrRunDir);
+        }
+        List<String> skipped = new ArrayList<>();
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                Saved s = inspect(all.get(i));
+                for (String why : skipped) {
+                    notices.accept("skipped an unusable checkpoint: " + why);
+                }
+                if (!skipped.isEmpty()) {
+                    notices.accept("using " + s.dir() + " (step " + s.step() + "), the newest valid checkpoint");
+                }
+                return s;
+            } catch (CheckpointException e) {
+                skipped.add(e.getMessage());
+            }
+        }
+        throw new CheckpointException(checkpointOrRunDir, "no valid checkpoint in " + dir(checkpointOrRunDir) + ": "
+                + String.join("; ", skipped));
+    }
+
+    /** Reads and verifies a checkpoint's metadata, files and config; refuses a broken one, naming the file. */
     public static Saved inspect(Path ckpt) throws IOException {
         Path metaFile = ckpt.resolve("meta.yaml");
+        if (!Files.isDirectory(ckpt)) {
+            throw new CheckpointException(ckpt, "checkpoint " + ckpt + " does not exist");
+        }
         if (!Files.exists(metaFile)) {
-            throw new IllegalArgumentException("checkpoint " + ckpt + " is incomplete: meta.yaml is missing");
+            throw new CheckpointException(metaFile, "checkpoint " + ckpt + " is incomplete: meta.yaml is missing");
         }
-        Map<String, Object> meta;
+        Object parsed;
         try (InputStream in = Files.newInputStream(metaFile)) {
-            meta = new Yaml(new SafeConstructor(new LoaderOptions())).load(in);
+            parsed = new Yaml(new SafeConstructor(new LoaderOptions())).load(in);
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("checkpoint " + ckpt + " is corrupted: cannot parse meta.yaml ("
-                    + e.getMessage() + ")");
+            throw corrupted(metaFile, "it is not valid YAML (" + firstLine(e.getMessage()) + ")");
         }
-        if (meta == null || !Objects.equals(meta.get("format"), FORMAT)) {
-            throw new IllegalArgumentException("checkpoint " + ckpt + " has format " + (meta == null ? null
-                    : meta.get("format")) + "; this version reads format " + FORMAT);
+        if (!(parsed instanceof Map<?, ?> meta)) {
+            throw corrupted(metaFile, parsed == null ? "it is empty" : "it does not hold a mapping");
         }
-        @SuppressWarnings("unchecked")
-        Map<String, String> sums = (Map<String, String>) meta.get("sha256");
-        for (Map.Entry<String, String> e : sums.entrySet()) {
-            Path f = ckpt.resolve(e.getKey());
-            if (!Files.exists(f)) {
-                throw new IllegalArgumentException("checkpoint " + ckpt + " is incomplete: " + e.getKey() + " is missing");
+        Object format = meta.get("format");
+        if (!(format instanceof Integer)) {
+            throw corrupted(metaFile, "its 'format' is " + (format == null ? "missing" : "'" + format + "'"));
+        }
+        if (!format.equals(FORMAT)) {
+            throw new CheckpointException(metaFile, "checkpoint " + ckpt + " has format " + format
+                    + "; this version of incontext reads format " + FORMAT);
+        }
+        Object step = meta.get("step");
+        if (!(step instanceof Number n) || n.longValue() < 0 || step instanceof Double || step instanceof Float) {
+            throw corrupted(metaFile, "its 'step' is " + (step == null ? "missing" : "'" + step + "'"));
+        }
+        if (!(meta.get("sha256") instanceof Map<?, ?> sums)) {
+            throw corrupted(metaFile, "its 'sha256' table is " + (meta.get("sha256") == null ? "missing" : "garbled"));
+        }
+        for (String required : new String[] {"model.pt", "config.yaml"}) {
+            if (!sums.containsKey(required)) {
+                throw corrupted(metaFile, "its 'sha256' table has no entry for " + required);
             }
-            if (!sha256(f).equals(e.getValue())) {
-                throw new IllegalArgumentException("checkpoint " + ckpt + " is corrupted: " + e.getKey()
+        }
+        for (Map.Entry<?, ?> e : sums.entrySet()) {
+            if (!(e.getKey() instanceof String file) || !(e.getValue() instanceof String sum)
+                    || !List.of(FILES).contains(file)) {
+                throw corrupted(metaFile, "its 'sha256' table has a garbled entry '" + e.getKey() + "'");
+            }
+            Path f = ckpt.resolve(file);
+            if (!Files.exists(f)) {
+                throw new CheckpointException(f, "checkpoint " + ckpt + " is incomplete: " + file + " is missing");
+            }
+            if (!sha256(f).equals(sum)) {
+                throw new CheckpointException(f, "checkpoint " + ckpt + " is corrupted: " + file
                         + " does not match its SHA-256 in meta.yaml; use an older checkpoint or start afresh");
             }
         }
-        RunConfig config = ConfigLoader.fromYaml(Files.readString(ckpt.resolve("config.yaml")));
-        return new Saved(ckpt, ((Number) meta.get("step")).longValue(), config);
+        RunConfig config;
+        try {
+            config = ConfigLoader.fromYaml(Files.readString(ckpt.resolve("config.yaml")));
+        } catch (RuntimeException e) {
+            throw new CheckpointException(ckpt.resolve("config.yaml"), "checkpoint " + ckpt + " has a config.yaml "
+                    + "this version cannot read: " + firstLine(e.getMessage()), e);
+        }
+        return new Saved(ckpt, ((Number) step).longValue(), config);
+    }
+
+    private static CheckpointException corrupted(Path metaFile, String why) {
+        return new CheckpointException(metaFile, "corrupted checkpoint " + metaFile.getParent() + ": meta.yaml " + why
+                + "; use an older checkpoint or start afresh");
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "no details";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 
     public static void loadModel(Path ckpt, Module model) {
@@ -151,6 +298,10 @@ public final class Checkpoints {
     }
 
     public static void loadOptimizer(Path ckpt, Optimizer optimizer) {
+        if (!Files.exists(ckpt.resolve("optimizer.pt"))) {
+            throw new CheckpointException(ckpt.resolve("optimizer.pt"), "checkpoint " + ckpt + " holds no optimizer "
+                    + "state (optimizer.pt); it can be evaluated but not resumed");
+        }
         InputArchive a = new InputArchive();
         a.load_from(ckpt.resolve("optimizer.pt").toString());
         optimizer.load(a);
@@ -186,7 +337,7 @@ public final class Checkpoints {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(root, PREFIX + "*")) {
             s.forEach(all::add);
         }
-        all.sort(null);
+        all.sort(null);   // zero-padded step numbers: name order is step order
         for (int i = 0; i < all.size() - keep; i++) {
             deleteTree(all.get(i));
         }

@@ -24,8 +24,19 @@ public final class TrainedModel {
         this.model = model;
     }
 
+    /**
+     * Loads a checkpoint directory, or the newest valid checkpoint of a run directory; a newer checkpoint that fails
+     * verification is skipped with a warning on the {@code dev.incontext} {@link System.Logger}.
+     */
     public static TrainedModel load(Path checkpointOrRunDir) throws IOException {
-        Checkpoints.Saved saved = Checkpoints.inspect(Checkpoints.resolve(checkpointOrRunDir));
+        System.Logger log = System.getLogger("dev.incontext");
+        return load(checkpointOrRunDir, m -> log.log(System.Logger.Level.WARNING, m));
+    }
+
+    /** As {@link #load(Path)}, telling {@code notices} about skipped checkpoints. */
+    public static TrainedModel load(Path checkpointOrRunDir, java.util.function.Consumer<String> notices)
+            throws IOException {
+        Checkpoints.Saved saved = Checkpoints.load(checkpointOrRunDir, notices);
         InContextModel model = Models.create(saved.config(), Devices.float32(saved.config().device()));
         Checkpoints.loadModel(saved.dir(), model.module());
         model.module().eval();

@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,33 +50,53 @@ public final class Trainer {
         this(new TrainingListener() {});
     }
 
-    /** Trains from scratch, or from {@code resumeFrom} (a checkpoint or run directory) when not null. */
+    /** Trains from scratch into an empty (or absent) {@code out_dir}, or from {@code resumeFrom} when not null. */
     public TrainedModel train(RunConfig config, Path resumeFrom) throws IOException {
+        return train(config, resumeFrom, false);
+    }
+
+    /**
+     * Trains from scratch, or from {@code resumeFrom} (a checkpoint or run directory) when not null. A fresh run
+     * refuses an {@code out_dir} that already holds a run's files unless {@code overwrite} is set, which deletes the
+     * previous run's checkpoints, metrics and config first (nothing else in the directory). Nothing in
+     * {@code out_dir} is changed before the resume's checkpoint has been verified and found compatible.
+     */
+    public TrainedModel train(RunConfig config, Path resumeFrom, boolean overwrite) throws IOException {
+        if (resumeFrom != null && overwrite) {
+            throw new IllegalArgumentException("resume and overwrite exclude each other: resuming continues the run "
+                    + "in " + config.outDir() + ", overwriting deletes it");
+        }
         Devices.threads(config.training().threads(), config.training().blasThreads());
         TensorOptions options = Devices.float32(config.device());
         Path runDir = Path.of(config.outDir());
-        Files.createDirectories(runDir);
-        Files.writeString(runDir.resolve("config.yaml"), ConfigLoader.toYaml(config), StandardCharsets.UTF_8);
 
         InContextModel model = Models.create(config, options);
         Optimizer optimizer = optimizer(config.training(), model.module().parameters());
         long start = 0;
         if (resumeFrom != null) {
-            Checkpoints.Saved saved = Checkpoints.inspect(Checkpoints.resolve(resumeFrom));
+            Checkpoints.Saved saved = Checkpoints.load(resumeFrom, listener::onNotice);
             List<String> diffs = Checkpoints.incompatibilities(saved.config(), config);
             if (!diffs.isEmpty()) {
-                throw new IllegalArgumentException("checkpoint " + saved.dir() + " was trained with a different "
-                        + "configuration; refusing to resume. Differences: " + String.join("; ", diffs));
+                throw new CheckpointException(saved.dir(), "checkpoint " + saved.dir() + " was trained with a "
+                        + "different configuration; refusing to resume. Differences: " + String.join("; ", diffs));
             }
             Checkpoints.loadModel(saved.dir(), model.module());
             Checkpoints.loadOptimizer(saved.dir(), optimizer);
             start = saved.step();
+        } else {
+            prepareFreshRunDir(runDir, overwrite);
         }
+        Files.createDirectories(runDir);
+        for (String done : Checkpoints.cleanStale(runDir)) {
+            listener.onNotice(done);
+        }
+        writeAtomically(runDir.resolve("config.yaml"), ConfigLoader.toYaml(config));
         truncateMetrics(runDir.resolve("metrics.jsonl"), start);
 
         TaskSampler sampler = TaskSampler.forRun(config, options);
         TrainingConfig t = config.training();
         TensorVector params = model.module().parameters();
+        DivergenceGuard guard = new DivergenceGuard(!options.device().is_cpu(), t.learningRate());
         long lastLogTime = System.nanoTime();
         long lastLogStep = start;
         try (BufferedWriter metrics = Files.newBufferedWriter(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
@@ -93,13 +114,20 @@ public final class Trainer {
                     try {
                         preds = model.forward(batch.xs(), batch.ys());
                     } catch (IllegalArgumentException e) {
+                        // The batch is finite by construction, so the attention op refusing a non-finite input
+                        // means the activations overflowed: divergence, not a bad argument.
+                        guard.check();
                         if (!allFinite(params)) {
-                            throw new IllegalStateException("training diverged: the parameters are no longer finite at "
-                                    + "step " + step + ". Lower training.learning_rate or set training.grad_clip.", e);
+                            throw guard.diverged(step, "the parameters are no longer finite after step " + (step - 1),
+                                    e);
+                        }
+                        if (String.valueOf(e.getMessage()).contains("inputs must be finite")) {
+                            throw guard.diverged(step, "the activations overflowed: the parameters grew too large", e);
                         }
                         throw e;
                     }
                     Tensor loss = loss(preds, batch.ys(), sampler.family().classification(), model.lossOnAllPositions());
+                    guard.observe(step, loss);   // on the CPU: stops before the optimiser sees a non-finite loss
                     loss.backward();
                     if (t.gradClip() > 0) {
                         torch.clip_grad_norm_(params, t.gradClip());
@@ -107,11 +135,8 @@ public final class Trainer {
                     optimizer.step();
                     boolean last = step == t.steps() - 1;
                     if (step % t.logEvery() == 0 || last) {
+                        guard.check();
                         double value = loss.item_double();
-                        if (!Double.isFinite(value)) {
-                            throw new IllegalStateException("training diverged: the loss is " + value + " at step "
-                                    + step + ". Lower training.learning_rate or set training.grad_clip.");
-                        }
                         long now = System.nanoTime();
                         double rate = step > lastLogStep ? (step - lastLogStep) / ((now - lastLogTime) / 1e9) : Double.NaN;
                         lastLogTime = now;
@@ -127,12 +152,51 @@ public final class Trainer {
                 }
                 listener.onStep(step + 1, t.steps());
                 if (t.saveEvery() > 0 && ((step + 1) % t.saveEvery() == 0 || step + 1 == t.steps())) {
+                    guard.check();
+                    if (!allFinite(params)) {   // a finite loss with an overflowing gradient
+                        throw guard.diverged(step, "the parameters are no longer finite after the optimiser step; "
+                                + "no checkpoint written", null);
+                    }
                     Path p = Checkpoints.save(runDir, step + 1, config, model.module(), optimizer, t.keepCheckpoints());
                     listener.onCheckpoint(p, step + 1);
                 }
             }
         }
+        guard.check();
         return new TrainedModel(config, model);
+    }
+
+    /** The files a run writes into out_dir; their presence means the directory holds a run. */
+    private static final List<String> RUN_FILES = List.of("checkpoints", "metrics.jsonl", "config.yaml");
+
+    private static void prepareFreshRunDir(Path runDir, boolean overwrite) throws IOException {
+        List<Path> found = new ArrayList<>();
+        for (String f : RUN_FILES) {
+            if (Files.exists(runDir.resolve(f))) {
+                found.add(runDir.resolve(f));
+            }
+        }
+        if (found.isEmpty()) {
+            return;
+        }
+        if (!overwrite) {
+            throw new IllegalArgumentException("out_dir " + runDir + " already holds a run (" + found.get(0)
+                    + "); resume it with --resume " + runDir + ", choose another out_dir, or pass --overwrite to delete "
+                    + "its checkpoints, metrics and config");
+        }
+        for (Path p : found) {
+            Checkpoints.deleteTree(p);
+        }
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        try {
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     private static boolean allFinite(TensorVector params) {
@@ -209,8 +273,12 @@ public final class Trainer {
         return baseline > 0 ? loss / (baseline * c.task().yScale() * c.task().yScale()) : null;
     }
 
-    /** On resume, drops the metric lines of steps the resumed run will log again. */
-    private static void truncateMetrics(Path file, long fromStep) throws IOException {
+    /**
+     * On resume, drops the metric lines of steps the resumed run will log again. A torn last line (the process was
+     * killed while writing it) is dropped; a garbled line elsewhere is refused, naming the file and line. The file is
+     * rewritten atomically.
+     */
+    static void truncateMetrics(Path file, long fromStep) throws IOException {
         if (!Files.exists(file)) {
             return;
         }
@@ -218,17 +286,40 @@ public final class Trainer {
             Files.delete(file);
             return;
         }
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         List<String> keep = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            int i = line.indexOf("\"step\":");
-            if (i >= 0) {
-                int j = line.indexOf(',', i);
-                long s = Long.parseLong(line.substring(i + 7, j));
-                if (s < fromStep) {
-                    keep.add(line);
+        for (int n = 0; n < lines.size(); n++) {
+            String line = lines.get(n);
+            if (line.isBlank()) {
+                continue;
+            }
+            long s = stepOf(line);
+            if (s < 0) {
+                if (n == lines.size() - 1) {
+                    break;   // torn tail
                 }
+                throw new CheckpointException(file, file + " line " + (n + 1) + " is not a metrics record: '"
+                        + (line.length() > 80 ? line.substring(0, 80) + "..." : line) + "'; fix or delete that line");
+            }
+            if (s < fromStep) {
+                keep.add(line);
             }
         }
-        Files.write(file, keep, StandardCharsets.UTF_8);
+        writeAtomically(file, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
+    }
+
+    /** The step of a complete metrics line, or -1 when the line is torn or not a record. */
+    private static long stepOf(String line) {
+        String l = line.strip();
+        int i = l.indexOf("\"step\":");
+        if (!l.startsWith("{") || !l.endsWith("}") || i < 0) {
+            return -1;
+        }
+        int j = i + 7;
+        int k = j;
+        while (k < l.length() && Character.isDigit(l.charAt(k))) {
+            k++;
+        }
+        return k > j ? Long.parseLong(l.substring(j, k)) : -1;
     }
 }

@@ -11,6 +11,9 @@ public interface TrainingListener {
     /** Called when a checkpoint was written. */
     default void onCheckpoint(java.nio.file.Path dir, long step) {}
 
+    /** Something the user should know that is not an error (a skipped corrupted checkpoint, a clean-up). */
+    default void onNotice(String message) {}
+
     /** One line of metrics.jsonl. */
     record TrainingLog(long step, double loss, double lr, int dims, int points, double stepsPerSecond,
             Double excessLoss) {

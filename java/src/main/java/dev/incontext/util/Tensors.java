@@ -45,6 +45,47 @@ public final class Tensors {
         return torch.isfinite(t.detach()).all().item_bool();
     }
 
+    /**
+     * Copies a tensor's elements into a Java array, in row-major order. Reading a tensor's memory from Java is only
+     * legal on the host, so this is the one place the project does it: the tensor is moved to the CPU (a
+     * device-to-host copy on CUDA) and converted to float64 first. Throws IllegalArgumentException for a tensor
+     * whose data cannot be read (an undefined tensor, or one on the {@code meta} device, which holds no data).
+     */
+    public static double[] toDoubleArray(Tensor t) {
+        if (t == null || !t.defined()) {
+            throw new IllegalArgumentException("cannot read the data of an undefined tensor");
+        }
+        if (t.is_meta()) {
+            throw new IllegalArgumentException("cannot read the data of a tensor of shape " + shape(t)
+                    + " on the meta device: it holds no data");
+        }
+        Tensor host = hostCopy(t);
+        if (!host.is_cpu()) {
+            throw new IllegalStateException("internal error: a tensor on " + host.device().str().getString()
+                    + " reached a host read");
+        }
+        double[] out = new double[Math.toIntExact(host.numel())];
+        host.data_ptr_double().get(out);
+        return out;
+    }
+
+    /** A contiguous float64 copy on the CPU (no copy when {@code t} is already one). */
+    static Tensor hostCopy(Tensor t) {
+        return t.detach().to(new org.bytedeco.pytorch.Device(torch.DeviceType.CPU), ScalarType.Double).contiguous();
+    }
+
+    /**
+     * Makes a tensor outlive every {@link org.bytedeco.javacpp.PointerScope} open on this thread: scopes release
+     * the references they took, and this one stays until the Java object is garbage collected. For state that is
+     * created lazily during a scoped call but kept across calls (task pools, fixed input transforms).
+     */
+    public static Tensor keep(Tensor t) {
+        if (t != null) {
+            t.retainReference();
+        }
+        return t;
+    }
+
     public static String shape(Tensor t) {
         StringBuilder s = new StringBuilder("[");
         for (int i = 0; i < t.dim(); i++) {

@@ -107,4 +107,35 @@ class BadInputTest {
         NullPointerException e = assertThrows(NullPointerException.class, () -> Ops.attention(q, null, q, false));
         assertEquals("k", e.getMessage());
     }
+
+    /**
+     * Native failures are classified by kind: a bad argument is an IllegalArgumentException, an op failing on valid
+     * arguments (a CUDA kernel error, an overflow) is a NativeOpException; the tag that carries the kind across
+     * JNI never reaches the user. (The native side of the classification is tested in test_prefix_lstsq.)
+     */
+    @Test
+    void nativeErrorsAreClassifiedByKind() {
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> Ops.attention(q.select(0, 0), q, q, false));
+        assertTrue(bad.getMessage().startsWith("incontext.attention: argument 'q'"), bad.getMessage());
+        RuntimeException kernel = Ops.translate(new RuntimeException(
+                "[op-failure] incontext.attention: CUDA kernel failed: an illegal memory access was encountered"));
+        assertEquals(NativeOpException.class, kernel.getClass());
+        assertEquals("incontext.attention: CUDA kernel failed: an illegal memory access was encountered",
+                kernel.getMessage());
+        RuntimeException overflow = Ops.translate(new RuntimeException("[op-failure] incontext.prefix_lstsq: the "
+                + "result overflowed (non-finite predictions from finite inputs)"));
+        assertEquals(NativeOpException.class, overflow.getClass());
+        RuntimeException argument = Ops.translate(new RuntimeException("[invalid-argument] incontext.prefix_knn: "
+                + "argument 'k' must be >= 1"));
+        assertEquals(IllegalArgumentException.class, argument.getClass());
+        assertEquals("incontext.prefix_knn: argument 'k' must be >= 1", argument.getMessage());
+        // Untagged (std::bad_alloc and the like): a native failure, never an argument error.
+        assertEquals(NativeOpException.class, Ops.translate(new RuntimeException("std::bad_alloc")).getClass());
+        // The kind survives the JNI round trip: a CUDA generator in a CPU-only build is a bad argument here.
+        if (!org.bytedeco.pytorch.global.torch.cuda_is_available()) {
+            IllegalArgumentException g = assertThrows(IllegalArgumentException.class, () -> Ops.makeGenerator("cuda", 1));
+            assertTrue(g.getMessage().startsWith("incontext.make_generator:"), g.getMessage());
+        }
+    }
 }

@@ -11,6 +11,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -45,7 +46,7 @@ class TrainerTest {
         return ConfigLoader.load("demo", o);
     }
 
-    static final class Losses implements TrainingListener {
+    static class Losses implements TrainingListener {
         final List<Double> values = new ArrayList<>();
 
         @Override
@@ -60,24 +61,61 @@ class TrainerTest {
         return l.values;
     }
 
-    /** Golden test: a tiny model with a fixed seed trains 10 steps; its losses equal the stored values bit for bit. */
+    /**
+     * Relative tolerance of the golden check. The stored losses were written on one machine; another CPU runs the
+     * same recipe through other kernels (OpenBLAS and ATen pick per instruction set, the attention op picks AVX2 or
+     * portable), which reorder float32 sums, so a loss can differ in its last bits and ten Adam steps carry that
+     * forward. Measured over 30 such variations (ATen capability x OpenBLAS core type x attention ISA,
+     * benchmarks/results/golden-portability.md): at most 1.7e-7 relative, one or two float32 ulps. 1e-5 leaves a
+     * margin of about 60x and stays far below a real change of the recipe: the swapped Adam betas this check once
+     * caught move the losses by 1.5e-3 (asserted below to exceed 10x the tolerance).
+     */
+    static final double GOLDEN_RTOL = 1e-5;
+
+    /**
+     * Golden test: a tiny model with a fixed seed trains 10 steps; its losses match the stored values within
+     * {@link #GOLDEN_RTOL} on any x86-64 machine. (Bit-exactness is promised, and tested, within one machine:
+     * {@link #sameSeedSameLosses}, {@link #resumeIsBitIdentical}.)
+     */
     @Test
     void goldenLosses(@TempDir Path dir) throws IOException {
-        List<Double> losses = train(tiny(dir), null);
+        List<Double> golden = goldenValues();
+        assertEquals(10, golden.size());
+        List<Double> losses = train(tiny(dir.resolve("run")), null);
+        double worst = maxRelativeDeviation(losses, golden);
+        System.out.printf("golden losses: max relative deviation %.2e over 10 steps (tolerance %.0e); attention CPU "
+                + "kernel %s%n", worst, GOLDEN_RTOL, dev.incontext.ops.Ops.attentionCpuIsa());
+        for (int i = 0; i < 10; i++) {
+            double rel = Math.abs(losses.get(i) - golden.get(i)) / Math.abs(golden.get(i));
+            assertTrue(rel <= GOLDEN_RTOL, "step " + i + ": got " + losses.get(i) + ", golden " + golden.get(i)
+                    + " (relative deviation " + rel + " > " + GOLDEN_RTOL + ")");
+        }
+        assertTrue(losses.get(9) < losses.get(0), "the loss should fall over 10 steps: " + losses);
+        // The tolerance must still catch a real change of the recipe, such as the Adam-betas swap it once caught.
+        List<Double> swapped = train(tiny(dir.resolve("swapped"), "training.beta1=0.999", "training.beta2=0.9"), null);
+        double swapDeviation = maxRelativeDeviation(swapped, golden);
+        assertTrue(swapDeviation > 10 * GOLDEN_RTOL, "swapping the Adam betas moves the losses by only "
+                + swapDeviation + ": the golden tolerance " + GOLDEN_RTOL + " would not catch it");
+    }
+
+    static List<Double> goldenValues() throws IOException {
         List<Double> golden = new ArrayList<>();
-        try (InputStream in = getClass().getResourceAsStream("golden-losses.txt")) {
+        try (InputStream in = TrainerTest.class.getResourceAsStream("golden-losses.txt")) {
             for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
                 if (!line.isBlank() && !line.startsWith("#")) {
                     golden.add(Double.longBitsToDouble(Long.parseUnsignedLong(line.trim().split("\\s+")[0], 16)));
                 }
             }
         }
-        assertEquals(10, golden.size());
-        for (int i = 0; i < 10; i++) {
-            assertEquals(Double.doubleToLongBits(golden.get(i)), Double.doubleToLongBits(losses.get(i)),
-                    "step " + i + ": got " + losses.get(i) + ", golden " + golden.get(i));
+        return golden;
+    }
+
+    static double maxRelativeDeviation(List<Double> got, List<Double> golden) {
+        double worst = 0;
+        for (int i = 0; i < golden.size(); i++) {
+            worst = Math.max(worst, Math.abs(got.get(i) - golden.get(i)) / Math.abs(golden.get(i)));
         }
-        assertTrue(losses.get(9) < losses.get(0), "the loss should fall over 10 steps: " + losses);
+        return worst;
     }
 
     @Test
@@ -100,26 +138,41 @@ class TrainerTest {
         assertEquals(16, metricLines, "metrics.jsonl holds each step once after the resume");
     }
 
+    /**
+     * A corrupted checkpoint named explicitly is refused, naming the file; resuming a run directory whose newest
+     * checkpoint is corrupted falls back to the newest valid one and says so.
+     */
     @Test
-    void corruptedCheckpointIsRefused(@TempDir Path dir) throws IOException {
+    void corruptedCheckpointIsRefusedOrSkipped(@TempDir Path dir) throws IOException {
         Path run = dir.resolve("run");
         train(tiny(run, "training.save_every=5"), null);
         Path model = run.resolve("checkpoints/step-00000010/model.pt");
         byte[] bytes = Files.readAllBytes(model);
         bytes[bytes.length / 2] ^= 0x5A;
         Files.write(model, bytes);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> train(tiny(run, "training.steps=12", "training.save_every=5"), run));
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> train(tiny(run, "training.steps=12", "training.save_every=5"), run.resolve("checkpoints/step-00000010")));
         assertTrue(e.getMessage().contains("is corrupted: model.pt does not match its SHA-256"), e.getMessage());
-        // The older checkpoint is intact and can be named explicitly.
-        train(tiny(run, "training.steps=12", "training.save_every=5"), run.resolve("checkpoints/step-00000005"));
+        assertEquals(model, e.path());
+
+        List<String> notices = new ArrayList<>();
+        Losses losses = new Losses() {
+            @Override
+            public void onNotice(String message) {
+                notices.add(message);
+            }
+        };
+        new Trainer(losses).train(tiny(run, "training.steps=12", "training.save_every=5"), run);
+        assertEquals(7, losses.values.size(), "resumed from step 5: " + notices);
+        assertTrue(notices.stream().anyMatch(n -> n.contains("step-00000010") && n.contains("corrupted")), notices.toString());
+        assertTrue(notices.stream().anyMatch(n -> n.contains("newest valid checkpoint")), notices.toString());
     }
 
     @Test
     void mismatchedCheckpointIsRefused(@TempDir Path dir) throws IOException {
         Path run = dir.resolve("run");
         train(tiny(run, "training.save_every=5"), null);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        CheckpointException e = assertThrows(CheckpointException.class,
                 () -> train(tiny(run, "model.n_embd=32", "training.steps=12"), run));
         assertTrue(e.getMessage().contains("model.n_embd (checkpoint: 16, now: 32)"), e.getMessage());
     }
@@ -149,9 +202,123 @@ class TrainerTest {
 
     @Test
     void divergenceStopsWithAClearMessage(@TempDir Path dir) {
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> train(tiny(dir, "training.learning_rate=1e12", "training.steps=40"), null));
-        assertTrue(e.getMessage().contains("training diverged: the loss is"), e.getMessage());
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+                () -> train(tiny(dir, "training.learning_rate=1e6", "training.steps=40"), null));
+        assertTrue(e.getMessage().matches("training diverged at step \\d+ \\((loss (inf|nan|-inf)|the parameters are "
+                + "no longer finite.*)\\); lower training.learning_rate \\(now 1000000.0\\) or set training.grad_clip"),
+                e.getMessage());
+    }
+
+    /**
+     * A non-finite loss stops the run at the step where it appears, not at the next logged step, and no checkpoint
+     * ever holds non-finite parameters: for the project's attention op, SDPA and the linear self-attention model.
+     */
+    @Test
+    void divergenceStopsAtItsStepAndIsNeverSaved(@TempDir Path dir) throws IOException {
+        String[][] models = {{"model.attention=incontext"}, {"model.attention=sdpa"},
+            {"model.family=lsa", "model.encoding=concat"}};
+        for (String[] m : models) {
+            Path run = dir.resolve(m[0].replace('=', '-'));
+            List<String> o = new ArrayList<>(List.of(m));
+            o.addAll(List.of("training.learning_rate=1e30", "training.steps=60", "training.log_every=1000",
+                    "training.save_every=1", "training.keep_checkpoints=100"));
+            TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+                    () -> train(tiny(run, o.toArray(String[]::new)), null), String.join(" ", m));
+            assertTrue(e.step() < 59, m[0] + ": diverged only at the last step? " + e.getMessage());
+            List<Path> saved = Checkpoints.list(run);
+            assertTrue(saved.size() <= e.step() + 1, m[0] + ": " + saved.size() + " checkpoints for a run that "
+                    + "diverged at step " + e.step());
+            for (Path ckpt : saved) {
+                TrainedModel loaded = TrainedModel.load(ckpt);
+                org.bytedeco.pytorch.TensorVector params = loaded.model().module().parameters();
+                for (long i = 0; i < params.size(); i++) {
+                    assertTrue(dev.incontext.util.Tensors.allFinite(params.get(i)), m[0] + ": " + ckpt
+                            + " holds non-finite parameters");
+                }
+            }
+        }
+    }
+
+    /** On a GPU the guard records the first bad step on the device; the same logic, run on the CPU. */
+    @Test
+    void deferredDivergenceGuardNamesTheFirstBadStep() {
+        DivergenceGuard guard = new DivergenceGuard(true, 0.5);
+        double[] losses = {3.0, 2.0, Double.POSITIVE_INFINITY, Double.NaN, 1.0};
+        for (int step = 0; step < losses.length; step++) {
+            guard.observe(step, torch.scalar_tensor(new org.bytedeco.pytorch.Scalar(losses[step])));
+            if (step < 2) {
+                guard.check();
+            }
+        }
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class, guard::check);
+        assertEquals(2, e.step());
+        assertTrue(e.getMessage().startsWith("training diverged at step 2 (loss inf); lower training.learning_rate "
+                + "(now 0.5)"), e.getMessage());
+    }
+
+    /** Finite task pools and finite prompt sets live across the trainer's per-step scopes (they used to crash). */
+    @Test
+    void finitePoolsTrain(@TempDir Path dir) throws IOException {
+        List<Double> tasks = train(tiny(dir.resolve("tasks"), "task.num_tasks=16", "training.steps=30"), null);
+        List<Double> prompts = train(tiny(dir.resolve("prompts"), "task.num_training_examples=40",
+                "training.steps=30"), null);
+        assertEquals(30, tasks.size());
+        assertEquals(30, prompts.size());
+        for (double v : tasks) {
+            assertTrue(Double.isFinite(v));
+        }
+        // The pool is drawn once: training on it twice from scratch gives the same losses.
+        assertEquals(tasks, train(tiny(dir.resolve("tasks2"), "task.num_tasks=16", "training.steps=30"), null));
+    }
+
+    @Test
+    void freshRunRefusesAUsedOutDirUnlessOverwriting(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("run");
+        train(tiny(run, "training.save_every=5"), null);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> train(tiny(run), null));
+        assertTrue(e.getMessage().contains("already holds a run") && e.getMessage().contains("--overwrite"),
+                e.getMessage());
+        assertTrue(Files.isDirectory(run.resolve("checkpoints/step-00000010")), "the refusal deleted nothing");
+        Losses l = new Losses();
+        new Trainer(l).train(tiny(run, "training.steps=4", "training.save_every=2"), null, true);
+        assertEquals(List.of(run.resolve("checkpoints/step-00000002"), run.resolve("checkpoints/step-00000004")),
+                Checkpoints.list(run), "overwrite removes the old run's checkpoints");
+        assertEquals(4, Files.readAllLines(run.resolve("metrics.jsonl")).size());
+    }
+
+    @Test
+    void refusedResumeLeavesTheRunUntouched(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("run");
+        train(tiny(run, "training.save_every=5"), null);
+        byte[] config = Files.readAllBytes(run.resolve("config.yaml"));
+        byte[] metrics = Files.readAllBytes(run.resolve("metrics.jsonl"));
+        assertThrows(CheckpointException.class, () -> train(tiny(run, "model.n_embd=32", "training.steps=12"), run));
+        assertEquals(new String(config, StandardCharsets.UTF_8),
+                Files.readString(run.resolve("config.yaml")), "config.yaml was overwritten by a refused resume");
+        assertEquals(new String(metrics, StandardCharsets.UTF_8), Files.readString(run.resolve("metrics.jsonl")));
+    }
+
+    /** A run killed while writing metrics.jsonl leaves a torn last line; resuming drops it and carries on. */
+    @Test
+    void resumeToleratesATornMetricsLine(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("run");
+        train(tiny(run, "training.steps=8", "training.save_every=4"), null);
+        Path metrics = run.resolve("metrics.jsonl");
+        Files.writeString(metrics, "{\"step\":8,\"loss\":5.12", StandardOpenOption.APPEND);   // torn, no newline
+        train(tiny(run, "training.steps=12", "training.save_every=4"), run);
+        List<String> lines = Files.readAllLines(metrics);
+        assertEquals(12, lines.size(), String.join("\n", lines));
+        for (int i = 0; i < 12; i++) {
+            assertTrue(lines.get(i).startsWith("{\"step\":" + i + ","), lines.get(i));
+        }
+        // Garbage in the middle is not a torn tail: refused, naming the file and line, and nothing is changed.
+        List<String> broken = new ArrayList<>(lines);
+        broken.set(3, "#garbage");
+        Files.write(metrics, broken);
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> train(tiny(run, "training.steps=14", "training.save_every=4"), run));
+        assertTrue(e.getMessage().contains("metrics.jsonl line 4"), e.getMessage());
+        assertEquals(broken, Files.readAllLines(metrics));
     }
 
     @Test
