@@ -26,18 +26,29 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns its exit code (0 success, 1 failure, 2 usage error). */
     public static int execute(String... args) {
+        return execute(null, null, args);
+    }
+
+    /** As {@link #execute(String...)}, writing to {@code out} and {@code err} (null: standard output and error). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        if (out != null) {
+            cli.setOut(out);
+        }
+        if (err != null) {
+            cli.setErr(err);
+        }
         // Config overrides may be written --key.path=value: options no command declares reach it as parameters.
         cli.setUnmatchedOptionsArePositionalParams(true);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            PrintWriter err = commandLine.getErr();
-            err.println("incontext: error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            PrintWriter w = commandLine.getErr();
+            w.println("incontext: error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             if (System.getenv("INCONTEXT_DEBUG") != null) {
-                e.printStackTrace(err);
+                e.printStackTrace(w);
             } else {
-                err.println("(set INCONTEXT_DEBUG=1 for the stack trace)");
+                w.println("(set INCONTEXT_DEBUG=1 for the stack trace)");
             }
-            err.flush();
+            w.flush();
             return 1;
         });
         return cli.execute(args);

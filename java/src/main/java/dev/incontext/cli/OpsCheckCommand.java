@@ -22,7 +22,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** Runs every op on fresh random inputs and prints its error against the references. */
 @Command(name = "ops-check", mixinStandardHelpOptions = true,
-        description = {"Run each native op on random inputs and print its relative error (max |err| / max |ref|)",
+        description = {"Run each native op (attention, prefix_lstsq, prefix_averaging, prefix_knn) on random inputs and print its relative error (max |err| / max |ref|)",
             "against the references: libtorch compositions in float64 and the naive float64 kernels.",
             "Exits 1 if any error exceeds its tolerance."})
 final class OpsCheckCommand implements Callable<Integer> {
@@ -51,6 +51,7 @@ final class OpsCheckCommand implements Callable<Integer> {
             checkPrefixLstsq(rows, new long[] {4, 41, 20}, 0.0);
             checkPrefixLstsq(rows, new long[] {4, 11, 20}, 0.0);
             checkPrefixLstsq(rows, new long[] {4, 21, 8}, 0.5);
+            checkPrefixBaselines(rows, new long[] {4, 41, 20});
         }
         out.printf("%-13s %-46s %-16s %10s %10s  %s%n", "op", "check", "shape", "rel.error", "tolerance", "");
         boolean ok = true;
@@ -129,5 +130,15 @@ final class OpsCheckCommand implements Callable<Integer> {
             // float32 storage is well-posed for ridge and for k < d (no near-singular square systems).
             rows.add(new Row("prefix_lstsq", "pred f32 vs f64 reference", sh, relErr(p32, ref), 1e-4));
         }
+    }
+
+    private static void checkPrefixBaselines(List<Row> rows, long[] shape) {
+        String sh = shape(shape);
+        Tensor x = randn(ScalarType.Double, shape);
+        Tensor y = randn(ScalarType.Double, shape[0], shape[1]);
+        rows.add(new Row("prefix_avg", "pred f64 vs per-prefix mean of y x", sh,
+                relErr(Ops.prefixAveraging(x, y, null), LibtorchReference.prefixAveraging(x, y)), 1e-12));
+        rows.add(new Row("prefix_knn", "3-NN pred f64 vs per-prefix topk", sh,
+                relErr(Ops.prefixKnn(x, y, 3, false, null), LibtorchReference.prefixKnn(x, y, 3)), 1e-12));
     }
 }

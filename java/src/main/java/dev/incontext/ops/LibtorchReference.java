@@ -50,4 +50,31 @@ public final class LibtorchReference {
         }
         return torch.stack(preds, 1);
     }
+
+    /** Per-prefix averaging: prediction k = x_k . (1/k) sum_{i<k} y_i x_i; 0 at k = 0. */
+    public static Tensor prefixAveraging(Tensor x, Tensor y) {
+        TensorVector preds = new TensorVector();
+        preds.push_back(torch.zeros(new long[] {x.size(0)}, options(x.scalar_type())));
+        for (long k = 1; k < x.size(1); k++) {
+            Tensor w = x.narrow(1, 0, k).mul(y.narrow(1, 0, k).unsqueeze(-1)).mean(new long[] {1}, false,
+                    new org.bytedeco.pytorch.ScalarTypeOptional());
+            preds.push_back(x.select(1, k).mul(w).sum(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        }
+        return torch.stack(preds, 1);
+    }
+
+    /** Per-prefix uniform k-NN: prediction i = mean y of the min(i, k) points of x_{<i} nearest to x_i; 0 at i = 0. */
+    public static Tensor prefixKnn(Tensor x, Tensor y, long k) {
+        TensorVector preds = new TensorVector();
+        preds.push_back(torch.zeros(new long[] {x.size(0)}, options(x.scalar_type())));
+        for (long i = 1; i < x.size(1); i++) {
+            Tensor dist = x.narrow(1, 0, i).sub(x.narrow(1, i, 1)).square().sum(new long[] {2}, false,
+                    new org.bytedeco.pytorch.ScalarTypeOptional());                         // (B, i)
+            long m = Math.min(i, k);
+            Tensor idx = torch.topk(dist, m, 1, false, true).get1();
+            preds.push_back(torch.gather(y.narrow(1, 0, i), 1, idx).mean(new long[] {1}, false,
+                    new org.bytedeco.pytorch.ScalarTypeOptional()));
+        }
+        return torch.stack(preds, 1);
+    }
 }

@@ -28,4 +28,31 @@ class MainTest {
     void unknownOverrideKeyFailsWithExitCodeOne(@TempDir Path dir) {
         assertEquals(1, Main.execute("train", "--config", "demo", "--training.stepz=2", "out_dir=" + dir));
     }
+
+    /** ops-check covers every native op the library exposes, and passes. */
+    @Test
+    void opsCheckCoversEveryNativeOp() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        int rc = Main.execute(new java.io.PrintWriter(out), null, "ops-check", "--seed", "11");
+        assertEquals(0, rc, out.toString());
+        for (String op : new String[] {"attention", "prefix_lstsq", "prefix_avg", "prefix_knn"}) {
+            assertTrue(out.toString().contains("\n" + op + " "), op + " missing from:\n" + out);
+        }
+        assertTrue(out.toString().contains("all within tolerance"), out.toString());
+    }
+
+    /** A fresh run refuses an out_dir holding a run, naming --overwrite; with --overwrite it starts afresh. */
+    @Test
+    void trainRefusesAUsedOutDirWithoutOverwrite(@TempDir Path dir) {
+        String[] run = {"train", "--config", "demo", "training.steps=2", "model.preset=custom", "model.n_layer=1",
+            "model.n_head=1", "model.n_embd=8", "training.batch_size=4", "training.save_every=2", "out_dir=" + dir};
+        assertEquals(0, Main.execute(run));
+        java.io.StringWriter err = new java.io.StringWriter();
+        assertEquals(1, Main.execute(null, new java.io.PrintWriter(err), run));
+        assertTrue(err.toString().contains("already holds a run") && err.toString().contains("--overwrite"),
+                err.toString());
+        String[] again = java.util.Arrays.copyOf(run, run.length + 1);
+        again[run.length] = "--overwrite";
+        assertEquals(0, Main.execute(again));
+    }
 }
