@@ -47,7 +47,10 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         try (PointerScope scope = new PointerScope()) {
-            TrainedModel model = TrainedModel.load(checkpoint);
+            TrainedModel model = TrainedModel.load(checkpoint, m -> {
+                out.println("note: " + m);
+                out.flush();
+            });
             RunConfig c = ConfigLoader.withOverrides(model.config(), overrides);
             Path dir = outDir != null ? outDir : Path.of(c.outDir());
             Files.createDirectories(dir);
