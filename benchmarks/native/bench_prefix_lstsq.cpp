@@ -26,6 +26,7 @@
 #include <ATen/Parallel.h>
 
 #include "incontext/ops.h"
+#include "prefix_lstsq/prefix_lstsq.h"
 
 namespace {
 
@@ -124,9 +125,11 @@ int main(int argc, char** argv) {
   const char* ob = std::getenv("OPENBLAS_NUM_THREADS");
   const char* wp = std::getenv("OMP_WAIT_POLICY");
   std::printf("# prefix_lstsq benchmark\n\ndevice: %s, %d hardware threads; torch threads %d, OPENBLAS_NUM_THREADS=%s, "
-              "OMP_WAIT_POLICY=%s\n\n",
+              "OMP_WAIT_POLICY=%s\nincontext fast kernel build: %s (INCONTEXT_CPU_ISA caps it); libtorch CPU "
+              "capability: %s\n\n",
               cpu_model().c_str(), static_cast<int>(std::thread::hardware_concurrency()), at::get_num_threads(),
-              ob ? ob : "(unset)", wp ? wp : "(unset)");
+              ob ? ob : "(unset)", wp ? wp : "(unset)",
+              incontext::lstsq::fast_isa_name(incontext::lstsq::fast_isa()), at::get_cpu_capability().c_str());
   std::printf("| variant | (B, n, d) | median ms | vs (a) loop | vs (b) batched | max abs diff to (a) |\n");
   std::printf("|---|---|---:|---:|---:|---:|\n");
   std::vector<Shape> shapes = {{64, 41, 20}, {1280, 41, 20}, {1280, 101, 20}, {1280, 41, 50}};

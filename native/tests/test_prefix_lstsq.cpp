@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <limits>
 #include <utility>
+#include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -40,9 +41,11 @@ at::Tensor prefix_aten(const at::Tensor& x, const at::Tensor& y, double lambda, 
 
 // Runs the kernel-level reference or fast forward on contiguous CPU tensors with NaN-poisoned outputs, so an
 // entry the kernel forgets to write fails every comparison. Returns (pred, weights).
+// fast = false: the reference; true: forward_fast compiled for `isa`.
 template <class T>
 std::pair<at::Tensor, at::Tensor> run_kernel(bool fast, const at::Tensor& x, const at::Tensor& y, const at::Tensor& q,
-                                             const at::Tensor& lambda) {
+                                             const at::Tensor& lambda,
+                                             incontext::lstsq::FastIsa isa = incontext::lstsq::fast_isa()) {
   const int64_t B = x.size(0), n = x.size(1), d = x.size(2);
   at::Tensor pred = at::full({B, n}, std::numeric_limits<double>::quiet_NaN(), x.options());
   at::Tensor w = at::full({B, n, d}, std::numeric_limits<double>::quiet_NaN(), x.options());
@@ -55,7 +58,7 @@ std::pair<at::Tensor, at::Tensor> run_kernel(bool fast, const at::Tensor& x, con
     std::vector<int64_t> idx[2];
     for (int64_t b = 0; b < B; ++b) idx[lam[b].item<double>() > 0 ? 1 : 0].push_back(b);
     for (int kind = 0; kind < 2; ++kind)
-      incontext::lstsq::forward_fast(p, idx[kind].data(), 0, static_cast<int64_t>(idx[kind].size()), kind == 1);
+      incontext::lstsq::forward_fast(p, idx[kind].data(), 0, static_cast<int64_t>(idx[kind].size()), kind == 1, isa);
   }
   return {pred, w};
 }
@@ -200,11 +203,27 @@ int main(int argc, char** argv) {
       {"mixed per-prompt lambda, separate queries", 21, 25, 9, 2, true, false, true},
       {"d = 50, n = 101", 9, 101, 50, 0, false, false, true},
   };
+  // Every build of the kernel this CPU can run is compared with the reference (the one a process picks is only the
+  // widest); the others are reported as skipped.
+  using incontext::lstsq::FastIsa;
+  std::vector<FastIsa> isas;
+  std::string isa_names;
+  for (FastIsa isa : {FastIsa::portable, FastIsa::avx2, FastIsa::avx512}) {
+    if (incontext::lstsq::fast_isa_supported(isa)) {
+      isas.push_back(isa);
+      isa_names += std::string(isa_names.empty() ? "" : ", ") + incontext::lstsq::fast_isa_name(isa);
+    } else {
+      suite.skip(std::string("fast kernel, ") + incontext::lstsq::fast_isa_name(isa) + " build, vs reference",
+                 "this CPU lacks the instruction set");
+    }
+  }
+  std::printf("fast kernel builds tested: %s (in use: %s)\n", isa_names.c_str(),
+              incontext::lstsq::fast_isa_name(incontext::lstsq::fast_isa()));
   for (const FastCase& c : fast_cases) {
     for (bool f32 : {false, true}) {
-      char name[200];
-      std::snprintf(name, sizeof name, "fast kernel vs reference, %s, B=%lld n=%lld d=%lld, %s, poisoned outputs",
-                    c.what, (long long)c.B, (long long)c.n, (long long)c.d, f32 ? "float32" : "float64");
+      char name[240];
+      std::snprintf(name, sizeof name, "fast kernel (%s) vs reference, %s, B=%lld n=%lld d=%lld, %s, poisoned outputs",
+                    isa_names.c_str(), c.what, (long long)c.B, (long long)c.n, (long long)c.d, f32 ? "float32" : "float64");
       suite.run(name, [&] {
         at::Tensor x = c.skew ? skewed(c.B, c.n, c.d, f64) : at::randn({c.B, c.n, c.d}, f64);
         at::Tensor y = at::randn({c.B, c.n}, f64);
@@ -226,14 +245,18 @@ int main(int argc, char** argv) {
         }
         const at::Tensor xd = x.to(at::kDouble), yd = y.to(at::kDouble), qd = q.defined() ? q.to(at::kDouble) : q;
         auto [pr, wr] = run_kernel<double>(false, xd, yd, qd, lam);
-        auto [pf, wf] = f32 ? run_kernel<float>(true, x, y, q, lam) : run_kernel<double>(true, x, y, q, lam);
         // Relative to the largest prediction / weight: float64 1e-10, float32 1e-4 (the tolerances).
         const double tol = f32 ? 1e-4 : 1e-10;
         const double ps = std::max(pr.abs().max().item<double>(), 1e-300);
         const double ws = std::max(wr.abs().max().item<double>(), 1e-300);
-        std::printf("  max relative error: pred %.2e, weights %.2e\n", incontext::testing::rel_err(pf, pr),
-                    incontext::testing::rel_err(wf, wr));
-        return allclose("pred", pf, pr, tol * ps, tol) && allclose("weights", wf, wr, tol * ws, tol);
+        bool ok = true;
+        for (FastIsa isa : isas) {
+          auto [pf, wf] = f32 ? run_kernel<float>(true, x, y, q, lam, isa) : run_kernel<double>(true, x, y, q, lam, isa);
+          std::printf("  %s: max relative error: pred %.2e, weights %.2e\n", incontext::lstsq::fast_isa_name(isa),
+                      incontext::testing::rel_err(pf, pr), incontext::testing::rel_err(wf, wr));
+          ok = allclose("pred", pf, pr, tol * ps, tol) && allclose("weights", wf, wr, tol * ws, tol) && ok;
+        }
+        return ok;
       });
     }
   }

@@ -52,6 +52,15 @@ void forward_fast(const FwdParams<T>& p, const int64_t* idx, int64_t i_begin, in
 // Number of prompts processed together by forward_fast (callers split work in multiples of it).
 int64_t fast_lanes();
 
+// The instruction sets forward_fast is compiled for. fast_isa() is the one it uses: the widest the CPU has,
+// capped by INCONTEXT_CPU_ISA=portable|avx2 in the environment. Tests run every supported one explicitly.
+enum class FastIsa { portable, avx2, avx512 };
+FastIsa fast_isa();
+bool fast_isa_supported(FastIsa isa);
+const char* fast_isa_name(FastIsa isa);
+template <class T>
+void forward_fast(const FwdParams<T>& p, const int64_t* idx, int64_t i_begin, int64_t i_end, bool ridge, FastIsa isa);
+
 // CUDA (prefix_lstsq_cuda.cu): one thread block per prompt, state of dtype T (float or double) in shared
 // memory. stream is a cudaStream_t. Returns a CUDA error string, or nullptr on success.
 template <class T>

@@ -3,7 +3,7 @@
 // Algorithm (minimum norm, lambda = 0). After k points the prefix matrix is factored as
 //     A_k = C_k U_k,   U_k (r x d) orthonormal rows spanning the row space of A_k,  C_k = Q_k R_k (r x r)
 // with R_k upper triangular and z_k = Q_k^T y_{<k}. The minimum-norm solution is w_k = U_k^T R_k^{-1} z_k, and the
-// prediction at query q is q . w_k. Adding point (a, y_k):
+// prediction at query q is (U_k q) . (R_k^{-1} z_k). Adding point (a, y_k):
 //   1. Gram-Schmidt with one re-orthogonalisation ("twice is enough"): c = U a, e = a - U^T c (twice).
 //   2. If ||e|| > tol (a new direction) and r < d: append u = e / ||e|| to U and the coordinate ||e|| to c, so the
 //      factored row is (c, ||e||); otherwise e is dropped, exactly as pinv drops singular values below its cut-off.
@@ -15,18 +15,24 @@
 // step 3 runs: the classic stable QR-RLS recursion.
 //
 // Shapes: x, q (B, n, d), y, pred (B, n), weights (B, n, d); prompts are independent.
-// Cost per point: lambda = 0: about 12 d r flop for Gram-Schmidt while the rank grows, then 2 d^2 for U a,
-// 3 r^2 for the rotations, r^2 for the back substitution and 2 d r for w = U^T v; ridge: about 4 d^2.
-// So O(n d^2) per prompt against O(n^2 d^2 + n d^3) for solving every prefix on its own.
-// Vectorisation: L prompts are processed in lock-step, their state interleaved with the prompt innermost
-// ([slot][coord][lane]), so every loop is an independent L-wide SIMD operation whatever d is; prompts whose rank
-// differs just carry zero slots (zero rows of R and U give identity rotations and zero solution components).
+// Cost per point: lambda = 0: about 6 d r FMAs for Gram-Schmidt while the rank grows, d r for U a, d r for U q,
+// 2 r^2 for the rotations and r^2 / 2 for the back substitution; ridge: about 3 d^2. So O(n d^2) per prompt
+// against O(n^2 d^2 + n d^3) for solving every prefix on its own.
+//
+// Vectorisation: L = 8 prompts run in lock-step, one per SIMD lane. Every quantity of the recursion is a vector V of
+// L doubles (GCC vector extensions), so every step, including the square roots and divisions of the rotations and
+// the back substitution, is one packed instruction per 4 (AVX2) or 8 (AVX-512) prompts, whatever d is. Prompts
+// whose rank differs just carry zero slots (zero rows of R and U give identity rotations and zero solution
+// components); only the bookkeeping of which slot a new direction goes to is per lane. The body is compiled three
+// times (baseline x86-64, AVX2+FMA, AVX-512) and chosen at run time; INCONTEXT_CPU_ISA=portable|avx2 caps the choice.
 // Precision: float64 state and arithmetic whatever the storage type; agrees with the float64 SVD reference to
 // about 1e-12 relative on well-conditioned prompts (tested at 1e-10).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <vector>
 
 #include "prefix_lstsq/prefix_lstsq.h"
@@ -35,112 +41,194 @@ namespace incontext::lstsq {
 
 namespace {
 
-constexpr int L = 8;  // prompts per lane group: two AVX2 vectors of doubles
+constexpr int L = 8;  // prompts per lane group
 
-// Working memory of one lane group, reused across groups by one thread.
+// The group's 8 lanes as the target's native vectors: one 512-bit vector (AVX-512), two 256-bit ones (AVX2) or four
+// 128-bit ones (baseline SSE2). Pairs of native vectors rather than one oversized generic vector: GCC lowers a
+// vector wider than the target through the stack, which made the AVX2 build slower than the baseline one.
+typedef double V2 __attribute__((vector_size(16)));
+typedef double V4 __attribute__((vector_size(32)));
+typedef double V8 __attribute__((vector_size(64)));
+
+template <class H>
+struct Pair {
+  H lo, hi;
+};
+
+template <class V> struct Lanes { static constexpr int n = sizeof(V) / sizeof(double); };
+template <class H> struct Lanes<Pair<H>> { static constexpr int n = 2 * Lanes<H>::n; };
+
+#define INCONTEXT_PAIR_OP(op)                                                                          \
+  template <class H>                                                                                   \
+  [[gnu::always_inline]] inline Pair<H> operator op(const Pair<H>& a, const Pair<H>& b) {              \
+    return {a.lo op b.lo, a.hi op b.hi};                                                               \
+  }                                                                                                    \
+  template <class H>                                                                                   \
+  [[gnu::always_inline]] inline Pair<H>& operator op##=(Pair<H>& a, const Pair<H>& b) {                \
+    a.lo op## = b.lo;                                                                                  \
+    a.hi op## = b.hi;                                                                                  \
+    return a;                                                                                          \
+  }
+INCONTEXT_PAIR_OP(+)
+INCONTEXT_PAIR_OP(-)
+INCONTEXT_PAIR_OP(*)
+INCONTEXT_PAIR_OP(/)
+#undef INCONTEXT_PAIR_OP
+
+// a > b ? x : y, lane by lane.
+template <class V>
+[[gnu::always_inline]] inline V sel_gt(const V& a, const V& b, const V& x, const V& y) {
+  return a > b ? x : y;
+}
+template <class H>
+[[gnu::always_inline]] inline Pair<H> sel_gt(const Pair<H>& a, const Pair<H>& b, const Pair<H>& x, const Pair<H>& y) {
+  return {sel_gt(a.lo, b.lo, x.lo, y.lo), sel_gt(a.hi, b.hi, x.hi, y.hi)};
+}
+
+template <class V>
+[[gnu::always_inline]] inline V vsqrt(const V& x) {
+  V r;
+  for (int l = 0; l < Lanes<V>::n; ++l) r[l] = __builtin_sqrt(x[l]);   // -fno-math-errno: one packed square root
+  return r;
+}
+template <class H>
+[[gnu::always_inline]] inline Pair<H> vsqrt(const Pair<H>& x) {
+  return {vsqrt(x.lo), vsqrt(x.hi)};
+}
+
+template <class V>
+[[gnu::always_inline]] inline double get(const V& v, int l) {
+  return v[l];
+}
+template <class H>
+[[gnu::always_inline]] inline double get(const Pair<H>& v, int l) {
+  return l < Lanes<H>::n ? get(v.lo, l) : get(v.hi, l - Lanes<H>::n);
+}
+template <class V>
+[[gnu::always_inline]] inline void set(V& v, int l, double x) {
+  v[l] = x;
+}
+template <class H>
+[[gnu::always_inline]] inline void set(Pair<H>& v, int l, double x) {
+  if (l < Lanes<H>::n) set(v.lo, l, x); else set(v.hi, l - Lanes<H>::n, x);
+}
+
+template <class V>
+[[gnu::always_inline]] inline V splat(double s) {
+  V r{};
+  for (int l = 0; l < L; ++l) set(r, l, s);
+  return r;
+}
+
+// A 64-byte aligned array of V (packed loads and stores need the alignment; std::vector does not promise it).
+template <class V>
+struct VBuf {
+  V* p = nullptr;
+  int64_t n = 0;
+  VBuf() = default;
+  VBuf(const VBuf&) = delete;
+  VBuf& operator=(const VBuf&) = delete;
+  ~VBuf() { std::free(p); }
+  void assign(int64_t count) {
+    std::free(p);
+    n = count;
+    p = static_cast<V*>(std::aligned_alloc(64, static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(V)));
+    if (p == nullptr) throw std::bad_alloc();
+    clear();
+  }
+  void clear() { std::memset(static_cast<void*>(p), 0, static_cast<size_t>(n) * sizeof(V)); }
+  V* data() { return p; }
+};
+
+// Working memory of one lane group, reused across groups by one thread. Indexing: U[j * d + i] is slot j,
+// coordinate i; R[j * d + c] row j, column c.
+template <class V>
 struct Work {
-  std::vector<double> U, R, z, row, c, e, v, w, a, q, rhs, scale;
-  std::vector<int> rank;
+  VBuf<V> U, R, z, inv, row, c, e, a, q, v, t;
   void resize(int64_t d) {
-    U.assign(d * d * L, 0.0);
-    R.assign(d * d * L, 0.0);
-    for (auto* b : {&z, &row, &c, &e, &v, &w, &a, &q}) b->assign(d * L, 0.0);
-    rhs.assign(L, 0.0);
-    scale.assign(L, 0.0);
-    rank.assign(L, 0);
+    U.assign(d * d);
+    R.assign(d * d);
+    for (VBuf<V>* b : {&z, &inv, &row, &c, &e, &a, &q, &v, &t}) b->assign(d);
   }
 };
 
-template <class T>
+template <class T, class V>
 [[gnu::always_inline]] inline void load_rows(const T* base, const int64_t* b, int nl, int64_t n, int64_t d,
-                                             int64_t k, double* __restrict out) {
-  for (int l = 0; l < L; ++l) {
-    if (l < nl) {
-      const T* src = base + (b[l] * n + k) * d;
-      for (int64_t i = 0; i < d; ++i) out[i * L + l] = static_cast<double>(src[i]);
-    } else {
-      for (int64_t i = 0; i < d; ++i) out[i * L + l] = 0.0;
-    }
+                                             int64_t k, V* __restrict out) {
+  for (int64_t i = 0; i < d; ++i) out[i] = V{};
+  for (int l = 0; l < nl; ++l) {
+    const T* src = base + (b[l] * n + k) * d;
+    for (int64_t i = 0; i < d; ++i) set(out[i], l, static_cast<double>(src[i]));
   }
 }
 
-// v = R^{-1} z over the first m slots; a zero diagonal (an unused slot of a lower-rank lane) gives v = 0 there.
-[[gnu::always_inline]] inline void back_substitute(const double* __restrict R, const double* __restrict z,
-                                                   double* __restrict v, int64_t d, int64_t m) {
+// v = R^{-1} z over the first m slots, with inv[j] = 1 / R[j][j] (0 for an unused slot of a lower-rank lane, which
+// then gets v = 0 there).
+template <class V>
+[[gnu::always_inline]] inline void back_substitute(const V* __restrict R, const V* __restrict inv,
+                                                   const V* __restrict z, V* __restrict v, int64_t d, int64_t m) {
   for (int64_t j = m - 1; j >= 0; --j) {
-    double s[L];
-    for (int l = 0; l < L; ++l) s[l] = z[j * L + l];
-    for (int64_t c = j + 1; c < m; ++c) {
-      const double* Rjc = &R[(j * d + c) * L];
-      const double* vc = &v[c * L];
-      for (int l = 0; l < L; ++l) s[l] -= Rjc[l] * vc[l];
-    }
-    const double* Rjj = &R[(j * d + j) * L];
-    for (int l = 0; l < L; ++l) v[j * L + l] = Rjj[l] != 0.0 ? s[l] / (Rjj[l] != 0.0 ? Rjj[l] : 1.0) : 0.0;
+    V s = z[j];
+    for (int64_t c = j + 1; c < m; ++c) s -= R[j * d + c] * v[c];
+    v[j] = s * inv[j];
   }
 }
 
 // Rotates (row, rhs) into (R, z) over the first m slots with Givens rotations: R stays upper triangular and
-// R^T R + ... accumulates row row^T exactly as a QR factorisation of the stacked rows would.
-[[gnu::always_inline]] inline void givens_update(double* __restrict R, double* __restrict z, double* __restrict row,
-                                                 double* __restrict rhs, int64_t d, int64_t m) {
+// accumulates row row^T exactly as a QR factorisation of the stacked rows would. Keeps inv[j] = 1 / R[j][j].
+template <class V>
+[[gnu::always_inline]] inline void givens_update(V* __restrict R, V* __restrict inv, V* __restrict z,
+                                                 V* __restrict row, V& rhs, int64_t d, int64_t m) {
+  const V zero{}, one = splat<V>(1.0);
   for (int64_t j = 0; j < m; ++j) {
-    double cs[L], sn[L];
-    double* Rjj = &R[(j * d + j) * L];
-    double* xj = &row[j * L];
-    for (int l = 0; l < L; ++l) {
-      const double h = std::sqrt(Rjj[l] * Rjj[l] + xj[l] * xj[l]);
-      const double hs = h > 0.0 ? h : 1.0;
-      cs[l] = h > 0.0 ? Rjj[l] / hs : 1.0;
-      sn[l] = h > 0.0 ? xj[l] / hs : 0.0;
-      Rjj[l] = h;
-    }
+    const V rjj = R[j * d + j], xj = row[j];
+    const V h = vsqrt(rjj * rjj + xj * xj);
+    const V hinv = sel_gt(h, zero, one / sel_gt(h, zero, h, one), zero);
+    const V cs = sel_gt(h, zero, rjj * hinv, one);
+    const V sn = xj * hinv;
+    R[j * d + j] = h;
+    inv[j] = hinv;
     for (int64_t c = j + 1; c < m; ++c) {
-      double* Rjc = &R[(j * d + c) * L];
-      double* xc = &row[c * L];
-      for (int l = 0; l < L; ++l) {
-        const double r0 = Rjc[l], x0 = xc[l];
-        Rjc[l] = cs[l] * r0 + sn[l] * x0;
-        xc[l] = cs[l] * x0 - sn[l] * r0;
-      }
+      const V r0 = R[j * d + c], x0 = row[c];
+      R[j * d + c] = cs * r0 + sn * x0;
+      row[c] = cs * x0 - sn * r0;
     }
-    double* zj = &z[j * L];
-    for (int l = 0; l < L; ++l) {
-      const double z0 = zj[l], t0 = rhs[l];
-      zj[l] = cs[l] * z0 + sn[l] * t0;
-      rhs[l] = cs[l] * t0 - sn[l] * z0;
-    }
+    const V z0 = z[j], t0 = rhs;
+    z[j] = cs * z0 + sn * t0;
+    rhs = cs * t0 - sn * z0;
   }
 }
 
-template <class T, bool Ridge>
-[[gnu::always_inline]] inline void run_group(const FwdParams<T>& p, const int64_t* b, int nl, Work& W) {
+template <class T, bool Ridge, class V>
+[[gnu::always_inline]] inline void run_group(const FwdParams<T>& p, const int64_t* b, int nl, Work<V>& W) {
   const int64_t n = p.n, d = p.d;
-  double* __restrict U = W.U.data();
-  double* __restrict R = W.R.data();
-  double* __restrict z = W.z.data();
-  double* __restrict row = W.row.data();
-  double* __restrict c = W.c.data();
-  double* __restrict e = W.e.data();
-  double* __restrict v = W.v.data();
-  double* __restrict w = W.w.data();
-  double* __restrict a = W.a.data();
-  double* __restrict q = W.q.data();
-  double* __restrict rhs = W.rhs.data();
-  double* __restrict scale = W.scale.data();
-  int* rank = W.rank.data();
+  V* __restrict U = W.U.data();
+  V* __restrict R = W.R.data();
+  V* __restrict z = W.z.data();
+  V* __restrict inv = W.inv.data();
+  V* __restrict row = W.row.data();
+  V* __restrict c = W.c.data();
+  V* __restrict e = W.e.data();
+  V* __restrict a = W.a.data();
+  V* __restrict q = W.q.data();
+  V* __restrict v = W.v.data();
+  V* __restrict t = W.t.data();
+  int rank[L] = {};
+  V scale{};
 
-  std::fill(W.R.begin(), W.R.end(), 0.0);
-  std::fill(W.z.begin(), W.z.end(), 0.0);
+  W.R.clear();
+  W.z.clear();
+  W.inv.clear();
   if constexpr (Ridge) {
-    for (int l = 0; l < L; ++l) {
-      const double s = l < nl ? std::sqrt(p.lambda[b[l]]) : 1.0;  // padding lanes: any invertible R
-      for (int64_t j = 0; j < d; ++j) R[(j * d + j) * L + l] = s;
+    V s = splat<V>(1.0);  // padding lanes: any invertible R
+    for (int l = 0; l < nl; ++l) set(s, l, std::sqrt(p.lambda[b[l]]));
+    const V one = splat<V>(1.0);
+    for (int64_t j = 0; j < d; ++j) {
+      R[j * d + j] = s;
+      inv[j] = one / s;
     }
   } else {
-    std::fill(W.U.begin(), W.U.end(), 0.0);
-    std::fill(W.scale.begin(), W.scale.end(), 0.0);
-    std::fill(W.rank.begin(), W.rank.end(), 0);
+    W.U.clear();
   }
   int64_t rmax = Ridge ? d : 0;  // slots in use by some lane
   int64_t rmin = Ridge ? d : 0;  // slots in use by every real lane
@@ -148,93 +236,75 @@ template <class T, bool Ridge>
   const T* qbase = p.q ? p.q : p.x;
 
   for (int64_t k = 0; k < n; ++k) {
-    // ---- prediction at query k from the fit to points 0..k-1 ----
-    back_substitute(R, z, v, d, rmax);
+    // ---- prediction at query k from the fit to points 0..k-1: (U q) . R^{-1} z ----
+    back_substitute(R, inv, z, v, d, rmax);
+    load_rows(qbase, b, nl, n, d, k, q);
+    V out{};
     if constexpr (Ridge) {
-      std::memcpy(w, v, sizeof(double) * d * L);
+      for (int64_t i = 0; i < d; ++i) out += v[i] * q[i];
     } else {
-      for (int64_t i = 0; i < d * L; ++i) w[i] = 0.0;
       for (int64_t j = 0; j < rmax; ++j) {
-        const double* vj = &v[j * L];
-        for (int64_t i = 0; i < d; ++i) {
-          const double* Uji = &U[(j * d + i) * L];
-          double* wi = &w[i * L];
-          for (int l = 0; l < L; ++l) wi[l] += vj[l] * Uji[l];
-        }
+        V s{};
+        for (int64_t i = 0; i < d; ++i) s += U[j * d + i] * q[i];
+        out += s * v[j];
       }
     }
-    load_rows(qbase, b, nl, n, d, k, q);
-    double out[L] = {};
-    for (int64_t i = 0; i < d; ++i)
-      for (int l = 0; l < L; ++l) out[l] += w[i * L + l] * q[i * L + l];
-    for (int l = 0; l < nl; ++l) {
-      p.pred[b[l] * n + k] = static_cast<T>(out[l]);
-      if (p.w) {
+    for (int l = 0; l < nl; ++l) p.pred[b[l] * n + k] = static_cast<T>(get(out, l));
+    if (p.w) {  // w = U^T v (ridge: U = I)
+      for (int64_t i = 0; i < d; ++i) t[i] = Ridge ? v[i] : V{};
+      if constexpr (!Ridge) {
+        for (int64_t j = 0; j < rmax; ++j)
+          for (int64_t i = 0; i < d; ++i) t[i] += v[j] * U[j * d + i];
+      }
+      for (int l = 0; l < nl; ++l) {
         T* dst = p.w + (b[l] * n + k) * d;
-        for (int64_t i = 0; i < d; ++i) dst[i] = static_cast<T>(w[i * L + l]);
+        for (int64_t i = 0; i < d; ++i) dst[i] = static_cast<T>(get(t[i], l));
       }
     }
     if (k == n - 1) break;
 
     // ---- add point k ----
     load_rows(p.x, b, nl, n, d, k, a);
-    for (int l = 0; l < L; ++l) rhs[l] = l < nl ? static_cast<double>(p.y[b[l] * n + k]) : 0.0;
+    V rhs{};
+    for (int l = 0; l < nl; ++l) set(rhs, l, static_cast<double>(p.y[b[l] * n + k]));
     if constexpr (Ridge) {
-      std::memcpy(row, a, sizeof(double) * d * L);
+      std::memcpy(row, a, sizeof(V) * d);
     } else {
-      // c = U a
-      for (int64_t j = 0; j < rmax; ++j) {
-        double s[L] = {};
-        for (int64_t i = 0; i < d; ++i) {
-          const double* Uji = &U[(j * d + i) * L];
-          const double* ai = &a[i * L];
-          for (int l = 0; l < L; ++l) s[l] += Uji[l] * ai[l];
-        }
-        for (int l = 0; l < L; ++l) c[j * L + l] = s[l];
+      for (int64_t j = 0; j < rmax; ++j) {  // c = U a
+        V s{};
+        for (int64_t i = 0; i < d; ++i) s += U[j * d + i] * a[i];
+        c[j] = s;
       }
-      for (int64_t j = rmax; j < d; ++j)
-        for (int l = 0; l < L; ++l) c[j * L + l] = 0.0;
+      for (int64_t j = rmax; j < d; ++j) c[j] = V{};
       if (rmin < d) {  // some lane may still gain a direction: the residual decides
-        std::memcpy(e, a, sizeof(double) * d * L);
-        for (int pass = 0; pass < 2; ++pass) {
-          if (pass == 1) {  // re-orthogonalise: c2 = U e, c += c2
-            for (int64_t j = 0; j < rmax; ++j) {
-              double s[L] = {};
-              for (int64_t i = 0; i < d; ++i) {
-                const double* Uji = &U[(j * d + i) * L];
-                const double* ei = &e[i * L];
-                for (int l = 0; l < L; ++l) s[l] += Uji[l] * ei[l];
-              }
-              for (int l = 0; l < L; ++l) {
-                row[j * L + l] = s[l];
-                c[j * L + l] += s[l];
-              }
-            }
-          }
-          const double* coef = pass == 0 ? c : row;
-          for (int64_t j = 0; j < rmax; ++j) {
-            const double* cj = &coef[j * L];
-            for (int64_t i = 0; i < d; ++i) {
-              const double* Uji = &U[(j * d + i) * L];
-              double* ei = &e[i * L];
-              for (int l = 0; l < L; ++l) ei[l] -= cj[l] * Uji[l];
-            }
-          }
+        std::memcpy(e, a, sizeof(V) * d);
+        for (int64_t j = 0; j < rmax; ++j)  // e = a - U^T c
+          for (int64_t i = 0; i < d; ++i) e[i] -= c[j] * U[j * d + i];
+        for (int64_t j = 0; j < rmax; ++j) {  // re-orthogonalise: c2 = U e, c += c2, e -= U^T c2
+          V s{};
+          for (int64_t i = 0; i < d; ++i) s += U[j * d + i] * e[i];
+          row[j] = s;
+          c[j] += s;
         }
-        double rho2[L] = {}, a2[L] = {};
-        for (int64_t i = 0; i < d; ++i)
-          for (int l = 0; l < L; ++l) {
-            rho2[l] += e[i * L + l] * e[i * L + l];
-            a2[l] += a[i * L + l] * a[i * L + l];
-          }
+        for (int64_t j = 0; j < rmax; ++j)
+          for (int64_t i = 0; i < d; ++i) e[i] -= row[j] * U[j * d + i];
+        V rho2{}, a2{};
+        for (int64_t i = 0; i < d; ++i) {
+          rho2 += e[i] * e[i];
+          a2 += a[i] * a[i];
+        }
         const double tol_factor = 16.0 * static_cast<double>(std::max<int64_t>(k + 1, d)) * eps;
+        const V an = vsqrt(a2);
+        scale = sel_gt(scale, an, scale, an);
+        const V rho = vsqrt(rho2);
+        const V one = splat<V>(1.0);
+        const V rinv = one / sel_gt(rho, V{}, rho, one);
         for (int l = 0; l < nl; ++l) {
-          scale[l] = std::max(scale[l], std::sqrt(a2[l]));
-          const double rho = std::sqrt(rho2[l]);
-          if (rank[l] < d && rho > tol_factor * scale[l]) {
+          if (rank[l] < d && get(rho, l) > tol_factor * get(scale, l)) {  // a new direction for this prompt only
             const int64_t s = rank[l]++;
-            for (int64_t i = 0; i < d; ++i) U[(s * d + i) * L + l] = e[i * L + l] / rho;
-            c[s * L + l] = rho;
+            const double ri = get(rinv, l);
+            for (int64_t i = 0; i < d; ++i) set(U[s * d + i], l, get(e[i], l) * ri);
+            set(c[s], l, get(rho, l));
           }
         }
         int rmx = 0, rmn = static_cast<int>(d);
@@ -245,49 +315,104 @@ template <class T, bool Ridge>
         rmax = rmx;
         rmin = rmn;
       }
-      std::memcpy(row, c, sizeof(double) * d * L);
+      std::memcpy(row, c, sizeof(V) * d);
     }
-    givens_update(R, z, row, rhs, d, rmax);
+    givens_update(R, inv, z, row, rhs, d, rmax);
   }
+}
+
+typedef V8 VAvx512;
+typedef Pair<V4> VAvx2;
+typedef Pair<Pair<V2>> VPortable;
+
+template <class T, bool Ridge>
+__attribute__((target("avx512f,avx512vl,avx512dq"), flatten)) void run_group_avx512(const FwdParams<T>& p,
+                                                                                   const int64_t* b, int nl,
+                                                                                   Work<VAvx512>& W) {
+  run_group<T, Ridge>(p, b, nl, W);
 }
 
 template <class T, bool Ridge>
 __attribute__((target("avx2,fma"), flatten)) void run_group_avx2(const FwdParams<T>& p, const int64_t* b, int nl,
-                                                                  Work& W) {
+                                                                  Work<VAvx2>& W) {
   run_group<T, Ridge>(p, b, nl, W);
 }
 
 template <class T, bool Ridge>
-__attribute__((flatten)) void run_group_generic(const FwdParams<T>& p, const int64_t* b, int nl, Work& W) {
+__attribute__((flatten)) void run_group_generic(const FwdParams<T>& p, const int64_t* b, int nl, Work<VPortable>& W) {
   run_group<T, Ridge>(p, b, nl, W);
 }
 
-bool has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
+FastIsa detect_isa() {
+  FastIsa best = FastIsa::portable;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = FastIsa::avx2;
+  if (best == FastIsa::avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
+    best = FastIsa::avx512;
+  const char* cap = std::getenv("INCONTEXT_CPU_ISA");
+  if (cap != nullptr && std::strcmp(cap, "portable") == 0) best = FastIsa::portable;
+  if (cap != nullptr && std::strcmp(cap, "avx2") == 0 && best == FastIsa::avx512) best = FastIsa::avx2;
+  return best;
 }
 
 }  // namespace
 
 int64_t fast_lanes() { return L; }
 
+FastIsa fast_isa() {
+  static const FastIsa isa = detect_isa();
+  return isa;
+}
+
+bool fast_isa_supported(FastIsa isa) {
+  switch (isa) {
+    case FastIsa::portable: return true;
+    case FastIsa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case FastIsa::avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq");
+  }
+  return false;
+}
+
+const char* fast_isa_name(FastIsa isa) {
+  switch (isa) {
+    case FastIsa::portable: return "portable";
+    case FastIsa::avx2: return "avx2+fma";
+    case FastIsa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+template <class T, class V, class Run>
+void run_groups(const FwdParams<T>& p, const int64_t* idx, int64_t i_begin, int64_t i_end, Run run) {
+  Work<V> W;
+  W.resize(p.d);
+  for (int64_t i = i_begin; i < i_end; i += L) run(p, idx + i, static_cast<int>(std::min<int64_t>(L, i_end - i)), W);
+}
+
+template <class T>
+void forward_fast(const FwdParams<T>& p, const int64_t* idx, int64_t i_begin, int64_t i_end, bool ridge,
+                  FastIsa isa) {
+  switch (isa) {
+    case FastIsa::avx512:
+      return run_groups<T, VAvx512>(p, idx, i_begin, i_end, ridge ? run_group_avx512<T, true> : run_group_avx512<T, false>);
+    case FastIsa::avx2:
+      return run_groups<T, VAvx2>(p, idx, i_begin, i_end, ridge ? run_group_avx2<T, true> : run_group_avx2<T, false>);
+    case FastIsa::portable:
+      return run_groups<T, VPortable>(p, idx, i_begin, i_end,
+                                      ridge ? run_group_generic<T, true> : run_group_generic<T, false>);
+  }
+}
+
 template <class T>
 void forward_fast(const FwdParams<T>& p, const int64_t* idx, int64_t i_begin, int64_t i_end, bool ridge) {
-  Work W;
-  W.resize(p.d);
-  const bool avx2 = has_avx2();
-  for (int64_t i = i_begin; i < i_end; i += L) {
-    const int nl = static_cast<int>(std::min<int64_t>(L, i_end - i));
-    const int64_t* b = idx + i;
-    if (ridge) {
-      avx2 ? run_group_avx2<T, true>(p, b, nl, W) : run_group_generic<T, true>(p, b, nl, W);
-    } else {
-      avx2 ? run_group_avx2<T, false>(p, b, nl, W) : run_group_generic<T, false>(p, b, nl, W);
-    }
-  }
+  forward_fast(p, idx, i_begin, i_end, ridge, fast_isa());
 }
 
 template void forward_fast<float>(const FwdParams<float>&, const int64_t*, int64_t, int64_t, bool);
 template void forward_fast<double>(const FwdParams<double>&, const int64_t*, int64_t, int64_t, bool);
+template void forward_fast<float>(const FwdParams<float>&, const int64_t*, int64_t, int64_t, bool, FastIsa);
+template void forward_fast<double>(const FwdParams<double>&, const int64_t*, int64_t, int64_t, bool, FastIsa);
 
 }  // namespace incontext::lstsq
