@@ -6,7 +6,7 @@
 //       linalg_solve of the (B n, d, d) regularised Gram matrices), in chunks of prompts so that memory stays
 //       below about 1 GiB.
 // Prints a markdown table: variant x shape -> median ms, ratio to (a) and to (b), max |difference| to (a).
-//   bench_prefix_lstsq [--reps N] [--threads T] [--quick] [--shape B,n,d]...
+//   bench_prefix_lstsq [--reps N] [--threads T] [--quick] [--shape B,n,d]... [--ours] [--cpu-time]
 // Thread settings: torch intra-op threads from --threads (default 2); OpenBLAS threads from OPENBLAS_NUM_THREADS
 // (set it in the environment; it cannot be changed after OpenBLAS starts). Set OMP_WAIT_POLICY=PASSIVE too.
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -30,12 +31,25 @@
 
 namespace {
 
+// --cpu-time: time the process's CPU time instead of the wall clock. With --threads 1 that is the work done, not
+// counting time spent waiting for a core: the way to compare variants on a machine other jobs are loading.
+bool g_cpu_time = false;
+
+double now_ms() {
+  if (!g_cpu_time) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 // Median of repeated runs after one warm-up; the number of runs adapts so that slow variants stay under ~4 s.
 double median_ms(const std::function<void()>& f, int max_reps) {
   auto once = [&] {
-    const auto a = std::chrono::steady_clock::now();
+    const double a = now_ms();
     f();
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
+    return now_ms() - a;
   };
   const double first = once();
   const int reps = std::clamp(static_cast<int>(4000.0 / std::max(first, 1e-3)), 3, max_reps);
@@ -120,6 +134,7 @@ int main(int argc, char** argv) {
       only.push_back({b, n, d});
     }
     else if (!std::strcmp(argv[i], "--ours")) ours_only = true;  // skip the slow baselines (ratios then read 0)
+    else if (!std::strcmp(argv[i], "--cpu-time")) g_cpu_time = true;
   }
   at::set_num_threads(threads);
   const char* ob = std::getenv("OPENBLAS_NUM_THREADS");

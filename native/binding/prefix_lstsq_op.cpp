@@ -173,7 +173,7 @@ std::vector<at::Tensor> prefix_lstsq_checked(const at::Tensor& x, const at::Tens
   const double limit = (x.is_cuda() && x.scalar_type() == at::kFloat) ? 1e18 : 1e150;
   for (const auto& [t, name] : {std::pair<const at::Tensor*, const char*>{&x, "x"}, {&y, "y"}, {&q, "queries"}}) {
     if (!t->defined() || t->numel() == 0) continue;
-    const double m = t->abs().max().item<double>();
+    const double m = at::linalg_vector_norm(*t, INFINITY).item<double>();   // max |entry|, no temporary
     if (m > limit)
       fail(kOp, std::string("argument '") + name + "' has entries of magnitude " + std::to_string(m) +
                     ", too large in magnitude for the solver (limit " + std::to_string(limit) +
