@@ -8,11 +8,11 @@
 #include <stdexcept>
 #include <string>
 
-#include <ATen/Functions.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/ivalue.h>
 #include <c10/util/Exception.h>
 
 #include "incontext/generator.h"
-#include "incontext/ops.h"
 
 namespace incontext::java {
 
@@ -34,70 +34,17 @@ auto guarded(F&& f) -> decltype(f()) {
   }
 }
 
-inline std::optional<double> opt_scale(bool has_scale, double scale) {
-  return has_scale ? std::optional<double>(scale) : std::nullopt;
-}
-
-inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
-                            bool has_scale, double scale) {
-  return guarded([&] { return incontext::attention(q, k, v, causal, opt_scale(has_scale, scale)); });
-}
-
-inline at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
-                                      bool has_scale, double scale) {
-  return guarded([&] { return incontext::attention_reference(q, k, v, causal, opt_scale(has_scale, scale)); });
-}
-
-inline at::Tensor prefix_lstsq(const at::Tensor& x, const at::Tensor& y, double lambda) {
-  return guarded([&] { return incontext::prefix_lstsq(x, y, lambda); });
-}
-
-inline at::Tensor prefix_lstsq_reference(const at::Tensor& x, const at::Tensor& y, double lambda) {
-  return guarded([&] { return incontext::prefix_lstsq_reference(x, y, lambda); });
-}
-
-// Optional tensors arrive from Java as undefined tensors (new Tensor()).
-inline std::optional<at::Tensor> opt_tensor(const at::Tensor& t) {
-  return t.defined() ? std::optional<at::Tensor>(t) : std::nullopt;
-}
-
-// lambda_per_prompt (a 0-D or (B) tensor) wins when defined; otherwise the scalar lambda.
-inline at::Tensor lambda_tensor(double lambda, const at::Tensor& lambda_per_prompt) {
-  return lambda_per_prompt.defined() ? lambda_per_prompt
-                                     : at::scalar_tensor(lambda, at::TensorOptions().dtype(at::kDouble));
-}
-
-inline at::Tensor prefix_lstsq_general(const at::Tensor& x, const at::Tensor& y, double lambda,
-                                       const at::Tensor& lambda_per_prompt, const at::Tensor& queries) {
-  return guarded([&] { return incontext::prefix_lstsq(x, y, lambda_tensor(lambda, lambda_per_prompt), opt_tensor(queries)); });
-}
-
-inline at::Tensor prefix_lstsq_reference_general(const at::Tensor& x, const at::Tensor& y, double lambda,
-                                                 const at::Tensor& lambda_per_prompt, const at::Tensor& queries) {
-  return guarded([&] {
-    return incontext::prefix_lstsq_reference(x, y, lambda_tensor(lambda, lambda_per_prompt), opt_tensor(queries));
+// Every tensor op reaches Java through the dispatcher: Java pushes the arguments as IValues in the order of the
+// op's schema (registration.cpp) and reads the results back from the same stack. So an op is declared once in C++
+// (ops.h + its TORCH_LIBRARY schema) and bound once in Java (one method in dev.incontext.ops.Ops); nothing per op
+// lives here or in NativeOps. Errors keep their kind through guarded().
+inline void call_op(const std::string& name, const std::string& overload, std::vector<c10::IValue>& stack) {
+  guarded([&] {
+    const c10::OperatorHandle op =
+        c10::Dispatcher::singleton().findSchemaOrThrow(("incontext::" + name).c_str(), overload.c_str());
+    op.callBoxed(&stack);
+    return 0;
   });
-}
-
-// Returns the predictions and stores the weight vectors in weights_out (a Java-allocated tensor).
-inline at::Tensor prefix_lstsq_with_weights(const at::Tensor& x, const at::Tensor& y, double lambda,
-                                            const at::Tensor& lambda_per_prompt, const at::Tensor& queries,
-                                            at::Tensor& weights_out) {
-  return guarded([&] {
-    auto [pred, w] =
-        incontext::prefix_lstsq_with_weights(x, y, lambda_tensor(lambda, lambda_per_prompt), opt_tensor(queries));
-    weights_out = w;
-    return pred;
-  });
-}
-
-inline at::Tensor prefix_averaging(const at::Tensor& x, const at::Tensor& y, const at::Tensor& queries) {
-  return guarded([&] { return incontext::prefix_averaging(x, y, opt_tensor(queries)); });
-}
-
-inline at::Tensor prefix_knn(const at::Tensor& x, const at::Tensor& y, int64_t k, bool distance_weighted,
-                             const at::Tensor& queries) {
-  return guarded([&] { return incontext::prefix_knn(x, y, k, distance_weighted, opt_tensor(queries)); });
 }
 
 inline at::Generator make_generator(const std::string& device, int64_t seed) {

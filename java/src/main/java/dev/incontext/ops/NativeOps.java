@@ -4,12 +4,11 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.ByVal;
 import org.bytedeco.javacpp.annotation.Cast;
-import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.StdString;
 import org.bytedeco.pytorch.Generator;
-import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -30,31 +29,11 @@ public final class NativeOps {
 
     private NativeOps() {}
 
-    public static native @ByVal Tensor attention(@Const @ByRef Tensor q, @Const @ByRef Tensor k, @Const @ByRef Tensor v,
-            @Cast("bool") boolean causal, @Cast("bool") boolean hasScale, double scale);
-
-    public static native @ByVal Tensor attention_reference(@Const @ByRef Tensor q, @Const @ByRef Tensor k,
-            @Const @ByRef Tensor v, @Cast("bool") boolean causal, @Cast("bool") boolean hasScale, double scale);
-
-    public static native @ByVal Tensor prefix_lstsq(@Const @ByRef Tensor x, @Const @ByRef Tensor y, double lambda);
-
-    public static native @ByVal Tensor prefix_lstsq_reference(@Const @ByRef Tensor x, @Const @ByRef Tensor y, double lambda);
-
-    // Optional tensors (lambdaPerPrompt, queries) are passed as undefined tensors (new Tensor()).
-    public static native @ByVal Tensor prefix_lstsq_general(@Const @ByRef Tensor x, @Const @ByRef Tensor y, double lambda,
-            @Const @ByRef Tensor lambdaPerPrompt, @Const @ByRef Tensor queries);
-
-    public static native @ByVal Tensor prefix_lstsq_reference_general(@Const @ByRef Tensor x, @Const @ByRef Tensor y,
-            double lambda, @Const @ByRef Tensor lambdaPerPrompt, @Const @ByRef Tensor queries);
-
-    public static native @ByVal Tensor prefix_lstsq_with_weights(@Const @ByRef Tensor x, @Const @ByRef Tensor y,
-            double lambda, @Const @ByRef Tensor lambdaPerPrompt, @Const @ByRef Tensor queries, @ByRef Tensor weightsOut);
-
-    public static native @ByVal Tensor prefix_averaging(@Const @ByRef Tensor x, @Const @ByRef Tensor y,
-            @Const @ByRef Tensor queries);
-
-    public static native @ByVal Tensor prefix_knn(@Const @ByRef Tensor x, @Const @ByRef Tensor y, long k,
-            @Cast("bool") boolean distanceWeighted, @Const @ByRef Tensor queries);
+    /**
+     * Calls the dispatcher op {@code incontext::<name>.<overload>} on a stack of IValues holding its arguments in
+     * schema order; the results replace them on the stack. Every tensor op goes through this one entry point.
+     */
+    public static native void call_op(@StdString String name, @StdString String overload, @ByRef IValueVector stack);
 
     public static native @ByVal Generator make_generator(@StdString String device, long seed);
 

@@ -1,8 +1,10 @@
 package dev.incontext.ops;
 
 import java.util.Objects;
-import java.util.function.Supplier;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The project's native ops, callable from Java on libtorch tensors. Each op checks its arguments in C++ and
@@ -13,6 +15,10 @@ import org.bytedeco.pytorch.Tensor;
  * input, empty sequence) raises {@link IllegalArgumentException} whose message names the argument, the expected
  * and the actual shape/dtype/device; any other native failure raises {@link NativeOpException}. A null tensor
  * raises {@link NullPointerException} naming the argument. The JVM never crashes on bad input.
+ *
+ * <p>Binding: every op is called through the libtorch dispatcher by its registered schema
+ * ({@code native/binding/registration.cpp}), so adding an op takes its C++ declaration and schema plus one method
+ * here; the JNI layer ({@link NativeOps}) has a single entry point for all of them.
  *
  * <p>Thread safety: the ops hold no global state; calls from many threads are safe.
  */
@@ -25,19 +31,19 @@ public final class Ops {
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
         requireNonNull(q, k, v);
-        return call(() -> NativeOps.attention(q, k, v, causal, false, 0.0));
+        return op("attention", "", q, k, v, causal, null);
     }
 
     /** {@link #attention(Tensor, Tensor, Tensor, boolean)} with an explicit softmax scale instead of 1/sqrt(D). */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
         requireNonNull(q, k, v);
-        return call(() -> NativeOps.attention(q, k, v, causal, true, scale));
+        return op("attention", "", q, k, v, causal, scale);
     }
 
     /** The naive CPU reference of attention (float64 accumulation): the spec the fast kernels are tested against. */
     public static Tensor attentionReference(Tensor q, Tensor k, Tensor v, boolean causal) {
         requireNonNull(q, k, v);
-        return call(() -> NativeOps.attention_reference(q, k, v, causal, false, 0.0));
+        return op("attention_reference", "", q, k, v, causal, null);
     }
 
     /**
@@ -48,7 +54,7 @@ public final class Ops {
     public static Tensor prefixLstsq(Tensor x, Tensor y, double lambda) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(y, "y");
-        return call(() -> NativeOps.prefix_lstsq(x, y, lambda));
+        return op("prefix_lstsq", "", x, y, lambda);
     }
 
     /**
@@ -58,7 +64,7 @@ public final class Ops {
      */
     public static Tensor prefixLstsq(Tensor x, Tensor y, double lambda, Tensor queries) {
         requireXy(x, y);
-        return call(() -> NativeOps.prefix_lstsq_general(x, y, lambda, new Tensor(), orUndefined(queries)));
+        return op("prefix_lstsq", "per_prompt", x, y, scalarLambda(lambda), queries);
     }
 
     /**
@@ -69,7 +75,7 @@ public final class Ops {
     public static Tensor prefixLstsq(Tensor x, Tensor y, Tensor lambdaPerPrompt, Tensor queries) {
         requireXy(x, y);
         Objects.requireNonNull(lambdaPerPrompt, "lambdaPerPrompt");
-        return call(() -> NativeOps.prefix_lstsq_general(x, y, 0.0, lambdaPerPrompt, orUndefined(queries)));
+        return op("prefix_lstsq", "per_prompt", x, y, lambdaPerPrompt, queries);
     }
 
     /**
@@ -80,25 +86,23 @@ public final class Ops {
      */
     public static PrefixFit prefixLstsqWithWeights(Tensor x, Tensor y, double lambda, Tensor queries) {
         requireXy(x, y);
-        Tensor weights = new Tensor();
-        Tensor pred = call(() -> NativeOps.prefix_lstsq_with_weights(x, y, lambda, new Tensor(), orUndefined(queries), weights));
-        return new PrefixFit(pred, weights);
+        IValueVector out = callOp("prefix_lstsq_with_weights", "", x, y, scalarLambda(lambda), queries);
+        return new PrefixFit(out.get(0).toTensor(), out.get(1).toTensor());
     }
 
     /** {@link #prefixLstsqWithWeights(Tensor, Tensor, double, Tensor)} with one lambda per prompt (shape (B)). */
     public static PrefixFit prefixLstsqWithWeights(Tensor x, Tensor y, Tensor lambdaPerPrompt, Tensor queries) {
         requireXy(x, y);
         Objects.requireNonNull(lambdaPerPrompt, "lambdaPerPrompt");
-        Tensor weights = new Tensor();
-        Tensor pred = call(() -> NativeOps.prefix_lstsq_with_weights(x, y, 0.0, lambdaPerPrompt, orUndefined(queries), weights));
-        return new PrefixFit(pred, weights);
+        IValueVector out = callOp("prefix_lstsq_with_weights", "", x, y, lambdaPerPrompt, queries);
+        return new PrefixFit(out.get(0).toTensor(), out.get(1).toTensor());
     }
 
     /** The naive reference of {@link #prefixLstsq(Tensor, Tensor, Tensor, Tensor)} (float64, per prefix, on the CPU). */
     public static Tensor prefixLstsqReference(Tensor x, Tensor y, Tensor lambdaPerPrompt, Tensor queries) {
         requireXy(x, y);
         Objects.requireNonNull(lambdaPerPrompt, "lambdaPerPrompt");
-        return call(() -> NativeOps.prefix_lstsq_reference_general(x, y, 0.0, lambdaPerPrompt, orUndefined(queries)));
+        return op("prefix_lstsq_reference", "per_prompt", x, y, lambdaPerPrompt, queries);
     }
 
     /**
@@ -108,7 +112,7 @@ public final class Ops {
      */
     public static Tensor prefixAveraging(Tensor x, Tensor y, Tensor queries) {
         requireXy(x, y);
-        return call(() -> NativeOps.prefix_averaging(x, y, orUndefined(queries)));
+        return op("prefix_averaging", "", x, y, queries);
     }
 
     /**
@@ -119,7 +123,7 @@ public final class Ops {
      */
     public static Tensor prefixKnn(Tensor x, Tensor y, int k, boolean distanceWeighted, Tensor queries) {
         requireXy(x, y);
-        return call(() -> NativeOps.prefix_knn(x, y, k, distanceWeighted, orUndefined(queries)));
+        return op("prefix_knn", "", x, y, (long) k, distanceWeighted, queries);
     }
 
     /** Predictions (B, n) and the fitted weight vectors (B, n, d) of an all-prefix least-squares fit. */
@@ -130,15 +134,17 @@ public final class Ops {
         Objects.requireNonNull(y, "y");
     }
 
-    private static Tensor orUndefined(Tensor t) {
-        return t == null ? new Tensor() : t;
+    /** A 0-D float64 lambda for the per-prompt overloads. */
+    private static Tensor scalarLambda(double lambda) {
+        return torch.scalar_tensor(new org.bytedeco.pytorch.Scalar(lambda),
+                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Double));
     }
 
     /** The naive reference of {@link #prefixLstsq}: every prefix solved independently in float64. */
     public static Tensor prefixLstsqReference(Tensor x, Tensor y, double lambda) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(y, "y");
-        return call(() -> NativeOps.prefix_lstsq_reference(x, y, lambda));
+        return op("prefix_lstsq_reference", "", x, y, lambda);
     }
 
     private static void requireNonNull(Tensor q, Tensor k, Tensor v) {
@@ -147,13 +153,41 @@ public final class Ops {
         Objects.requireNonNull(v, "v");
     }
 
-    private static Tensor call(Supplier<Tensor> op) {
+    /** Calls {@code incontext::<name>.<overload>} and returns its single tensor result. */
+    private static Tensor op(String name, String overload, Object... args) {
+        return callOp(name, overload, args).get(0).toTensor();
+    }
+
+    /**
+     * Calls {@code incontext::<name>.<overload>} through the dispatcher with the arguments in schema order: a
+     * Tensor, Boolean, Long, Double, or null for an absent optional (None). Returns the stack of results.
+     */
+    private static IValueVector callOp(String name, String overload, Object... args) {
         NativeLibrary.load();
+        IValueVector stack = new IValueVector();
+        for (Object a : args) {
+            IValue v;
+            if (a == null) {
+                v = new IValue();
+            } else if (a instanceof Tensor t) {
+                v = new IValue(t);
+            } else if (a instanceof Boolean b) {
+                v = new IValue(b.booleanValue());
+            } else if (a instanceof Long l) {
+                v = new IValue(l.longValue());
+            } else if (a instanceof Double d) {
+                v = new IValue(d.doubleValue());
+            } else {
+                throw new IllegalStateException("unsupported op argument " + a.getClass());
+            }
+            stack.push_back(v);
+        }
         try {
-            return op.get();
+            NativeOps.call_op(name, overload, stack);
         } catch (RuntimeException e) {
             throw translate(e);
         }
+        return stack;
     }
 
     /** Leading tags java_api.h puts on native messages to say which kind of failure they are. */
