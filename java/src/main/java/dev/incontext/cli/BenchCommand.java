@@ -2,12 +2,7 @@ package dev.incontext.cli;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
-import dev.incontext.model.InContextModel;
-import dev.incontext.model.Models;
-import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
-import dev.incontext.tasks.TaskSampler;
-import dev.incontext.train.Trainer;
+import dev.incontext.train.TrainingStep;
 import dev.incontext.util.Devices;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -16,10 +11,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Adam;
-import org.bytedeco.pytorch.AdamOptions;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -27,8 +18,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code incontext bench-train}: the time of one full training step (sample, forward, backward, Adam) of a GPT-2
- * preset, median over repeated steps after warm-up. benchmarks/train_step_compare.sh runs the same step in Python
+ * {@code incontext bench-train}: the time of one full training step of a GPT-2 preset (the trainer's own
+ * {@link TrainingStep}: sample, schedule, forward, loss, backward, clipping, optimiser), median over repeated steps
+ * after warm-up. benchmarks/train_step_compare.sh runs the same step in Python
  * PyTorch and prints the ratio.
  */
 @Command(name = "bench-train", mixinStandardHelpOptions = true,
@@ -73,20 +65,12 @@ final class BenchCommand implements Callable<Integer> {
                 "curriculum.enabled=false", "curriculum.dims={start: " + dims + ", end: " + dims + ", inc: 0, interval: 1}",
                 "curriculum.points={start: " + points + ", end: " + points + ", inc: 0, interval: 1}",
                 "model.n_positions=" + Math.max(points, 1)));
-        TensorOptions o = Devices.float32(c.device());
-        InContextModel model = Models.create(c, o);
-        Adam adam = new Adam(model.module().parameters(), new AdamOptions(1e-4));
-        TaskSampler sampler = TaskSampler.forRun(c, o);
+        TrainingStep step = TrainingStep.fresh(c);   // the trainer's own step: schedule, clipping and all
         List<Double> times = new ArrayList<>();
         for (int i = 0; i < warmup + steps; i++) {
             try (PointerScope scope = new PointerScope()) {
                 long t0 = System.nanoTime();
-                PromptBatch b = sampler.sample(batch, points, dims, sampler.generator(i));
-                adam.zero_grad();
-                Tensor loss = Trainer.loss(model.forward(b.xs(), b.ys()), b.ys(), false, true);
-                loss.backward();
-                adam.step();
-                loss.item_double();
+                step.run(i).loss().item_double();   // reading the loss waits for the step to finish
                 if (i >= warmup) {
                     times.add((System.nanoTime() - t0) / 1e6);
                 }
@@ -95,7 +79,7 @@ final class BenchCommand implements Callable<Integer> {
         double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         out.printf(Locale.ROOT, "java preset=%s attention=%s threads=%d batch=%d points=%d dims=%d params=%d "
                 + "median_ms=%.2f min_ms=%.2f%n", preset, attention, torch.get_num_threads(), batch, points, dims,
-                model.parameterCount(), t[t.length / 2], Arrays.stream(t).min().orElse(Double.NaN));
+                step.model().parameterCount(), t[t.length / 2], Arrays.stream(t).min().orElse(Double.NaN));
         out.flush();
         return 0;
     }

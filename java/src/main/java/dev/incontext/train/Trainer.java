@@ -6,9 +6,6 @@ import dev.incontext.config.RunConfig.TaskKind;
 import dev.incontext.config.RunConfig.TrainingConfig;
 import dev.incontext.model.InContextModel;
 import dev.incontext.model.Models;
-import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
-import dev.incontext.tasks.TaskSampler;
 import dev.incontext.util.Devices;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -93,57 +90,26 @@ public final class Trainer {
         writeAtomically(runDir.resolve("config.yaml"), ConfigLoader.toYaml(config));
         truncateMetrics(runDir.resolve("metrics.jsonl"), start);
 
-        TaskSampler sampler = TaskSampler.forRun(config, options);
+        TrainingStep stepper = new TrainingStep(config, model, optimizer, options);
         TrainingConfig t = config.training();
-        TensorVector params = model.module().parameters();
-        DivergenceGuard guard = new DivergenceGuard(!options.device().is_cpu(), t.learningRate());
         long lastLogTime = System.nanoTime();
         long lastLogStep = start;
         try (BufferedWriter metrics = Files.newBufferedWriter(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             for (long step = start; step < t.steps(); step++) {
                 try (PointerScope scope = new PointerScope()) {
-                    int dims = config.curriculum().dimsAt(step);
-                    int points = config.curriculum().pointsAt(step);
-                    PromptBatch batch = sampler.sample(t.batchSize(), points, dims,
-                            sampler.generator(Rng.derive(config.seed(), Rng.Stream.DATA, step)));
-                    double lr = Schedule.lr(t, step);
-                    setLearningRate(optimizer, lr);
-                    optimizer.zero_grad();
-                    Tensor preds;
-                    try {
-                        preds = model.forward(batch.xs(), batch.ys());
-                    } catch (IllegalArgumentException e) {
-                        // The batch is finite by construction, so the attention op refusing a non-finite input
-                        // means the activations overflowed: divergence, not a bad argument.
-                        guard.check();
-                        if (!allFinite(params)) {
-                            throw guard.diverged(step, "the parameters are no longer finite after step " + (step - 1),
-                                    e);
-                        }
-                        if (String.valueOf(e.getMessage()).contains("inputs must be finite")) {
-                            throw guard.diverged(step, "the activations overflowed: the parameters grew too large", e);
-                        }
-                        throw e;
-                    }
-                    Tensor loss = loss(preds, batch.ys(), sampler.family().classification(), model.lossOnAllPositions());
-                    guard.observe(step, loss);   // on the CPU: stops before the optimiser sees a non-finite loss
-                    loss.backward();
-                    if (t.gradClip() > 0) {
-                        torch.clip_grad_norm_(params, t.gradClip());
-                    }
-                    optimizer.step();
+                    TrainingStep.Result r = stepper.run(step);
                     boolean last = step == t.steps() - 1;
                     if (step % t.logEvery() == 0 || last) {
-                        guard.check();
-                        double value = loss.item_double();
+                        stepper.checkDivergence();
+                        double value = r.loss().item_double();
                         long now = System.nanoTime();
                         double rate = step > lastLogStep ? (step - lastLogStep) / ((now - lastLogTime) / 1e9) : Double.NaN;
                         lastLogTime = now;
                         lastLogStep = step;
-                        Double excess = excessLoss(config, value, dims, points);
-                        TrainingListener.TrainingLog log =
-                                new TrainingListener.TrainingLog(step, value, lr, dims, points, rate, excess);
+                        Double excess = excessLoss(config, value, r.dims(), r.points());
+                        TrainingListener.TrainingLog log = new TrainingListener.TrainingLog(step, value,
+                                r.learningRate(), r.dims(), r.points(), rate, excess);
                         metrics.write(log.toJson());
                         metrics.newLine();
                         metrics.flush();
@@ -152,17 +118,13 @@ public final class Trainer {
                 }
                 listener.onStep(step + 1, t.steps());
                 if (t.saveEvery() > 0 && ((step + 1) % t.saveEvery() == 0 || step + 1 == t.steps())) {
-                    guard.check();
-                    if (!allFinite(params)) {   // a finite loss with an overflowing gradient
-                        throw guard.diverged(step, "the parameters are no longer finite after the optimiser step; "
-                                + "no checkpoint written", null);
-                    }
+                    stepper.requireFiniteParameters(step);
                     Path p = Checkpoints.save(runDir, step + 1, config, model.module(), optimizer, t.keepCheckpoints());
                     listener.onCheckpoint(p, step + 1);
                 }
             }
         }
-        guard.check();
+        stepper.checkDivergence();
         return new TrainedModel(config, model);
     }
 
@@ -197,15 +159,6 @@ public final class Trainer {
         } catch (java.nio.file.AtomicMoveNotSupportedException e) {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
         }
-    }
-
-    private static boolean allFinite(TensorVector params) {
-        for (long i = 0; i < params.size(); i++) {
-            if (!dev.incontext.util.Tensors.allFinite(params.get(i))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     static Optimizer optimizer(TrainingConfig t, TensorVector params) {

@@ -55,4 +55,14 @@ class MainTest {
         again[run.length] = "--overwrite";
         assertEquals(0, Main.execute(again));
     }
+
+    /** bench-train times the trainer's own step (TrainingStep) and reports it. */
+    @Test
+    void benchTrainRunsTheTrainersStep() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        int rc = Main.execute(new java.io.PrintWriter(out), null, "bench-train", "--preset", "tiny", "--steps", "2",
+                "--warmup", "1", "--batch", "4", "--points", "5", "--dims", "3");
+        assertEquals(0, rc, out.toString());
+        assertTrue(out.toString().matches("(?s).*java preset=tiny .*median_ms=[0-9.]+ .*"), out.toString());
+    }
 }
