@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
 
   std::printf("device %s, dtype %s, causal %d, threads %d, fast CPU kernel ISA %s; median of %d runs\n", device.c_str(),
               dtype_name.c_str(), causal, at::get_num_threads(),
-              incontext::attn::forward_fast_uses_avx2() ? "avx2+fma" : "portable", reps);
+              incontext::attn::fast_isa_name(), reps);
   std::printf("measured peaks: matmul %.1f GFLOP/s, copy %.1f GB/s\n\n", peak_gflops, peak_gbs);
   std::printf("| shape (B,H,T,D) | implementation | fwd ms | fwd+bwd ms | fwd+bwd GB/s | fwd+bwd GFLOP/s | %% peak FLOP/s | "
               "fwd ratio | fwd+bwd ratio |\n");

@@ -17,6 +17,6 @@ bool set_blas_threads(int threads) {
   return true;
 }
 
-std::string attention_cpu_isa() { return attn::forward_fast_uses_avx2() ? "avx2+fma" : "portable"; }
+std::string attention_cpu_isa() { return attn::fast_isa_name(); }
 
 }  // namespace incontext

@@ -39,6 +39,17 @@ int main(int argc, char** argv) {
   std::printf("test_attention: seed %llu (set INCONTEXT_SEED to repeat)\n", (unsigned long long)seed);
   at::manual_seed(seed);
   Suite suite(argc, argv);
+  // The fast CPU kernel runs the widest build this CPU has (INCONTEXT_CPU_ISA caps it: ctest runs this binary once
+  // per build, see CMakeLists.txt); a build the CPU cannot run is reported as skipped.
+  std::printf("fast CPU kernel build in use: %s (INCONTEXT_CPU_ISA=%s)\n", incontext::attn::fast_isa_name(),
+              std::getenv("INCONTEXT_CPU_ISA") ? std::getenv("INCONTEXT_CPU_ISA") : "unset");
+#if defined(__x86_64__)
+  if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")))
+    suite.skip("fast CPU kernel, avx512 build", "this CPU lacks AVX-512");
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+    suite.skip("fast CPU kernel, avx2+fma build", "this CPU lacks AVX2/FMA");
+#endif
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
 
   const Shape shapes[] = {{2, 2, 1, 16}, {1, 3, 2, 32}, {2, 2, 41, 32}, {1, 2, 97, 59}, {1, 1, 82, 64}, {1, 1, 33, 128}};

@@ -16,8 +16,8 @@ at::Generator make_generator(const std::string& device, uint64_t seed);
 // Sets the OpenBLAS thread pool to `threads` (>= 1). Returns false when the process's BLAS is not OpenBLAS.
 bool set_blas_threads(int threads);
 
-// The instruction set the fused CPU attention kernel runs with in this process: "avx2+fma" or "portable"
-// (INCONTEXT_CPU_ISA=portable forces the latter).
+// The instruction set the fused CPU attention kernel runs with in this process: "avx512", "avx2+fma" or "portable"
+// (INCONTEXT_CPU_ISA=portable or =avx2 caps it).
 std::string attention_cpu_isa();
 
 }  // namespace incontext

@@ -54,6 +54,8 @@ template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end);
 // Whether the fast kernels run their AVX2+FMA build on this CPU (for benchmark reports).
 bool forward_fast_uses_avx2();
+// The build the fast kernels run with in this process: "avx512", "avx2+fma" or "portable".
+const char* fast_isa_name();
 
 // CUDA (attention_cuda.cu): storage float32, bfloat16 or float16 (the pointers of the params are read
 // as that type), float32 arithmetic, float32 lse. The backward pass accumulates dk and dv in float32

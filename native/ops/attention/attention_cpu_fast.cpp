@@ -1,7 +1,7 @@
-// Fused attention on the CPU: scratch allocation and the choice between the portable and the AVX2+FMA
-// compilation of the kernel body (attention_cpu_fast_impl.h, which documents the algorithm, shapes, cost and
-// tolerance). The AVX2 build is picked at run time from the CPU's feature bits, so the library stays loadable
-// on any x86-64 (and non-x86) machine while using 256-bit FMAs where they exist.
+// Fused attention on the CPU: scratch allocation and the choice between the portable, the AVX2+FMA and the
+// AVX-512 compilations of the kernel body (attention_cpu_fast_impl.h, which documents the algorithm, shapes, cost
+// and tolerance). The build is picked at run time from the CPU's feature bits, so the library stays loadable on any
+// x86-64 (and non-x86) machine while using 256- or 512-bit FMAs where they exist.
 #include <math.h>
 
 #include <cstdint>
@@ -24,32 +24,58 @@ bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
 template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
 }  // namespace avx2
+namespace avx512 {
+template <class T>
+bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
+template <class T>
+void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
+}  // namespace avx512
 #endif
 
 namespace {
-// INCONTEXT_CPU_ISA=portable forces the portable build even where AVX2 exists: how tests show that results which
-// must hold across machines (the golden losses) do not depend on the instruction set the kernel was built for.
-bool cpu_has_avx2() {
+enum class Isa { portable, avx2, avx512 };
+
+// The widest build the CPU runs, capped by INCONTEXT_CPU_ISA=portable|avx2: how tests run every build on one
+// machine, and how a user checks that a result does not depend on the instruction set.
+Isa detect() {
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL) && (defined(__x86_64__) || defined(__i386__))
-  static const bool has = [] {
-    const char* isa = std::getenv("INCONTEXT_CPU_ISA");
-    if (isa != nullptr && std::strcmp(isa, "portable") == 0) return false;
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return has;
+  Isa best = Isa::portable;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Isa::avx2;
+  if (best == Isa::avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+    best = Isa::avx512;
+  const char* cap = std::getenv("INCONTEXT_CPU_ISA");
+  if (cap != nullptr && std::strcmp(cap, "portable") == 0) best = Isa::portable;
+  if (cap != nullptr && std::strcmp(cap, "avx2") == 0 && best == Isa::avx512) best = Isa::avx2;
+  return best;
 #else
-  return false;
+  return Isa::portable;
 #endif
+}
+
+Isa isa() {
+  static const Isa chosen = detect();
+  return chosen;
 }
 }  // namespace
 
-bool forward_fast_uses_avx2() { return cpu_has_avx2(); }
+bool forward_fast_uses_avx2() { return isa() != Isa::portable; }
+
+const char* fast_isa_name() {
+  switch (isa()) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2+fma";
+    case Isa::portable: return "portable";
+  }
+  return "?";
+}
 
 template <class T>
 bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
   std::vector<T> scratch(static_cast<size_t>(portable::forward_scratch<T>(p.T_, p.D)));
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
-  if (cpu_has_avx2()) return avx2::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  if (isa() == Isa::avx512) return avx512::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  if (isa() == Isa::avx2) return avx2::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
 #endif
   return portable::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
 }
@@ -58,7 +84,8 @@ template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
   std::vector<T> scratch(static_cast<size_t>(portable::backward_scratch<T>(p.T_, p.D)));
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
-  if (cpu_has_avx2()) return avx2::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  if (isa() == Isa::avx512) return avx512::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  if (isa() == Isa::avx2) return avx2::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
 #endif
   portable::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
 }

@@ -30,22 +30,28 @@ constexpr int64_t kTile = 32;  // query rows per backward tile (the depth of the
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// Vector width in bytes: 32 (AVX2 and the portable build, which GCC lowers to SSE2 pairs) unless the including
+// file asks for 64 (the AVX-512 build). Everything below is written in terms of W = lanes per vector.
+#ifndef INCONTEXT_FAST_VECTOR_BYTES
+#define INCONTEXT_FAST_VECTOR_BYTES 32
+#endif
 template <class T>
 struct Vec;
 template <>
 struct Vec<float> {
-  typedef float type __attribute__((vector_size(32)));
-  typedef int itype __attribute__((vector_size(32)));
+  typedef float type __attribute__((vector_size(INCONTEXT_FAST_VECTOR_BYTES)));
+  typedef int itype __attribute__((vector_size(INCONTEXT_FAST_VECTOR_BYTES)));
   typedef int ielem;
-  static constexpr int W = 8;
+  static constexpr int W = INCONTEXT_FAST_VECTOR_BYTES / 4;
 };
 template <>
 struct Vec<double> {
-  typedef double type __attribute__((vector_size(32)));
-  typedef long long itype __attribute__((vector_size(32)));
+  typedef double type __attribute__((vector_size(INCONTEXT_FAST_VECTOR_BYTES)));
+  typedef long long itype __attribute__((vector_size(INCONTEXT_FAST_VECTOR_BYTES)));
   typedef long long ielem;
-  static constexpr int W = 4;
+  static constexpr int W = INCONTEXT_FAST_VECTOR_BYTES / 8;
 };
+static_assert(kCol % Vec<float>::W == 0, "the column block must hold whole vectors");
 
 template <class T>
 inline typename Vec<T>::type vload(const T* p) {
@@ -151,14 +157,15 @@ inline Vec<float>::type vexp(Vec<float>::type x) {
 // p[j] = exp(x[j] - shift) for j < n (a multiple of kCol); returns the sum (float64) of those values.
 inline double exp_shifted(float* p, int64_t n, float shift) {
   using V = Vec<float>::type;
+  constexpr int W = Vec<float>::W;
   V sum{};
-  for (int64_t j = 0; j < n; j += 8) {
+  for (int64_t j = 0; j < n; j += W) {
     const V e = vexp(vload(p + j) - shift);
     vstore(p + j, e);
     sum += e;
   }
   double s = 0;
-  for (int w = 0; w < 8; ++w) s += sum[w];
+  for (int w = 0; w < W; ++w) s += sum[w];
   return s;
 }
 inline double exp_shifted(double* p, int64_t n, double shift) {
