@@ -25,9 +25,10 @@ class HeModularTest {
 
     @Test
     void cpuExperimentRunsTheGridWritesItsReportAndResumes(@TempDir Path dir) throws IOException {
-        String[] args = {"experiment", "he-modular", "out_dir=" + dir, "training.steps=12", "training.warmup_steps=2",
-            "training.threads=1", "eval.every=6", "eval.rows=8", "eval.n_checkpoints=2", "model.n_embd=16",
-            "model.n_head=2", "phase_diagram.n_tasks_pl=[1,3]", "phase_diagram.n_layer=[1,2]"};
+        String[] args = {"experiment", "he-modular", "out_dir=" + dir, "task.p=13", "task.alpha=0.6",
+            "task.points_per_row=16", "training.steps=12", "training.warmup_steps=2", "training.threads=1",
+            "eval.every=6", "eval.rows=8", "eval.n_checkpoints=2", "model.n_embd=16", "model.n_head=2",
+            "phase_diagram.n_tasks_pl=[1,3]", "phase_diagram.n_layer=[1,2]"};
         String[] r = run(args);
         assertEquals("0", r[0], r[1] + r[2]);
         for (String f : List.of("summary.md", "phase_diagram.png", "phase_diagram.tsv", "shots-pl001-L1-a0.60.png",

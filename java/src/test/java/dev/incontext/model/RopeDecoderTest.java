@@ -93,7 +93,9 @@ class RopeDecoderTest {
         // One (V, C) matrix in the module: the head adds no parameters. Width 64, 2 layers, ReLU MLP 4x.
         long e = 64;
         long blocks = 2 * (4 * e + 3 * e * e + e * e + 8 * e * e);
-        assertEquals(31 * e + blocks + 2 * e, parameterCount(m));
+        long vocab = ConfigLoader.loadModular(null, List.of()).task().p() + 18;
+        assertEquals(vocab, m.embedding().size(0));
+        assertEquals(vocab * e + blocks + 2 * e, parameterCount(m));
     }
 
     static long parameterCount(RopeDecoder m) {

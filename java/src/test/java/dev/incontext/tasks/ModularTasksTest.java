@@ -147,7 +147,7 @@ class ModularTasksTest {
 
     @Test
     void rowsAreSpreadEquallyOverTheTasks() {
-        ModularConfig c = config("task.n_tasks_pl=4");   // 16 pre-training tasks
+        ModularConfig c = config("task.p=13", "task.n_tasks_pl=4");   // 16 pre-training tasks
         ModularSampler s = new ModularSampler(ModularTasks.of(c.task(), 0), 16, F32);
         double[] tasks = Tensors.toDoubleArray(s.sample(Split.ID_TRAIN, 64, Rng.cpu(9)).tasks());
         Map<Long, Integer> count = new HashMap<>();
@@ -160,7 +160,7 @@ class ModularTasksTest {
 
     @Test
     void sameSeedSameSetsOtherSeedOtherSets() {
-        ModularConfig c = config("task.n_tasks_pl=8");
+        ModularConfig c = config("task.p=13", "task.n_tasks_pl=8");
         ModularTasks a = ModularTasks.of(c.task(), 42);
         ModularTasks b = ModularTasks.of(c.task(), 42);
         ModularTasks d = ModularTasks.of(c.task(), 43);
