@@ -67,10 +67,12 @@ final class ExperimentCommand implements Callable<Integer> {
         out.println("# resolved config");
         out.print(ConfigLoader.toYaml(c));
         out.flush();
-        HeModular.Report r = new HeModular(c, line -> {
-            out.println(line);
-            out.flush();
-        }).run(new GridRunner.Serial());
+        HeModular.Report r = switch (experiment) {
+            case HE_MODULAR -> new HeModular(c, line -> {
+                out.println(line);
+                out.flush();
+            }).run(new GridRunner.Serial());
+        };
         out.println();
         out.print(Files.readString(r.summary()));
         out.printf("%nwrote %s, %s and %d accuracy-per-shot plots%n", r.summary(), r.heatmap(), r.curves().size());

@@ -141,6 +141,38 @@ public final class ModularTrainer {
         return new Result(config, tasks, model, accuracy, loss, rate);
     }
 
+    /**
+     * Times full training steps (sample a batch, forward, backward, AdamW step, read the loss) of a config's model:
+     * returns the milliseconds of each of {@code steps} steps after {@code warmup} untimed ones. Nothing is written.
+     */
+    public static double[] timeSteps(ModularConfig config, int warmup, int steps) {
+        TrainingConfig t = config.training();
+        Devices.threads(t.threads(), t.blasThreads());
+        TensorOptions options = Devices.float32(config.device());
+        ModularTasks tasks = ModularTasks.of(config.task(), config.seed());
+        ModularSampler sampler = new ModularSampler(tasks, config.task().pointsPerRow(), options);
+        RopeDecoder model = new RopeDecoder(config.model(), config.task().vocabSize(),
+                Rng.on(options, Rng.derive(config.seed(), Rng.Stream.INIT, 0)), options);
+        AdamW optimizer = adamW(t, model, config.decayEmbeddings());
+        Tensor zPositions = Tensors.keep(zPositions(config.task().pointsPerRow(), options));
+        double[] ms = new double[steps];
+        for (int i = 0; i < warmup + steps; i++) {
+            try (PointerScope scope = new PointerScope()) {
+                long t0 = System.nanoTime();
+                TokenBatch batch = sampler.sample(Split.ID_TRAIN, t.batchSize(), Rng.on(options, i));
+                optimizer.zero_grad();
+                Tensor l = loss(model, batch, zPositions);
+                l.backward();
+                optimizer.step();
+                l.item_double();
+                if (i >= warmup) {
+                    ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+        }
+        return ms;
+    }
+
     private static double last(Map<Split, double[]> acc, Split s) {
         double[] a = acc.get(s);
         return a[a.length - 1];

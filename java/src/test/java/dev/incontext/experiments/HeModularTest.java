@@ -73,6 +73,15 @@ class HeModularTest {
     }
 
     @Test
+    void benchModularTimesTrainingSteps() {
+        String[] r = run("bench-modular", "--steps", "2", "--warmup", "1", "model.n_embd=16", "model.n_head=2",
+                "training.threads=1");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[1].matches("(?s)java preset=cpu p=11 layers=2 width=16 .*median_ms=[0-9.]+ min_ms=[0-9.]+\\s*"),
+                r[1]);
+    }
+
+    @Test
     void unknownExperimentAndPresetAreNamed() {
         String[] r = run("experiment", "garg");
         assertEquals("2", r[0]);
