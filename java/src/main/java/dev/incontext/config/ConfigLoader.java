@@ -58,6 +58,14 @@ public final class ConfigLoader {
         return RecordBinder.bind(ModularConfig.class, merged, "");
     }
 
+    /** A saved {@link ModularConfig} (a run's or checkpoint's {@code config.yaml}) on top of the modular defaults. */
+    public static ModularConfig modularFromYaml(String yaml) {
+        Map<String, Object> merged = new LinkedHashMap<>();
+        deepMerge(merged, readShipped(MODULAR_DEFAULTS), "");
+        deepMerge(merged, parse(yaml, "saved config"), "");
+        return RecordBinder.bind(ModularConfig.class, merged, "");
+    }
+
     /** The shipped config holding every key of a {@link ModularConfig}. */
     public static final String MODULAR_DEFAULTS = "he_modular";
 

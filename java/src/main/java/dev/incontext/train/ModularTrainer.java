@@ -298,6 +298,30 @@ public final class ModularTrainer {
         Files.move(tmp, target);
     }
 
+    /** A trained model read back from a checkpoint directory written by {@link #train}: its config and weights. */
+    public record Loaded(ModularConfig config, RopeDecoder model) {}
+
+    /**
+     * Loads {@code checkpoints/step-N/} of a modular run onto the CPU (for analysis: attention maps, per-shot
+     * accuracy at an early step). Fails naming the file when the directory is not such a checkpoint.
+     */
+    public static Loaded load(Path checkpoint) throws IOException {
+        for (String f : List.of("config.yaml", "model.pt")) {
+            if (!Files.isRegularFile(checkpoint.resolve(f))) {
+                throw new CheckpointException(checkpoint.resolve(f), checkpoint + " is not a modular checkpoint: "
+                        + "missing " + f);
+            }
+        }
+        ModularConfig c = ConfigLoader.modularFromYaml(Files.readString(checkpoint.resolve("config.yaml"),
+                StandardCharsets.UTF_8));
+        TensorOptions o = Devices.float32("cpu");
+        RopeDecoder m = new RopeDecoder(c.model(), c.task().vocabSize(), Rng.cpu(0), o);
+        org.bytedeco.pytorch.InputArchive a = new org.bytedeco.pytorch.InputArchive();
+        a.load_from(checkpoint.resolve("model.pt").toString());
+        m.module().load(a);
+        return new Loaded(c, m);
+    }
+
     static String tsvHeader() {
         StringBuilder s = new StringBuilder("step");
         for (Split sp : Split.values()) {

@@ -1,12 +1,14 @@
 package dev.incontext.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
 import dev.incontext.config.RunConfig.TrainingConfig;
 import dev.incontext.model.RopeDecoder;
+import dev.incontext.tasks.ModularSampler;
 import dev.incontext.tasks.ModularSampler.Split;
 import dev.incontext.tasks.Rng;
 import dev.incontext.testing.NativeScope;
@@ -124,5 +126,13 @@ class ModularTrainerTest {
         assertTrue(Files.readAllLines(dir.resolve("metrics.tsv")).get(0).startsWith("step\ttr_loss\ttr_acc\t"));
         assertEquals(5, Files.readAllLines(dir.resolve("metrics.tsv")).size());   // header + steps 0, 100, 200, 299
         assertTrue(Files.isDirectory(dir.resolve("checkpoints/step-00000300")));
+        // The last checkpoint holds the trained model: read back, it scores what training measured.
+        ModularTrainer.Loaded back = ModularTrainer.load(dir.resolve("checkpoints/step-00000300"));
+        assertEquals(c, back.config());
+        ModularSampler sampler = new ModularSampler(r.tasks(), 8, F32);
+        double[] again = ModularTrainer.evaluate(back.model(), sampler, Split.ID_TRAIN, 64,
+                Rng.derive(c.seed(), Rng.Stream.EVAL, Split.ID_TRAIN.ordinal()), ModularTrainer.zPositions(8, F32));
+        assertEquals(r.loss().get(Split.ID_TRAIN), again[0], 1e-6);
+        assertThrows(CheckpointException.class, () -> ModularTrainer.load(dir));
     }
 }
