@@ -135,6 +135,43 @@ public final class HeModular {
         }
     }
 
+    /**
+     * Writes the attention map of one head of one layer of a trained model for one prompt as a PNG: the prompt is
+     * the given digit tokens ({@code x y z x y z ...}, without the final z), or, when null, one o.o.d. held-out row
+     * drawn from the run's sets. Returns the prompt used.
+     */
+    public static int[] attentionMap(ModularTrainer.Loaded loaded, int layer, int head, int[] prompt, Path png)
+            throws IOException {
+        ModularConfig c = loaded.config();
+        int p = c.task().p();
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            TensorOptions o = Devices.float32("cpu");
+            org.bytedeco.pytorch.Tensor tokens;
+            if (prompt == null) {
+                ModularSampler s = new ModularSampler(ModularTasks.of(c.task(), c.seed()), c.task().pointsPerRow(), o);
+                tokens = s.sample(Split.OOD_TEST, 1, Rng.on(o, Rng.derive(c.seed(), Rng.Stream.EVAL, 99))).inputs();
+                double[] t = Tensors.toDoubleArray(tokens);
+                prompt = new int[t.length];
+                for (int i = 0; i < t.length; i++) {
+                    prompt[i] = (int) t[i];
+                }
+            } else {
+                long[] t = new long[prompt.length];
+                for (int i = 0; i < prompt.length; i++) {
+                    if (prompt[i] < 0 || prompt[i] >= p) {
+                        throw new IllegalArgumentException("prompt token " + i + " is " + prompt[i]
+                                + "; tokens are digits 0.." + (p - 1) + " (x y z x y z ...)");
+                    }
+                    t[i] = prompt[i];
+                }
+                tokens = org.bytedeco.pytorch.global.torch.tensor(t).view(1, prompt.length);
+            }
+            ModularPlots.attention(Tensors.toDoubleArray(loaded.model().attentionMap(tokens, layer, head)),
+                    prompt.length, 8, png);
+        }
+        return prompt;
+    }
+
     private static String toJson(Cell c) {
         StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "{\"n_tasks_pl\": %d, \"n_id\": %d, "
                 + "\"n_layer\": %d, \"alpha\": %s, \"steps_per_s\": %.3f", c.nTasksPl, c.nId, c.nLayer, c.alpha,

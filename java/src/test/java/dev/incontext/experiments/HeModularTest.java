@@ -51,6 +51,24 @@ class HeModularTest {
         assertEquals("0", r[0], r[1] + r[2]);
         assertEquals(3, r[1].split("done before, skipped", -1).length - 1, r[1]);
         assertTrue(Files.exists(dir.resolve("cells/pl003-L2-a0.60/result.json")));
+
+        // An attention map of a chosen layer and head, for a prompt given as tokens, from a checkpoint.
+        Path ckpt = dir.resolve("cells/pl003-L2-a0.60/checkpoints/step-00000012");
+        Path png = dir.resolve("map.png");
+        r = run("attention-map", "--checkpoint", ckpt.toString(), "--layer", "1", "--head", "1", "--prompt",
+                "1,2,3,4,5,6,7,8", "--out", png.toString());
+        assertEquals("0", r[0], r[1] + r[2]);
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        assertEquals(8 * 8, img.getWidth());
+        // Causal: position 0 attends only to itself (black), never to position 7 (white).
+        assertEquals(0x000000, img.getRGB(2, 2) & 0xffffff);
+        assertEquals(0xffffff, img.getRGB(7 * 8 + 2, 2) & 0xffffff);
+        r = run("attention-map", "--checkpoint", ckpt.toString(), "--prompt", "1,2,13", "--out", png.toString());
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains("prompt token 2 is 13; tokens are digits 0..12"), r[2]);
+        r = run("attention-map", "--checkpoint", ckpt.toString(), "--layer", "2", "--out", png.toString());
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains("layer must be in 0..1"), r[2]);
     }
 
     @Test
