@@ -39,8 +39,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * solver lines, an attention map, and a Markdown summary stating the paper's claim beside the measurement.
  *
  * <p>Cells run through a {@link GridRunner} (serially today). A finished cell leaves {@code result.json}; running
- * the experiment again skips those cells, so an interrupted grid resumes at the first unfinished cell (that cell
- * starts over).
+ * the experiment again skips those cells, so an interrupted grid resumes at the first unfinished cell, which itself
+ * continues from its last evaluation ({@link ModularTrainer}'s resume state).
  */
 public final class HeModular {
     /** What the user asked for: the config and where to write. */

@@ -42,7 +42,9 @@ import org.bytedeco.pytorch.global.torch;
  * the last step it measures loss and accuracy at every shot on the four evaluation sets (the same rows each time),
  * appending to {@code metrics.jsonl} and to {@code metrics.tsv} in the reference's columns; checkpoints (model and
  * config) are written log-spaced between the end of warm-up and the last step, since the o.o.d. phase of deep models
- * can be transient. A run is not resumable mid-way (the phase diagram resumes per grid cell).
+ * can be transient. After every evaluation the whole state (weights, optimiser, step) goes to {@code resume/}; a run
+ * started again on the same out_dir with the same config continues from there, and since the data are a pure
+ * function of (seed, step), the continued run's metrics equal an uninterrupted run's on the same machine.
  */
 public final class ModularTrainer {
     /** Largest number of rows evaluated in one forward pass (bounds memory at large widths). */
@@ -67,15 +69,22 @@ public final class ModularTrainer {
         }
     }
 
-    /** Trains into config.out_dir (created; metrics and checkpoints there are replaced). */
+    /**
+     * Trains into config.out_dir. When out_dir holds the resume state of an unfinished run with the same config, the
+     * run continues from it; otherwise it starts afresh (metrics and checkpoints there are replaced).
+     */
     public Result train(ModularConfig config) throws IOException {
+        return train(config, Long.MAX_VALUE);
+    }
+
+    /** As {@link #train(ModularConfig)}, but returns null before step {@code stopAt} (tests: an interruption). */
+    Result train(ModularConfig config, long stopAt) throws IOException {
         TrainingConfig t = config.training();
         Devices.threads(t.threads(), t.blasThreads());
         TensorOptions options = Devices.float32(config.device());
         Path dir = Path.of(config.outDir());
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve("config.yaml"), ConfigLoader.toYaml(config), StandardCharsets.UTF_8);
-        Checkpoints.deleteTree(Checkpoints.dir(dir));
+        String yaml = ConfigLoader.toYaml(config);
 
         ModularTasks tasks = ModularTasks.of(config.task(), config.seed());
         ModularSampler sampler = new ModularSampler(tasks, config.task().pointsPerRow(), options);
@@ -85,14 +94,34 @@ public final class ModularTrainer {
         Tensor zPositions = Tensors.keep(zPositions(config.task().pointsPerRow(), options));
         TreeSet<Long> checkpoints = logSpacedSteps(t.warmupSteps(), t.steps(), config.eval().nCheckpoints());
 
+        Path resumeDir = dir.resolve("resume");
+        Path state = latestState(resumeDir, yaml);
+        long start = 0;
+        if (state != null) {
+            loadState(state, model, optimizer);
+            start = Long.parseLong(Files.readString(state.resolve("step")).strip());
+            progress.accept("resuming " + dir + " at step " + start);
+            keepMetricsBefore(dir.resolve("metrics.jsonl"), start, false);
+            keepMetricsBefore(dir.resolve("metrics.tsv"), start, true);
+        } else {
+            Checkpoints.deleteTree(Checkpoints.dir(dir));
+            Checkpoints.deleteTree(resumeDir);
+            Files.deleteIfExists(dir.resolve("metrics.jsonl"));
+            Files.writeString(dir.resolve("metrics.tsv"), tsvHeader() + "\n", StandardCharsets.UTF_8);
+        }
+        Files.writeString(dir.resolve("config.yaml"), yaml, StandardCharsets.UTF_8);
+
         Map<Split, double[]> accuracy = new EnumMap<>(Split.class);
         Map<Split, Double> loss = new EnumMap<>(Split.class);
         long started = System.nanoTime();
-        try (BufferedWriter jsonl = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8);
-                BufferedWriter tsv = Files.newBufferedWriter(dir.resolve("metrics.tsv"), StandardCharsets.UTF_8)) {
-            tsv.write(tsvHeader());
-            tsv.newLine();
-            for (long step = 0; step < t.steps(); step++) {
+        try (BufferedWriter jsonl = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                BufferedWriter tsv = Files.newBufferedWriter(dir.resolve("metrics.tsv"), StandardCharsets.UTF_8,
+                        java.nio.file.StandardOpenOption.APPEND)) {
+            for (long step = start; step < t.steps(); step++) {
+                if (step >= stopAt) {
+                    return null;
+                }
                 double trainLoss;
                 double lr = Schedule.lr(t, step);
                 boolean last = step == t.steps() - 1;
@@ -120,7 +149,7 @@ public final class ModularTrainer {
                         loss.put(s, r[0]);
                         accuracy.put(s, java.util.Arrays.copyOfRange(r, 1, r.length));
                     }
-                    double rate = (step + 1) / ((System.nanoTime() - started) / 1e9);
+                    double rate = (step + 1 - start) / ((System.nanoTime() - started) / 1e9);
                     jsonl.write(json(step, lr, trainLoss, rate, loss, accuracy));
                     jsonl.newLine();
                     jsonl.flush();
@@ -135,9 +164,17 @@ public final class ModularTrainer {
                 if (checkpoints.contains(step + 1)) {
                     saveCheckpoint(dir, step + 1, config, model);
                 }
+                if (evaluate && !last) {
+                    saveState(resumeDir, step + 1, yaml, model, optimizer);
+                }
             }
         }
-        double rate = t.steps() / ((System.nanoTime() - started) / 1e9);
+        if (accuracy.isEmpty()) {
+            throw new IllegalStateException("out_dir " + dir + " holds a resume state at step " + start + " of "
+                    + t.steps() + ": nothing left to train");
+        }
+        Checkpoints.deleteTree(resumeDir);   // finished: a new run on this out_dir starts afresh
+        double rate = (t.steps() - start) / ((System.nanoTime() - started) / 1e9);
         return new Result(config, tasks, model, accuracy, loss, rate);
     }
 
@@ -320,6 +357,86 @@ public final class ModularTrainer {
         a.load_from(checkpoint.resolve("model.pt").toString());
         m.module().load(a);
         return new Loaded(c, m);
+    }
+
+    /**
+     * The newest complete resume state (a {@code step-N} directory holding {@code done}) saved with this exact
+     * config, or null.
+     */
+    private static Path latestState(Path resumeDir, String yaml) throws IOException {
+        if (!Files.isDirectory(resumeDir)) {
+            return null;
+        }
+        Path best = null;
+        long bestStep = -1;
+        try (var dirs = Files.list(resumeDir)) {
+            for (Path d : (Iterable<Path>) dirs::iterator) {
+                String name = d.getFileName().toString();
+                if (!name.startsWith("step-") || !Files.exists(d.resolve("done"))) {
+                    continue;
+                }
+                long step = Long.parseLong(name.substring(5));
+                if (step > bestStep && Files.readString(d.resolve("config.yaml")).equals(yaml)) {
+                    best = d;
+                    bestStep = step;
+                }
+            }
+        }
+        return best;
+    }
+
+    private static void loadState(Path state, RopeDecoder model, AdamW optimizer) {
+        org.bytedeco.pytorch.InputArchive m = new org.bytedeco.pytorch.InputArchive();
+        m.load_from(state.resolve("model.pt").toString());
+        model.module().load(m);
+        org.bytedeco.pytorch.InputArchive o = new org.bytedeco.pytorch.InputArchive();
+        o.load_from(state.resolve("optimizer.pt").toString());
+        optimizer.load(o);
+    }
+
+    /** Writes step-N complete (the {@code done} marker last), then deletes older states. */
+    private static void saveState(Path resumeDir, long step, String yaml, RopeDecoder model, AdamW optimizer)
+            throws IOException {
+        Path d = resumeDir.resolve(String.format("step-%010d", step));
+        Checkpoints.deleteTree(d);
+        Files.createDirectories(d);
+        OutputArchive m = new OutputArchive();
+        model.module().save(m);
+        m.save_to(d.resolve("model.pt").toString());
+        OutputArchive o = new OutputArchive();
+        optimizer.save(o);
+        o.save_to(d.resolve("optimizer.pt").toString());
+        Files.writeString(d.resolve("config.yaml"), yaml, StandardCharsets.UTF_8);
+        Files.writeString(d.resolve("step"), Long.toString(step), StandardCharsets.UTF_8);
+        Files.writeString(d.resolve("done"), "", StandardCharsets.UTF_8);
+        try (var dirs = Files.list(resumeDir)) {
+            for (Path old : (Iterable<Path>) dirs::iterator) {
+                if (!old.equals(d)) {
+                    Checkpoints.deleteTree(old);
+                }
+            }
+        }
+    }
+
+    /** Keeps the metric lines of steps before {@code start} (and a TSV's header); drops the rest. */
+    private static void keepMetricsBefore(Path file, long start, boolean header) throws IOException {
+        List<String> keep = new ArrayList<>();
+        List<String> lines = Files.exists(file) ? Files.readAllLines(file, StandardCharsets.UTF_8) : List.of();
+        for (int i = 0; i < lines.size(); i++) {
+            String l = lines.get(i);
+            if (header && i == 0) {
+                keep.add(l);
+                continue;
+            }
+            String digits = header ? l.split("\t", 2)[0] : l.replaceFirst("^\\{\"step\":(\\d+),.*$", "$1");
+            if (digits.matches("\\d+") && Long.parseLong(digits) < start) {
+                keep.add(l);
+            }
+        }
+        if (header && keep.isEmpty()) {
+            keep.add(tsvHeader());
+        }
+        Files.writeString(file, keep.isEmpty() ? "" : String.join("\n", keep) + "\n", StandardCharsets.UTF_8);
     }
 
     static String tsvHeader() {

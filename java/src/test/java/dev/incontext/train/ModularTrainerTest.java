@@ -102,6 +102,36 @@ class ModularTrainerTest {
         assertTrue(ModularTrainer.logSpacedSteps(0, 100, 0).isEmpty());
     }
 
+    /** Interrupted at step 25 and started again: the metrics equal an uninterrupted run's (same machine). */
+    @Test
+    void interruptedRunResumesToTheSameMetrics(@TempDir Path dir) throws IOException {
+        List<String> common = List.of("task.points_per_row=6", "model.n_layer=1", "model.n_embd=16", "model.n_head=2",
+                "training.steps=40", "training.batch_size=16", "training.warmup_steps=5", "training.threads=1",
+                "eval.every=10", "eval.rows=16", "eval.n_checkpoints=2");
+        List<String> a = new ArrayList<>(common);
+        a.add("out_dir=" + dir.resolve("a"));
+        ModularTrainer.Result whole = new ModularTrainer(s -> {}).train(ConfigLoader.loadModular(null, a));
+        List<String> b = new ArrayList<>(common);
+        b.add("out_dir=" + dir.resolve("b"));
+        ModularConfig cb = ConfigLoader.loadModular(null, b);
+        assertEquals(null, new ModularTrainer(s -> {}).train(cb, 25));
+        assertTrue(Files.isDirectory(dir.resolve("b/resume/step-0000000021")));
+        List<String> notes = new ArrayList<>();
+        ModularTrainer.Result resumed = new ModularTrainer(notes::add).train(cb);
+        assertTrue(notes.get(0).contains("resuming") && notes.get(0).contains("at step 21"), notes.get(0));
+        assertEquals(Files.readAllLines(dir.resolve("a/metrics.tsv")), Files.readAllLines(dir.resolve("b/metrics.tsv")));
+        assertEquals(whole.loss(), resumed.loss());
+        assertEquals(5, Files.readAllLines(dir.resolve("b/metrics.jsonl")).size());   // steps 0, 10, 20, 30, 39
+        assertTrue(Files.notExists(dir.resolve("b/resume")), "a finished run leaves no resume state");
+        // A different config in the same out_dir does not resume from it: it starts afresh.
+        assertEquals(null, new ModularTrainer(s -> {}).train(cb, 15));
+        List<String> c = new ArrayList<>(b);
+        c.add("training.learning_rate=2e-3");
+        notes.clear();
+        new ModularTrainer(notes::add).train(ConfigLoader.loadModular(null, c));
+        assertTrue(notes.stream().noneMatch(n -> n.contains("resuming")), notes.toString());
+    }
+
     /**
      * One task, a tiny model, a few hundred steps: the z tokens of its training pairs are learnt (from chance 1/p to
      * nearly all right). Not asserted: the held-out pairs of that task. With one task there is nothing to learn in
