@@ -98,6 +98,28 @@ class RopeDecoderTest {
         assertEquals(vocab * e + blocks + 2 * e, parameterCount(m));
     }
 
+    @Test
+    void geluAndSwigluVariantsRunAndSwigluHasLlamaWidth() {
+        Tensor tokens = torch.randint(11, new long[] {2, 9}, Rng.opt(Rng.cpu(7)),
+                F32.dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long)));
+        try (NoGradGuard g = new NoGradGuard()) {
+            RopeDecoder relu = model();
+            RopeDecoder gelu = model("model.activation=gelu");
+            RopeDecoder swiglu = model("model.activation=swiglu");
+            for (RopeDecoder m : List.of(gelu, swiglu)) {
+                Tensor out = m.forward(tokens);
+                assertTrue(Tensors.allFinite(out));
+                assertTrue(Tensors.maxAbsDiff(out, relu.forward(tokens)) > 1e-6, "the activation changes nothing");
+            }
+        }
+        // SwiGLU: hidden = 8 * ceil(4 * floor(2 * 64 / 3) / 8) = 168 for width 64; three matrices per block.
+        RopeDecoder swiglu = model("model.activation=swiglu");
+        long e = 64;
+        long hidden = 168;
+        long blocks = 2 * (4 * e + 3 * e * e + e * e + 3 * hidden * e);
+        assertEquals(swiglu.embedding().size(0) * e + blocks + 2 * e, parameterCount(swiglu));
+    }
+
     static long parameterCount(RopeDecoder m) {
         long n = 0;
         var params = m.module().parameters();
