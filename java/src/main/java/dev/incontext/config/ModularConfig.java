@@ -36,7 +36,14 @@ public record ModularConfig(long seed, String device, String outDir, Task task, 
                     + "log-spaced checkpoints instead; got " + training.saveEvery());
         }
         for (int n : phaseDiagram.nTasksPl()) {
-            task.withSeedTasks(n);   // validates each grid value against p
+            for (double a : phaseDiagram.alpha()) {
+                try {
+                    task.withSeedTasks(n).withAlpha(a);   // every cell of the grid is a valid task config
+                } catch (ConfigException e) {
+                    throw new ConfigException("phase_diagram", "the cell n_tasks_pl = " + n + ", alpha = " + a
+                            + " is not a valid task: task." + e.getMessage());
+                }
+            }
         }
     }
 

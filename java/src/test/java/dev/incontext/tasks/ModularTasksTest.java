@@ -178,6 +178,9 @@ class ModularTasksTest {
         assertTrue(e.getMessage().contains("n_tasks_pl"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> config("task.points_per_row=200"));
         assertTrue(e.getMessage().contains("points_per_row"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> config("phase_diagram.alpha=[0.6, 0.95]"));
+        assertTrue(e.getMessage().contains("phase_diagram") && e.getMessage().contains("alpha = 0.95")
+                && e.getMessage().contains("task.points_per_row"), e.getMessage());   // 6 held-out pairs < 12 a row
         e = assertThrows(ConfigException.class, () -> config("training.save_every=100"));
         assertTrue(e.getMessage().contains("save_every"), e.getMessage());
     }
