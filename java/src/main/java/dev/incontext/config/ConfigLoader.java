@@ -41,6 +41,34 @@ public final class ConfigLoader {
         return RecordBinder.bind(RunConfig.class, merged, "");
     }
 
+    /**
+     * Resolves a {@link ModularConfig} the same way: the shipped {@code he_modular} (which lists every key), then
+     * {@code config} (a file or shipped name such as {@code he_modular_paper}; null for the defaults alone), then
+     * overrides.
+     */
+    public static ModularConfig loadModular(String config, List<String> overrides) {
+        Map<String, Object> merged = new LinkedHashMap<>();
+        deepMerge(merged, readShipped(MODULAR_DEFAULTS), "");
+        if (config != null) {
+            deepMerge(merged, resolve(config, null, new ArrayDeque<>()), "");
+        }
+        for (String o : overrides) {
+            applyOverride(merged, o);
+        }
+        return RecordBinder.bind(ModularConfig.class, merged, "");
+    }
+
+    /** A saved {@link ModularConfig} (a run's or checkpoint's {@code config.yaml}) on top of the modular defaults. */
+    public static ModularConfig modularFromYaml(String yaml) {
+        Map<String, Object> merged = new LinkedHashMap<>();
+        deepMerge(merged, readShipped(MODULAR_DEFAULTS), "");
+        deepMerge(merged, parse(yaml, "saved config"), "");
+        return RecordBinder.bind(ModularConfig.class, merged, "");
+    }
+
+    /** The shipped config holding every key of a {@link ModularConfig}. */
+    public static final String MODULAR_DEFAULTS = "he_modular";
+
     /** {@code base} with {@code key.path=value} overrides applied, validated like any loaded config. */
     public static RunConfig withOverrides(RunConfig base, List<String> overrides) {
         Map<String, Object> merged = RecordBinder.toMap(base);
@@ -57,7 +85,8 @@ public final class ConfigLoader {
                 "lsa_linear_regression", "models/standard", "models/small", "models/tiny");
     }
 
-    public static String toYaml(RunConfig config) {
+    /** A config record as YAML (snake_case keys), as saved next to checkpoints and results. */
+    public static String toYaml(Record config) {
         DumperOptions o = new DumperOptions();
         o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
         o.setIndent(2);

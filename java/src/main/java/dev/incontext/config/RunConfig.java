@@ -140,9 +140,14 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
         }
     }
 
-    /** Optimisation. Schedules: constant; warmup_cosine (linear warm-up then cosine to 0); triangle (up then down). */
+    /**
+     * Optimisation. Schedules: constant; warmup_cosine (linear warm-up then cosine down); triangle (up then down).
+     * The warm-up starts from warmup_start_fraction * learning_rate and the cosine ends at min_lr_fraction *
+     * learning_rate (both 0 by default: from 0, down to 0; He et al. use 0.01 and 0.1).
+     */
     public record TrainingConfig(int steps, int batchSize, OptimizerKind optimizer, double learningRate,
             double weightDecay, double beta1, double beta2, double eps, ScheduleKind schedule, int warmupSteps,
+            double warmupStartFraction, double minLrFraction,
             double gradClip, int saveEvery, int keepCheckpoints, int logEvery, int threads, int blasThreads) {
         public TrainingConfig {
             if (steps < 0) {
@@ -165,6 +170,12 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
             }
             if (warmupSteps < 0) {
                 throw new ConfigException("warmup_steps", "must be >= 0; got " + warmupSteps);
+            }
+            if (!(warmupStartFraction >= 0 && warmupStartFraction <= 1)) {
+                throw new ConfigException("warmup_start_fraction", "must be in [0, 1]; got " + warmupStartFraction);
+            }
+            if (!(minLrFraction >= 0 && minLrFraction <= 1)) {
+                throw new ConfigException("min_lr_fraction", "must be in [0, 1]; got " + minLrFraction);
             }
             if (gradClip < 0) {
                 throw new ConfigException("grad_clip", "must be >= 0 (0 = off); got " + gradClip);

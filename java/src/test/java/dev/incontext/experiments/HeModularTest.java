@@ -1,0 +1,111 @@
+package dev.incontext.experiments;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.incontext.cli.Main;
+import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.ModularConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HeModularTest {
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    @Test
+    void cpuExperimentRunsTheGridWritesItsReportAndResumes(@TempDir Path dir) throws IOException {
+        String[] args = {"experiment", "he-modular", "out_dir=" + dir, "task.p=13", "task.alpha=0.6",
+            "task.points_per_row=16", "training.steps=12", "training.warmup_steps=2", "training.threads=1",
+            "eval.every=6", "eval.rows=8", "eval.n_checkpoints=2", "model.n_embd=16", "model.n_head=2",
+            "phase_diagram.n_tasks_pl=[1,3]", "phase_diagram.n_layer=[1,2]"};
+        String[] r = run(args);
+        assertEquals("0", r[0], r[1] + r[2]);
+        for (String f : List.of("summary.md", "phase_diagram.png", "phase_diagram.tsv", "shots-pl001-L1-a0.60.png",
+                "shots-pl003-L1-a0.60.tsv", "cells/pl003-L2-a0.60/metrics.tsv", "cells/pl003-L2-a0.60/result.json",
+                "cells/pl001-L1-a0.60/attention-layer0-head0.png", "cells/pl001-L1-a0.60/checkpoints/step-00000012")) {
+            assertTrue(Files.exists(dir.resolve(f)), "missing " + f);
+        }
+        assertEquals(5, Files.readAllLines(dir.resolve("phase_diagram.tsv")).size());   // header + 4 cells
+        String summary = Files.readString(dir.resolve("summary.md"));
+        assertTrue(summary.contains("**Claim (He et al. 2024):**") && summary.contains("**Measured:**"), summary);
+        // The shots table carries the Bayes line: at shot 2, p = 13.
+        String shots = Files.readAllLines(dir.resolve("shots-pl001-L1-a0.60.tsv")).get(3);
+        assertTrue(shots.startsWith("2\t"), shots);
+        assertTrue(shots.contains(String.format(java.util.Locale.ROOT, "%.4f",
+                dev.incontext.eval.ZpReference.bayesAccuracy(13, 2))), shots);
+
+        // Interrupted after one cell: the finished cells are skipped, the missing one is trained again.
+        Files.delete(dir.resolve("cells/pl003-L2-a0.60/result.json"));
+        r = run(args);
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertEquals(3, r[1].split("done before, skipped", -1).length - 1, r[1]);
+        assertTrue(Files.exists(dir.resolve("cells/pl003-L2-a0.60/result.json")));
+
+        // An attention map of a chosen layer and head, for a prompt given as tokens, from a checkpoint.
+        Path ckpt = dir.resolve("cells/pl003-L2-a0.60/checkpoints/step-00000012");
+        Path png = dir.resolve("map.png");
+        r = run("attention-map", "--checkpoint", ckpt.toString(), "--layer", "1", "--head", "1", "--prompt",
+                "1,2,3,4,5,6,7,8", "--out", png.toString());
+        assertEquals("0", r[0], r[1] + r[2]);
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        assertEquals(8 * 8, img.getWidth());
+        // Causal: position 0 attends only to itself (black), never to position 7 (white).
+        assertEquals(0x000000, img.getRGB(2, 2) & 0xffffff);
+        assertEquals(0xffffff, img.getRGB(7 * 8 + 2, 2) & 0xffffff);
+        r = run("attention-map", "--checkpoint", ckpt.toString(), "--prompt", "1,2,13", "--out", png.toString());
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains("prompt token 2 is 13; tokens are digits 0..12"), r[2]);
+        r = run("attention-map", "--checkpoint", ckpt.toString(), "--layer", "2", "--out", png.toString());
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains("layer must be in 0..1"), r[2]);
+    }
+
+    @Test
+    void paperPresetHasThePapersSizesAndStartsOnTheCpu(@TempDir Path dir) {
+        ModularConfig c = ConfigLoader.loadModular("he_modular_paper", List.of());
+        assertEquals(29, c.task().p());
+        assertEquals(4, c.model().nLayer());
+        assertEquals(512, c.model().nEmbd());
+        assertEquals(4, c.model().nHead());
+        assertEquals(1024, c.training().batchSize());
+        assertEquals(200_000, c.training().steps());
+        assertEquals(32, c.task().pointsPerRow());
+        // A few steps of the paper's model, on fewer rows than the paper's batch of 1024 (a CPU test's budget).
+        String[] r = run("experiment", "he-modular", "--preset", "paper", "out_dir=" + dir, "training.steps=2",
+                "training.batch_size=8", "eval.rows=4", "eval.every=1", "eval.n_checkpoints=0",
+                "phase_diagram.n_tasks_pl=[64]", "phase_diagram.alpha=[0.8]");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[1].contains("n_embd: 512"), r[1]);
+        assertTrue(r[1].contains("step 1 "), r[1]);
+    }
+
+    @Test
+    void benchModularTimesTrainingSteps() {
+        String[] r = run("bench-modular", "--steps", "2", "--warmup", "1", "model.n_embd=16", "model.n_head=2",
+                "training.threads=1");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[1].matches("(?s)java preset=cpu p=11 layers=2 width=16 .*median_ms=[0-9.]+ min_ms=[0-9.]+\\s*"),
+                r[1]);
+    }
+
+    @Test
+    void unknownExperimentAndPresetAreNamed() {
+        String[] r = run("experiment", "garg");
+        assertEquals("2", r[0]);
+        assertTrue(r[2].contains("unknown experiment 'garg'; known: he-modular"), r[2]);
+        r = run("experiment", "he-modular", "--preset", "gpu");
+        assertEquals("2", r[0]);
+        assertTrue(r[2].contains("valid: cpu, paper"), r[2]);
+    }
+}
