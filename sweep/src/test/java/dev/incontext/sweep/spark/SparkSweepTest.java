@@ -23,11 +23,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.imageio.ImageIO;
 import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
@@ -50,35 +47,21 @@ class SparkSweepTest {
         return SweepSpec.load("demo", args, null, out.toString());
     }
 
-    /** Counts how many cells ran at the same time (proves the two ran side by side). */
-    static final class Concurrency implements SweepListener {
-        final AtomicInteger running = new AtomicInteger();
-        final AtomicInteger max = new AtomicInteger();
-        final Set<Integer> seen = new HashSet<>();
-
-        @Override
-        public synchronized void onCellStarted(Cell cell) {
-            if (seen.add(cell.index())) {
-                max.accumulateAndGet(running.incrementAndGet(), Math::max);
-            }
-        }
-
-        @Override
-        public synchronized void onCellFinished(CellResult r) {
-            running.decrementAndGet();
-        }
-    }
-
     @Test
     void localGridEqualsSerialRunsResumesAndSkips(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("sweep");
         SweepPlan plan = SweepPlan.of(grid(out, "training.learning_rate=0.001,0.003", "model.n_layer=1,2"));
         assertEquals(4, plan.cells().size());
         SweepOptions local2 = new SweepOptions("local[2]", false, false, 0, Map.of("spark.ui.enabled", "false"));
-        Concurrency conc = new Concurrency();
-        SweepOutcome first = Sweeps.run(plan, local2, conc);
+        SweepOutcome first = Sweeps.run(plan, local2, new SweepListener() {});
         assertEquals(4, first.count(CellResult.Status.FINISHED), first.cells().toString());
         assertEquals(4, first.count(CellResult.Action.TRAINED));
+
+        // Two cells ran side by side: the training intervals of the first two overlap.
+        FileTime[] a = interval(out.resolve(plan.cells().get(0).name()));
+        FileTime[] b = interval(out.resolve(plan.cells().get(1).name()));
+        assertTrue(a[0].compareTo(b[1]) < 0 && b[0].compareTo(a[1]) < 0, "cells 0 and 1 did not overlap: "
+                + List.of(a) + " / " + List.of(b));
 
         // The same cells trained one after another in this thread, without Spark: bit for bit the same.
         for (Cell c : plan.cells()) {
@@ -134,6 +117,32 @@ class SparkSweepTest {
         }
     }
 
+    /**
+     * --fail-fast: the first cell fails at once (a bad value), the sweep is cancelled, the long cell running beside it
+     * stops between two steps (interrupted, resumable) and the cells after it never start.
+     */
+    @Test
+    void failFastStopsTheSweepAtTheFirstFailure(@TempDir Path dir) throws Exception {
+        SweepSpec spec = SweepSpec.load("demo", concat(TINY, "training.steps=20000", "training.save_every=0",
+                "training.learning_rate=-1,0.001,0.002,0.003"), null, dir.toString());
+        SweepPlan plan = SweepPlan.of(spec);
+        long t0 = System.nanoTime();
+        SweepOutcome r = Sweeps.run(plan, new SweepOptions("local[2]", false, true, 0, Map.of("spark.ui.enabled", "false")),
+                new SweepListener() {});
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertTrue(r.cells().get(0).failed(), r.cells().toString());
+        assertEquals(0, r.count(CellResult.Status.FINISHED), r.cells().toString());
+        assertEquals(CellResult.Status.INTERRUPTED, r.cells().get(1).status(), r.cells().toString());
+        assertEquals(CellResult.Action.NONE, r.cells().get(3).action(), "the last cell should never have started");
+        assertTrue(seconds < 60, "cancellation took " + seconds + " s");
+    }
+
+    static List<String> concat(List<String> a, String... b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(List.of(b));
+        return out;
+    }
+
     /** The losses of metrics.jsonl, step by step (steps/s differs run to run and is left out). */
     static List<String> losses(Path runDir) throws IOException {
         List<String> out = new ArrayList<>();
@@ -141,6 +150,12 @@ class SparkSweepTest {
             out.add(l.replaceAll(",\"steps_per_s\":[^,}]*", ""));
         }
         return out;
+    }
+
+    /** When a cell's training began (config.yaml written) and ended (last checkpoint written). */
+    static FileTime[] interval(Path cellDir) throws IOException {
+        return new FileTime[] {Files.getLastModifiedTime(cellDir.resolve("config.yaml")),
+            Files.getLastModifiedTime(cellDir.resolve("checkpoints/step-00000008/model.pt"))};
     }
 
     static void deleteTree(Path p) throws IOException {
