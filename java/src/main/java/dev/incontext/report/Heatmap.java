@@ -24,7 +24,7 @@ public record Heatmap(String title, String rowLabel, List<String> rows, String c
         double[][] values) {
     private static final int CELL_W = 96;
     private static final int CELL_H = 40;
-    private static final int LEFT = 150;
+    private static final int LEFT = 180;
     private static final int TOP = 80;
     private static final Color[] RAMP = {new Color(0xfde725), new Color(0x5ec962), new Color(0x21918c),
         new Color(0x3b528b), new Color(0x440154)};
@@ -41,7 +41,7 @@ public record Heatmap(String title, String rowLabel, List<String> rows, String c
     }
 
     public int width() {
-        return LEFT + CELL_W * columns.size() + 40;
+        return Math.max(560, LEFT + CELL_W * columns.size() + 40);
     }
 
     public int height() {

@@ -76,7 +76,9 @@ public final class SweepProgress implements SweepListener {
     /** e.g. {@code 5/16 done, 2 running, 1 failed, 8 to go; 40 s elapsed, about 1 min 4 s left}. */
     public synchronized String line() {
         int left = total - done - failed;
-        int pending = Math.max(0, left - running.size());
+        // Spark may announce the next task's start just before the previous task's result reaches us.
+        int runningNow = Math.min(Math.min(running.size(), parallelism), left);
+        int pending = Math.max(0, left - runningNow);
         String eta;
         if (left == 0) {
             eta = "";
@@ -87,7 +89,7 @@ public final class SweepProgress implements SweepListener {
             eta = ", about " + duration(perCell * left / Math.min(parallelism, Math.max(1, left))) + " left";
         }
         return String.format(Locale.ROOT, "sweep: %d/%d done, %d running, %d failed, %d to go (%d skipped as finished); "
-                + "%s elapsed%s", done, total, running.size(), failed, pending, skipped,
+                + "%s elapsed%s", done, total, runningNow, failed, pending, skipped,
                 duration((System.nanoTime() - t0) / 1e9), eta);
     }
 
