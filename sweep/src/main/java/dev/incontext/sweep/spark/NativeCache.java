@@ -37,9 +37,13 @@ public final class NativeCache {
         if (lock == null) {
             load();
         } else {
-            try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                    FileLock l = ch.lock()) {
-                load();
+            try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                FileLock l = ch.lock();   // blocks while another JVM extracts
+                try {
+                    load();
+                } finally {
+                    l.release();
+                }
             } catch (IOException e) {
                 throw new IllegalStateException("cannot lock " + lock + " to extract the native libraries: " + e.getMessage(), e);
             }
