@@ -87,13 +87,6 @@ public record SweepSpec(String base, List<String> overrides, List<Axis> axes, Mo
                 throw new ConfigException("axes.out_dir", "cannot be an axis: each cell's out_dir is set by the sweep");
             }
         }
-        for (String o : overrides) {
-            String k = o.substring(0, Math.max(0, o.indexOf('=')));
-            if (seen.contains(k)) {
-                throw new ConfigException("axes." + k, "is an axis, and also given one fixed value (" + o
-                        + "); drop one of the two");
-            }
-        }
         if (seeds < 0) {
             throw new ConfigException("seeds", "must be >= 0 (0 = no seed axis); got " + seeds);
         }

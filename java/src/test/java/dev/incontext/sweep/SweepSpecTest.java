@@ -61,9 +61,6 @@ class SweepSpecTest {
         e = failingSweep(dir, "base: no_such_config\naxes: {seed: [1, 2]}", rc);
         assertTrue(e.contains("no config file 'no_such_config'"), e);
 
-        e = failingSweep(dir, "base: demo\noverrides: {seed: 3}\naxes: {seed: [1, 2]}", rc);
-        assertTrue(e.contains("axes.seed: is an axis, and also given one fixed value (seed=3)"), e);
-
         e = failingSweep(dir, "base: demo\nheatmap: loss\naxes: {seed: [1, 2]}", rc);
         assertTrue(e.contains("heatmap: unknown metric 'loss'"), e);
     }

@@ -42,9 +42,7 @@ class SparkSweepTest {
             "eval.num_prompts=64", "eval.batch_size=64", "seed=1234");
 
     static SweepSpec grid(Path out, String... axes) {
-        List<String> args = new ArrayList<>(TINY);
-        args.addAll(List.of(axes));
-        return SweepSpec.load("demo", args, null, out.toString());
+        return SweepSpec.load("demo", concat(TINY, axes), null, out.toString());
     }
 
     @Test
@@ -137,6 +135,11 @@ class SparkSweepTest {
         assertTrue(seconds < 60, "cancellation took " + seconds + " s");
     }
 
+    /**
+     * {@code a} then {@code b}. A later fixed value replaces an earlier one; an axis on a key that also has a fixed
+     * value overrides it in every cell (the fixed value keeps the base config valid, e.g. model.n_layer with preset
+     * custom).
+     */
     static List<String> concat(List<String> a, String... b) {
         List<String> out = new ArrayList<>(a);
         out.addAll(List.of(b));

@@ -56,6 +56,23 @@ class StandaloneSweepTest {
                 "--host", "127.0.0.1", "--cores", "2", "--memory", "2g", "--work-dir", work.toString(),
                 "--webui-port", Integer.toString(freePort()), "spark://127.0.0.1:" + port));
         master = "spark://127.0.0.1:" + port;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (true) {   // wait for the Master to listen, so the driver's first connection succeeds
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                break;
+            } catch (IOException notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("the Spark Master did not start listening on port " + port + " in 120 s; "
+                            + "see " + dir.resolve("master.log"), notYet);
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(e);
+                }
+            }
+        }
     }
 
     @AfterAll
