@@ -1,0 +1,326 @@
+package dev.incontext.sweep;
+
+import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
+import dev.incontext.eval.Evaluation;
+import dev.incontext.eval.Evaluator;
+import dev.incontext.eval.baselines.Averaging;
+import dev.incontext.eval.baselines.LeastSquares;
+import dev.incontext.eval.baselines.NearestNeighbours;
+import dev.incontext.model.Predictor;
+import dev.incontext.report.Reports;
+import dev.incontext.tasks.TaskSampler;
+import dev.incontext.train.CheckpointException;
+import dev.incontext.train.Checkpoints;
+import dev.incontext.train.TrainedModel;
+import dev.incontext.train.Trainer;
+import dev.incontext.train.TrainingListener;
+import dev.incontext.util.Devices;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.bytedeco.javacpp.PointerScope;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * Runs one cell of a sweep as an ordinary run directory ({@code <sweep out_dir>/<cell name>}: config.yaml,
+ * metrics.jsonl, checkpoints/, eval.csv, eval.json), plus {@code cell.yaml} with the cell's status and metrics once it
+ * has finished or failed. Plain Java, no Spark: a Spark task calls it, and so does the serial backend.
+ *
+ * <p>Resumable. A cell whose {@code cell.yaml} says finished, for the same config, and whose final checkpoint is there,
+ * is skipped. A cell with checkpoints and no such record (interrupted, or its final checkpoint deleted) resumes from
+ * its newest valid checkpoint. A cell recorded as failed is skipped unless {@code retry}. Every exception a cell throws
+ * (an invalid config value, divergence, a refused checkpoint) is caught and recorded with its message: it fails the
+ * cell at once and never reaches the caller, so a scheduler does not retry a deterministic error.
+ */
+public final class CellRunner implements Serializable {
+    private static final long serialVersionUID = 1L;
+    /** The cell's record in its run directory. */
+    public static final String STATUS_FILE = "cell.yaml";
+
+    private final String baseYaml;
+    private final String sweepDir;
+    private final Options options;
+
+    /**
+     * How cells run. {@code threads}: torch and OpenBLAS threads of a cell whose config leaves them at 0 (0: as the
+     * environment sets them); {@code retry}: rerun cells recorded as failed; {@code evaluate}: evaluate every cell.
+     */
+    public record Options(int threads, boolean retry, boolean evaluate) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    public CellRunner(String baseYaml, Path sweepDir, Options options) {
+        this.baseYaml = baseYaml;
+        this.sweepDir = sweepDir.toAbsolutePath().toString();
+        this.options = options;
+    }
+
+    public CellRunner(SweepPlan plan, Options options) {
+        this(plan.baseYaml(), plan.outDir(), options);
+    }
+
+    /** Runs a cell (see the class comment); never throws for the cell's own errors. */
+    public CellResult run(Cell cell) {
+        return run(cell, () -> false, m -> {}, List.of());
+    }
+
+    /**
+     * Runs a cell; {@code stop} is polled after every step (true: stop, leaving the cell resumable), {@code notices}
+     * receives what the trainer reports, {@code extraOverrides} are applied last and not part of the cell's identity
+     * (e.g. the device a scheduler assigned).
+     */
+    public CellResult run(Cell cell, BooleanSupplier stop, Consumer<String> notices, List<String> extraOverrides) {
+        long t0 = System.nanoTime();
+        Path dir = Path.of(sweepDir).resolve(cell.name());
+        String where = host() + " pid " + ProcessHandle.current().pid() + " " + Thread.currentThread().getName();
+        String sha = identity(cell);
+        Map<String, Object> prev = readStatus(dir);
+        boolean sameConfig = prev != null && sha.equals(prev.get("config_sha256"));
+        boolean retried = false;
+        if (sameConfig && "failed".equals(prev.get("status"))) {
+            if (!options.retry()) {
+                return new CellResult(cell.index(), cell.name(), CellResult.Status.FAILED, CellResult.Action.SKIPPED, -1,
+                        String.valueOf(prev.get("message")), 0, new LinkedHashMap<>(), where);
+            }
+            retried = true;
+        }
+        RunConfig config;
+        try {
+            config = SweepPlan.cellConfig(baseYaml, cell, Path.of(sweepDir), options.threads());
+            if (!extraOverrides.isEmpty()) {
+                config = ConfigLoader.withOverrides(config, extraOverrides);
+            }
+        } catch (RuntimeException e) {
+            return fail(cell, dir, sha, "invalid config: " + message(e), t0, where, retried);
+        }
+        if (sameConfig && "finished".equals(prev.get("status")) && finalCheckpointPresent(config, dir)) {
+            return new CellResult(cell.index(), cell.name(), CellResult.Status.FINISHED, CellResult.Action.SKIPPED, -1,
+                    "", 0, metricsOf(prev), where);
+        }
+        try (PointerScope scope = new PointerScope()) {
+            Files.createDirectories(dir);
+            Files.deleteIfExists(dir.resolve(STATUS_FILE));
+            Path resume = null;
+            long from = 0;
+            if (!Checkpoints.list(dir).isEmpty()) {
+                try {
+                    from = Checkpoints.load(dir, notices).step();
+                    resume = dir;
+                } catch (CheckpointException e) {
+                    notices.accept(cell.name() + ": no valid checkpoint (" + e.getMessage() + "); starting afresh");
+                }
+            }
+            long start = System.nanoTime();
+            TrainingListener listener = new TrainingListener() {
+                @Override
+                public void onStep(long stepsDone, long totalSteps) {
+                    if (stop.getAsBoolean()) {
+                        throw new Interrupted();
+                    }
+                }
+
+                @Override
+                public void onNotice(String message) {
+                    notices.accept(cell.name() + ": " + message);
+                }
+            };
+            TrainedModel model = new Trainer(listener).train(config, resume, resume == null);
+            double trainSeconds = (System.nanoTime() - start) / 1e9;
+            LinkedHashMap<String, Double> metrics = finalMetrics(dir.resolve("metrics.jsonl"));
+            metrics.put("train_seconds", trainSeconds);
+            if (options.evaluate()) {
+                metrics.putAll(evaluate(model, config, dir));
+            }
+            writeStatus(dir, "finished", sha, "", (System.nanoTime() - t0) / 1e9, metrics);
+            CellResult.Action action = retried ? CellResult.Action.RETRIED
+                    : resume != null ? CellResult.Action.RESUMED : CellResult.Action.TRAINED;
+            return new CellResult(cell.index(), cell.name(), CellResult.Status.FINISHED, action, resume != null ? from : -1,
+                    "", (System.nanoTime() - t0) / 1e9, metrics, where);
+        } catch (Interrupted e) {
+            return new CellResult(cell.index(), cell.name(), CellResult.Status.INTERRUPTED, CellResult.Action.NONE, -1,
+                    "stopped before its last step; a re-run resumes it", (System.nanoTime() - t0) / 1e9,
+                    new LinkedHashMap<>(), where);
+        } catch (Exception | LinkageError e) {
+            return fail(cell, dir, sha, message(e), t0, where, retried);
+        }
+    }
+
+    /** Thrown from the training listener to stop a cell between steps. */
+    private static final class Interrupted extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Interrupted() {
+            super("cell stopped", null, false, false);
+        }
+    }
+
+    private CellResult fail(Cell cell, Path dir, String sha, String message, long t0, String where, boolean retried) {
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        try {
+            Files.createDirectories(dir);
+            writeStatus(dir, "failed", sha, message, seconds, new LinkedHashMap<>());
+        } catch (IOException | RuntimeException e) {
+            message = message + " (and its status could not be recorded: " + e.getMessage() + ")";
+        }
+        return new CellResult(cell.index(), cell.name(), CellResult.Status.FAILED,
+                retried ? CellResult.Action.RETRIED : CellResult.Action.TRAINED, -1, message, seconds,
+                new LinkedHashMap<>(), where);
+    }
+
+    /** Hash of what defines the cell's results: the base config and the cell's values (not threads or out_dir). */
+    private String identity(Cell cell) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(baseYaml.getBytes(StandardCharsets.UTF_8));
+            md.update(String.join("\n", cell.overrides()).getBytes(StandardCharsets.UTF_8));
+            md.update(("\nevaluate=" + options.evaluate()).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean finalCheckpointPresent(RunConfig c, Path dir) {
+        return c.training().saveEvery() == 0
+                || Files.isDirectory(Checkpoints.dir(dir).resolve(String.format("step-%08d", (long) c.training().steps())));
+    }
+
+    /** The evaluation the config asks for (eval.*): the model, least squares (regression), averaging and k-NN. */
+    static Map<String, Double> evaluate(TrainedModel model, RunConfig c, Path dir) throws IOException {
+        TaskSampler sampler = TaskSampler.forRun(c, Devices.float32(c.device()));
+        List<Predictor> predictors = new ArrayList<>();
+        predictors.add(model.model());
+        if (!sampler.family().classification()) {
+            predictors.add(new LeastSquares(0.0));
+        }
+        predictors.add(new Averaging());
+        for (int k : c.eval().knnK()) {
+            predictors.add(new NearestNeighbours(k, false));
+        }
+        Evaluation e = Evaluator.evaluate(predictors, sampler, c.eval().numPrompts(), c.eval().batchSize(),
+                c.evalPoints(), c.seed());
+        Reports.csv(e, dir.resolve("eval.csv"));
+        Reports.json(e, dir.resolve("eval.json"));
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (int i = 0; i < e.curves().size(); i++) {
+            Evaluation.Curve curve = e.curves().get(i);
+            String name = i == 0 ? "model" : curve.predictor().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "_")
+                    .replaceAll("^_|_$", "");
+            out.put("eval_" + name, curve.mean()[curve.mean().length - 1]);
+        }
+        return out;
+    }
+
+    /** final_loss and final_excess_loss: the last record of metrics.jsonl. */
+    static LinkedHashMap<String, Double> finalMetrics(Path metricsFile) throws IOException {
+        LinkedHashMap<String, Double> out = new LinkedHashMap<>();
+        out.put("final_loss", Double.NaN);
+        out.put("final_excess_loss", Double.NaN);
+        if (!Files.exists(metricsFile)) {
+            return out;
+        }
+        List<String> lines = Files.readAllLines(metricsFile, StandardCharsets.UTF_8);
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            String l = lines.get(i).strip();
+            if (l.startsWith("{") && l.endsWith("}")) {
+                Object o = new Yaml(new SafeConstructor(new LoaderOptions())).load(l);
+                if (o instanceof Map<?, ?> m) {
+                    out.put("final_loss", number(m.get("loss")));
+                    out.put("final_excess_loss", number(m.get("excess_loss")));
+                }
+                break;
+            }
+        }
+        return out;
+    }
+
+    private static double number(Object o) {
+        return o instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
+    /** The record a previous execution left ({@code cell.yaml}), or null when there is none or it is unreadable. */
+    public static Map<String, Object> readStatus(Path dir) {
+        Path f = dir.resolve(STATUS_FILE);
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        try {
+            Object o = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(f, StandardCharsets.UTF_8));
+            if (o instanceof Map<?, ?> m) {
+                Map<String, Object> out = new LinkedHashMap<>();
+                m.forEach((k, v) -> out.put(String.valueOf(k), v));
+                return out;
+            }
+        } catch (IOException | YAMLException e) {
+            // an unreadable record is no record: the cell runs (or resumes) again
+        }
+        return null;
+    }
+
+    static LinkedHashMap<String, Double> metricsOf(Map<String, Object> status) {
+        LinkedHashMap<String, Double> out = new LinkedHashMap<>();
+        if (status.get("metrics") instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> out.put(String.valueOf(k), v instanceof Number n ? n.doubleValue()
+                    : v == null ? Double.NaN : parse(String.valueOf(v))));
+        }
+        return out;
+    }
+
+    private static double parse(String s) {
+        try {
+            return Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    private static void writeStatus(Path dir, String status, String sha, String message, double seconds,
+            Map<String, Double> metrics) throws IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("status", status);
+        m.put("config_sha256", sha);
+        m.put("message", message);
+        m.put("seconds", seconds);
+        Map<String, Object> values = new LinkedHashMap<>();
+        // Doubles as Java writes them: exact round trip, and NaN as a string YAML keeps.
+        metrics.forEach((k, v) -> values.put(k, Double.isFinite(v) ? (Object) v : String.valueOf(v)));
+        m.put("metrics", values);
+        DumperOptions o = new DumperOptions();
+        o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+        Path tmp = dir.resolve("." + STATUS_FILE + ".tmp");
+        Files.writeString(tmp, new Yaml(o).dump(m), StandardCharsets.UTF_8);
+        Files.move(tmp, dir.resolve(STATUS_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String message(Throwable e) {
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        return e instanceof IllegalArgumentException || e instanceof dev.incontext.train.TrainingDivergedException ? m
+                : e.getClass().getSimpleName() + ": " + m;
+    }
+
+    private static String host() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.incontext.sweep.spark;
+
+import dev.incontext.config.RunConfig;
+import dev.incontext.sweep.Cell;
+import dev.incontext.sweep.CellResult;
+import dev.incontext.sweep.CellRunner;
+import dev.incontext.sweep.SweepPlan;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.VoidFunction;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.util.CollectionAccumulator;
+
+/**
+ * One Spark task: runs one cell through {@link CellRunner} and hands its result to the driver through an accumulator.
+ * A cell's own error is a result, not an exception, so Spark never retries a deterministic failure; only a lost
+ * executor (a native crash in its own JVM) makes Spark run the task again, and the cell then resumes from its newest
+ * checkpoint. The task stops between training steps when Spark kills it (the sweep was cancelled).
+ */
+final class CellTask implements VoidFunction<Cell> {
+    private static final long serialVersionUID = 1L;
+
+    private final CellRunner runner;
+    private final String baseYaml;
+    private final String sweepDir;
+    private final int threads;
+    private final boolean localMode;
+    private final CollectionAccumulator<CellResult> results;
+
+    CellTask(CellRunner runner, String baseYaml, Path sweepDir, int threads, boolean localMode,
+            CollectionAccumulator<CellResult> results) {
+        this.runner = runner;
+        this.baseYaml = baseYaml;
+        this.sweepDir = sweepDir.toAbsolutePath().toString();
+        this.threads = threads;
+        this.localMode = localMode;
+        this.results = results;
+    }
+
+    @Override
+    public void call(Cell cell) {
+        NativeCache.prepare();
+        TaskContext ctx = TaskContext.get();
+        CellResult r = runner.run(cell, ctx::isInterrupted, m -> System.err.println("incontext sweep: " + m),
+                device(cell, ctx));
+        results.add(r);
+    }
+
+    /**
+     * A cell configured for CUDA gets one GPU: the address Spark's resource scheduling gave its task
+     * ({@code spark.task.resource.gpu.amount}), or in local mode one of this machine's GPUs by cell index.
+     */
+    private List<String> device(Cell cell, TaskContext ctx) {
+        RunConfig c;
+        try {
+            c = SweepPlan.cellConfig(baseYaml, cell, Path.of(sweepDir), threads);
+        } catch (RuntimeException e) {
+            return List.of();   // the runner records the error
+        }
+        if (!c.device().toLowerCase(java.util.Locale.ROOT).startsWith("cuda")) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        Map<String, ResourceInformation> res = ctx.resourcesJMap();
+        ResourceInformation gpu = res == null ? null : res.get("gpu");
+        if (gpu != null && gpu.addresses().length > 0) {
+            out.add("device=cuda:" + gpu.addresses()[0]);
+        } else if (localMode) {
+            long n = org.bytedeco.pytorch.global.torch.cuda_device_count();
+            if (n > 0) {
+                out.add("device=cuda:" + (cell.index() % n));
+            }
+        }
+        return out;
+    }
+}
