@@ -162,18 +162,20 @@ std::vector<at::Tensor> prefix_lstsq_checked(const at::Tensor& x, const at::Tens
     if (q.sizes() != x.sizes())
       fail(kOp, "argument 'queries' must have the shape of 'x' " + detail::shape_str(x.sizes()) + "; got " +
                     detail::shape_str(q.sizes()));
-    detail::check_finite(q, kOp, "queries");
     q = q.contiguous();
   }
   const at::Tensor lambda_cpu = lambda_per_prompt(lambda, x.size(0));
-  detail::check_finite(x, kOp, "x");
-  detail::check_finite(y, kOp, "y");
-  // The recursions square entries (norms, Givens radii): keep them far from overflow so that a huge input is
-  // an error, not a silently zero prediction. float32 state on CUDA overflows at about 1.8e19 squared.
+  // Every input must be finite, and the recursions square entries (norms, Givens radii): keep them far from
+  // overflow so that a huge input is an error, not a silently zero prediction. float32 state on CUDA overflows at
+  // about 1.8e19 squared. One vectorised min/max pass per input answers both (a NaN or an infinity makes min or
+  // max non-finite; only then does the exact search run, to name the element).
   const double limit = (x.is_cuda() && x.scalar_type() == at::kFloat) ? 1e18 : 1e150;
   for (const auto& [t, name] : {std::pair<const at::Tensor*, const char*>{&x, "x"}, {&y, "y"}, {&q, "queries"}}) {
     if (!t->defined() || t->numel() == 0) continue;
-    const double m = at::linalg_vector_norm(*t, INFINITY).item<double>();   // max |entry|, no temporary
+    const auto [lo_t, hi_t] = at::aminmax(*t);
+    const double lo = lo_t.item<double>(), hi = hi_t.item<double>();
+    if (!std::isfinite(lo) || !std::isfinite(hi)) detail::check_finite(*t, kOp, name);
+    const double m = std::max(-lo, hi);
     if (m > limit)
       fail(kOp, std::string("argument '") + name + "' has entries of magnitude " + std::to_string(m) +
                     ", too large in magnitude for the solver (limit " + std::to_string(limit) +

@@ -329,13 +329,21 @@ template <class T, bool Ridge, class V>
       if (rmin < d) {  // some lane may still gain a direction: the residual decides
         std::memcpy(e, a, sizeof(V) * d);
         sub_mtvec(U, c, e, rmax, d);   // e = a - U^T c
-        matvec(U, e, row, rmax, d);   // re-orthogonalise: c2 = U e, c += c2, e -= U^T c2
-        for (int64_t j = 0; j < rmax; ++j) c[j] += row[j];
-        sub_mtvec(U, row, e, rmax, d);
         V rho2{}, a2{};
         for (int64_t i = 0; i < d; ++i) {
           rho2 += e[i] * e[i];
           a2 += a[i] * a[i];
+        }
+        // Re-orthogonalise only where the first pass cancelled: ||e|| <= ||a|| / sqrt(2) in some real lane (the
+        // Daniel-Gragg-Kaufman-Stewart criterion); then c2 = U e, c += c2, e -= U^T c2 ("twice is enough").
+        bool again = false;
+        for (int l = 0; l < nl; ++l) again = again || !(get(rho2, l) > 0.5 * get(a2, l));
+        if (again) {
+          matvec(U, e, row, rmax, d);
+          for (int64_t j = 0; j < rmax; ++j) c[j] += row[j];
+          sub_mtvec(U, row, e, rmax, d);
+          rho2 = V{};
+          for (int64_t i = 0; i < d; ++i) rho2 += e[i] * e[i];
         }
         const double tol_factor = 16.0 * static_cast<double>(std::max<int64_t>(k + 1, d)) * eps;
         const V an = vsqrt(a2);
