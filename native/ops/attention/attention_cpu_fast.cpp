@@ -20,11 +20,19 @@ namespace incontext::attn {
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
 namespace avx2 {
 template <class T>
+int64_t forward_scratch(int64_t T_, int64_t D);
+template <class T>
+int64_t backward_scratch(int64_t T_, int64_t D);
+template <class T>
 bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
 template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
 }  // namespace avx2
 namespace avx512 {
+template <class T>
+int64_t forward_scratch(int64_t T_, int64_t D);
+template <class T>
+int64_t backward_scratch(int64_t T_, int64_t D);
 template <class T>
 bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T* scratch);
 template <class T>
@@ -72,21 +80,34 @@ const char* fast_isa_name() {
 
 template <class T>
 bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
-  std::vector<T> scratch(static_cast<size_t>(portable::forward_scratch<T>(p.T_, p.D)));
+  // Each build sizes its own scratch (their row blocks differ).
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
-  if (isa() == Isa::avx512) return avx512::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
-  if (isa() == Isa::avx2) return avx2::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  if (isa() == Isa::avx512) {
+    std::vector<T> scratch(static_cast<size_t>(avx512::forward_scratch<T>(p.T_, p.D)));
+    return avx512::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  }
+  if (isa() == Isa::avx2) {
+    std::vector<T> scratch(static_cast<size_t>(avx2::forward_scratch<T>(p.T_, p.D)));
+    return avx2::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  }
 #endif
+  std::vector<T> scratch(static_cast<size_t>(portable::forward_scratch<T>(p.T_, p.D)));
   return portable::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
 }
 
 template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
-  std::vector<T> scratch(static_cast<size_t>(portable::backward_scratch<T>(p.T_, p.D)));
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
-  if (isa() == Isa::avx512) return avx512::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
-  if (isa() == Isa::avx2) return avx2::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  if (isa() == Isa::avx512) {
+    std::vector<T> scratch(static_cast<size_t>(avx512::backward_scratch<T>(p.T_, p.D)));
+    return avx512::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  }
+  if (isa() == Isa::avx2) {
+    std::vector<T> scratch(static_cast<size_t>(avx2::backward_scratch<T>(p.T_, p.D)));
+    return avx2::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  }
 #endif
+  std::vector<T> scratch(static_cast<size_t>(portable::backward_scratch<T>(p.T_, p.D)));
   portable::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
 }
 

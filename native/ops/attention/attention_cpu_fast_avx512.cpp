@@ -11,6 +11,10 @@
 #include "attention/attention_cpu_fast_impl.h"
 
 namespace incontext::attn::avx512 {
+template int64_t forward_scratch<float>(int64_t, int64_t);
+template int64_t forward_scratch<double>(int64_t, int64_t);
+template int64_t backward_scratch<float>(int64_t, int64_t);
+template int64_t backward_scratch<double>(int64_t, int64_t);
 template bool forward_fast<float>(const FwdParams<float, float>&, int64_t, int64_t, float*);
 template bool forward_fast<double>(const FwdParams<double, double>&, int64_t, int64_t, double*);
 template void backward_fast<float>(const BwdParams<float, float>&, int64_t, int64_t, float*);

@@ -23,18 +23,20 @@
 
 namespace incontext::attn::INCONTEXT_FAST_ISA {
 
-constexpr int64_t kCol = 16;   // columns of the micro-kernel's output block; the padding unit of T and D
-constexpr int kRows = 4;       // rows of the micro-kernel's output block
-constexpr int64_t kTile = 32;  // query rows per backward tile (the depth of the dK, dV updates)
-
-inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 // Vector width in bytes: 32 (AVX2 and the portable build, which GCC lowers to SSE2 pairs) unless the including
 // file asks for 64 (the AVX-512 build). Everything below is written in terms of W = lanes per vector.
 #ifndef INCONTEXT_FAST_VECTOR_BYTES
 #define INCONTEXT_FAST_VECTOR_BYTES 32
 #endif
+constexpr int64_t kCol = 16;   // columns of the micro-kernel's output block; the padding unit of T and D
+// Rows of the micro-kernel's output block: with 256-bit vectors 4 rows x 2 vectors = 8 independent accumulators,
+// enough to cover the FMA latency; with 512-bit vectors a 16-column block is one vector, so 8 rows keep 8 chains.
+constexpr int kRows = INCONTEXT_FAST_VECTOR_BYTES == 64 ? 8 : 4;
+constexpr int64_t kTile = 32;  // query rows per backward tile (the depth of the dK, dV updates)
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
 template <class T>
 struct Vec;
 template <>
@@ -77,34 +79,38 @@ inline void mm(const T* __restrict A, int64_t lda, const T* __restrict B, int64_
   constexpr int NV = kCol / W;
   for (int64_t c = 0; c < ncol; c += kCol) {
     V acc[R][NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = accumulate ? vload(C + r * ldc + c + v * W) : V{};
     const T* b = B + c;
     for (int64_t k = 0; k < K; ++k, b += ldb) {
       V bv[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) bv[v] = vload(b + v * W);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const T a = AT ? A[k * lda + r] : A[r * lda + k];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc[r][v] += a * bv[v];
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) vstore(C + r * ldc + c + v * W, acc[r][v]);
   }
 }
 
-// mm for R = rows in 1..4 (the last group of a sequence may be short).
+// mm for R = rows in 1..kRows (the last group of a sequence may be short).
 template <class T>
 inline void mm_rows(int64_t rows, const T* A, int64_t lda, const T* B, int64_t ldb, int64_t K, T* C, int64_t ldc,
                     int64_t ncol, bool accumulate) {
   switch (rows) {
+    case 8: mm<T, kRows >= 8 ? 8 : 1>(A, lda, B, ldb, K, C, ldc, ncol, accumulate); break;
+    case 7: mm<T, kRows >= 7 ? 7 : 1>(A, lda, B, ldb, K, C, ldc, ncol, accumulate); break;
+    case 6: mm<T, kRows >= 6 ? 6 : 1>(A, lda, B, ldb, K, C, ldc, ncol, accumulate); break;
+    case 5: mm<T, kRows >= 5 ? 5 : 1>(A, lda, B, ldb, K, C, ldc, ncol, accumulate); break;
     case 4: mm<T, 4>(A, lda, B, ldb, K, C, ldc, ncol, accumulate); break;
     case 3: mm<T, 3>(A, lda, B, ldb, K, C, ldc, ncol, accumulate); break;
     case 2: mm<T, 2>(A, lda, B, ldb, K, C, ldc, ncol, accumulate); break;
