@@ -55,6 +55,47 @@ final class DivergenceGuard {
         }
     }
 
+    /**
+     * Runs a model's forward pass, turning the attention op's refusal of a non-finite input into divergence: the
+     * batch is finite by construction, so a NaN or infinity inside the model means the parameters, or the activations
+     * they produce, stopped being finite. Any other argument error is rethrown as it is.
+     */
+    <R> R forward(long step, org.bytedeco.pytorch.TensorVector params, java.util.function.Supplier<R> forward) {
+        try {
+            return forward.get();
+        } catch (IllegalArgumentException e) {
+            check();
+            if (!allFinite(params)) {
+                throw diverged(step, "the parameters are no longer finite after step " + (step - 1), e);
+            }
+            if (String.valueOf(e.getMessage()).contains("inputs must be finite")) {
+                throw diverged(step, "the activations overflowed: the parameters grew too large", e);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Throws unless every parameter is finite: called before a checkpoint is written (a finite loss can still come
+     * with an overflowing gradient).
+     */
+    void requireFiniteParameters(long step, org.bytedeco.pytorch.TensorVector params) {
+        check();
+        if (!allFinite(params)) {
+            throw diverged(step, "the parameters are no longer finite after the optimiser step; no checkpoint "
+                    + "written", null);
+        }
+    }
+
+    static boolean allFinite(org.bytedeco.pytorch.TensorVector params) {
+        for (long i = 0; i < params.size(); i++) {
+            if (!Tensors.allFinite(params.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     TrainingDivergedException diverged(long step, String what, Throwable cause) {
         return new TrainingDivergedException(step, what, learningRate, cause);
     }

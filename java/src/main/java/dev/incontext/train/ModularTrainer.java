@@ -92,6 +92,7 @@ public final class ModularTrainer {
                 Rng.on(options, Rng.derive(config.seed(), Rng.Stream.INIT, 0)), options);
         AdamW optimizer = adamW(t, model, config.decayEmbeddings());
         Tensor zPositions = Tensors.keep(zPositions(config.task().pointsPerRow(), options));
+        Step stepper = new Step(config, sampler, model, optimizer, zPositions, options);
         TreeSet<Long> checkpoints = logSpacedSteps(t.warmupSteps(), t.steps(), config.eval().nCheckpoints());
 
         Path resumeDir = dir.resolve("resume");
@@ -101,8 +102,11 @@ public final class ModularTrainer {
             loadState(state, model, optimizer);
             start = Long.parseLong(Files.readString(state.resolve("step")).strip());
             progress.accept("resuming " + dir + " at step " + start);
-            keepMetricsBefore(dir.resolve("metrics.jsonl"), start, false);
-            keepMetricsBefore(dir.resolve("metrics.tsv"), start, true);
+            Trainer.keepMetricsBefore(dir.resolve("metrics.jsonl"), start, 0, Trainer::stepOf);
+            if (!Files.exists(dir.resolve("metrics.tsv"))) {
+                Files.writeString(dir.resolve("metrics.tsv"), tsvHeader() + "\n", StandardCharsets.UTF_8);
+            }
+            Trainer.keepMetricsBefore(dir.resolve("metrics.tsv"), start, 1, ModularTrainer::tsvStepOf);
         } else {
             Checkpoints.deleteTree(Checkpoints.dir(dir));
             Checkpoints.deleteTree(resumeDir);
@@ -127,25 +131,20 @@ public final class ModularTrainer {
                 boolean last = step == t.steps() - 1;
                 boolean evaluate = step % config.eval().every() == 0 || last;
                 try (PointerScope scope = new PointerScope()) {
-                    TokenBatch batch = sampler.sample(Split.ID_TRAIN, t.batchSize(),
-                            Rng.on(options, Rng.derive(config.seed(), Rng.Stream.DATA, step)));
-                    Trainer.setLearningRate(optimizer, lr);
-                    optimizer.zero_grad();
-                    Tensor l = loss(model, batch, zPositions);
-                    l.backward();
-                    if (t.gradClip() > 0) {
-                        torch.clip_grad_norm_(model.module().parameters(), t.gradClip());
+                    Tensor l = stepper.run(step);
+                    if (evaluate || step % t.logEvery() == 0) {
+                        stepper.guard.check();
+                        trainLoss = l.item_double();
+                    } else {
+                        trainLoss = Double.NaN;
                     }
-                    optimizer.step();
-                    trainLoss = evaluate || step % t.logEvery() == 0 ? l.item_double() : Double.NaN;
-                }
-                if (!Double.isNaN(trainLoss) && !Double.isFinite(trainLoss)) {
-                    throw new TrainingDivergedException(step, "loss " + trainLoss, lr, null);
                 }
                 if (evaluate) {
                     for (Split s : Split.values()) {
-                        double[] r = evaluate(model, sampler, s, config.eval().rows(),
-                                Rng.derive(config.seed(), Rng.Stream.EVAL, s.ordinal()), zPositions);
+                        // The state after this step is what the next step starts from: name that step if it diverged.
+                        double[] r = stepper.guard.forward(step + 1, model.module().parameters(),
+                                () -> evaluate(model, sampler, s, config.eval().rows(),
+                                        Rng.derive(config.seed(), Rng.Stream.EVAL, s.ordinal()), zPositions));
                         loss.put(s, r[0]);
                         accuracy.put(s, java.util.Arrays.copyOfRange(r, 1, r.length));
                     }
@@ -161,6 +160,9 @@ public final class ModularTrainer {
                             last(accuracy, Split.ID_TRAIN), last(accuracy, Split.ID_TEST),
                             last(accuracy, Split.OOD_TRAIN), last(accuracy, Split.OOD_TEST), rate));
                 }
+                if (checkpoints.contains(step + 1) || (evaluate && !last)) {
+                    stepper.guard.requireFiniteParameters(step, model.module().parameters());
+                }
                 if (checkpoints.contains(step + 1)) {
                     saveCheckpoint(dir, step + 1, config, model);
                 }
@@ -173,6 +175,7 @@ public final class ModularTrainer {
             throw new IllegalStateException("out_dir " + dir + " holds a resume state at step " + start + " of "
                     + t.steps() + ": nothing left to train");
         }
+        stepper.guard.check();
         Checkpoints.deleteTree(resumeDir);   // finished: a new run on this out_dir starts afresh
         double rate = (t.steps() - start) / ((System.nanoTime() - started) / 1e9);
         return new Result(config, tasks, model, accuracy, loss, rate);
@@ -190,24 +193,62 @@ public final class ModularTrainer {
         ModularSampler sampler = new ModularSampler(tasks, config.task().pointsPerRow(), options);
         RopeDecoder model = new RopeDecoder(config.model(), config.task().vocabSize(),
                 Rng.on(options, Rng.derive(config.seed(), Rng.Stream.INIT, 0)), options);
-        AdamW optimizer = adamW(t, model, config.decayEmbeddings());
-        Tensor zPositions = Tensors.keep(zPositions(config.task().pointsPerRow(), options));
+        Step stepper = new Step(config, sampler, model, adamW(t, model, config.decayEmbeddings()),
+                Tensors.keep(zPositions(config.task().pointsPerRow(), options)), options);
         double[] ms = new double[steps];
         for (int i = 0; i < warmup + steps; i++) {
             try (PointerScope scope = new PointerScope()) {
                 long t0 = System.nanoTime();
-                TokenBatch batch = sampler.sample(Split.ID_TRAIN, t.batchSize(), Rng.on(options, i));
-                optimizer.zero_grad();
-                Tensor l = loss(model, batch, zPositions);
-                l.backward();
-                optimizer.step();
-                l.item_double();
+                stepper.run(i).item_double();   // the trainer's own step; reading the loss waits for it
                 if (i >= warmup) {
                     ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
                 }
             }
         }
         return ms;
+    }
+
+    /**
+     * One training step, the only one for token tasks: the batch of the step (a pure function of seed and step),
+     * the scheduled learning rate, cross-entropy on the z tokens, the divergence check, backward, clipping and the
+     * AdamW step. {@link #train} loops over it and {@link #timeSteps} times it.
+     */
+    private static final class Step {
+        private final ModularConfig config;
+        private final ModularSampler sampler;
+        private final RopeDecoder model;
+        private final AdamW optimizer;
+        private final Tensor zPositions;
+        private final TensorOptions options;
+        final DivergenceGuard guard;
+
+        Step(ModularConfig config, ModularSampler sampler, RopeDecoder model, AdamW optimizer, Tensor zPositions,
+                TensorOptions options) {
+            this.config = config;
+            this.sampler = sampler;
+            this.model = model;
+            this.optimizer = optimizer;
+            this.zPositions = zPositions;
+            this.options = options;
+            this.guard = new DivergenceGuard(!options.device().is_cpu(), config.training().learningRate());
+        }
+
+        /** Runs step {@code step} inside the caller's PointerScope and returns its loss (not read back). */
+        Tensor run(long step) {
+            TrainingConfig t = config.training();
+            TokenBatch batch = sampler.sample(Split.ID_TRAIN, t.batchSize(),
+                    Rng.on(options, Rng.derive(config.seed(), Rng.Stream.DATA, step)));
+            Trainer.setLearningRate(optimizer, Schedule.lr(t, step));
+            optimizer.zero_grad();
+            Tensor l = guard.forward(step, model.module().parameters(), () -> loss(model, batch, zPositions));
+            guard.observe(step, l);   // on the CPU: stops before the optimiser sees a non-finite loss
+            l.backward();
+            if (t.gradClip() > 0) {
+                torch.clip_grad_norm_(model.module().parameters(), t.gradClip());
+            }
+            optimizer.step();
+            return l;
+        }
     }
 
     private static double last(Map<Split, double[]> acc, Split s) {
@@ -419,25 +460,14 @@ public final class ModularTrainer {
     }
 
     /** Keeps the metric lines of steps before {@code start} (and a TSV's header); drops the rest. */
-    private static void keepMetricsBefore(Path file, long start, boolean header) throws IOException {
-        List<String> keep = new ArrayList<>();
-        List<String> lines = Files.exists(file) ? Files.readAllLines(file, StandardCharsets.UTF_8) : List.of();
-        for (int i = 0; i < lines.size(); i++) {
-            String l = lines.get(i);
-            if (header && i == 0) {
-                keep.add(l);
-                continue;
-            }
-            String digits = header ? l.split("\t", 2)[0] : l.replaceFirst("^\\{\"step\":(\\d+),.*$", "$1");
-            if (digits.matches("\\d+") && Long.parseLong(digits) < start) {
-                keep.add(l);
-            }
-        }
-        if (header && keep.isEmpty()) {
-            keep.add(tsvHeader());
-        }
-        Files.writeString(file, keep.isEmpty() ? "" : String.join("\n", keep) + "\n", StandardCharsets.UTF_8);
+    /** The step of a complete metrics.tsv record (as many columns as the header), or -1. */
+    static long tsvStepOf(String line) {
+        String[] f = line.split("\t", -1);
+        boolean complete = f.length == TSV_COLUMNS && f[0].matches("\\d+") && !f[f.length - 1].isEmpty();
+        return complete ? Long.parseLong(f[0]) : -1;
     }
+
+    private static final int TSV_COLUMNS = tsvHeader().split("\t", -1).length;
 
     static String tsvHeader() {
         StringBuilder s = new StringBuilder("step");

@@ -151,7 +151,7 @@ public final class Trainer {
         }
     }
 
-    private static void writeAtomically(Path file, String text) throws IOException {
+    static void writeAtomically(Path file, String text) throws IOException {
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         Files.writeString(tmp, text, StandardCharsets.UTF_8);
         try {
@@ -239,14 +239,24 @@ public final class Trainer {
             Files.delete(file);
             return;
         }
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        List<String> keep = new ArrayList<>();
-        for (int n = 0; n < lines.size(); n++) {
+        keepMetricsBefore(file, fromStep, 0, Trainer::stepOf);
+    }
+
+    /**
+     * Keeps the first {@code headerLines} lines of a metrics file and the records of steps before {@code fromStep};
+     * {@code stepOf} gives a record's step, or -1 for a line that is not a complete record. A bad last line is a
+     * torn tail and dropped; a bad line elsewhere is refused, naming the file and line. Rewritten atomically.
+     */
+    static void keepMetricsBefore(Path file, long fromStep, int headerLines, java.util.function.ToLongFunction<String> stepOf)
+            throws IOException {
+        List<String> lines = Files.exists(file) ? Files.readAllLines(file, StandardCharsets.UTF_8) : List.of();
+        List<String> keep = new ArrayList<>(lines.subList(0, Math.min(headerLines, lines.size())));
+        for (int n = headerLines; n < lines.size(); n++) {
             String line = lines.get(n);
             if (line.isBlank()) {
                 continue;
             }
-            long s = stepOf(line);
+            long s = stepOf.applyAsLong(line);
             if (s < 0) {
                 if (n == lines.size() - 1) {
                     break;   // torn tail
@@ -261,8 +271,8 @@ public final class Trainer {
         writeAtomically(file, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
     }
 
-    /** The step of a complete metrics line, or -1 when the line is torn or not a record. */
-    private static long stepOf(String line) {
+    /** The step of a complete metrics.jsonl line, or -1 when the line is torn or not a record. */
+    static long stepOf(String line) {
         String l = line.strip();
         int i = l.indexOf("\"step\":");
         if (!l.startsWith("{") || !l.endsWith("}") || i < 0) {

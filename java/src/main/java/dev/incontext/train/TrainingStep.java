@@ -67,21 +67,7 @@ public final class TrainingStep {
         double lr = Schedule.lr(t, step);
         Trainer.setLearningRate(optimizer, lr);
         optimizer.zero_grad();
-        Tensor preds;
-        try {
-            preds = model.forward(batch.xs(), batch.ys());
-        } catch (IllegalArgumentException e) {
-            // The batch is finite by construction, so the attention op refusing a non-finite input means the
-            // activations overflowed: divergence, not a bad argument.
-            guard.check();
-            if (!parametersFinite()) {
-                throw guard.diverged(step, "the parameters are no longer finite after step " + (step - 1), e);
-            }
-            if (String.valueOf(e.getMessage()).contains("inputs must be finite")) {
-                throw guard.diverged(step, "the activations overflowed: the parameters grew too large", e);
-            }
-            throw e;
-        }
+        Tensor preds = guard.forward(step, params, () -> model.forward(batch.xs(), batch.ys()));
         Tensor loss = Trainer.loss(preds, batch.ys(), sampler.family().classification(), model.lossOnAllPositions());
         guard.observe(step, loss);   // on the CPU: stops before the optimiser sees a non-finite loss
         loss.backward();
@@ -97,24 +83,8 @@ public final class TrainingStep {
         guard.check();
     }
 
-    /**
-     * Throws unless every parameter is finite: called before a checkpoint is written (a finite loss can still come
-     * with an overflowing gradient).
-     */
+    /** Throws unless every parameter is finite (and no non-finite loss was recorded): before a checkpoint. */
     void requireFiniteParameters(long step) {
-        guard.check();
-        if (!parametersFinite()) {
-            throw guard.diverged(step, "the parameters are no longer finite after the optimiser step; no checkpoint "
-                    + "written", null);
-        }
-    }
-
-    private boolean parametersFinite() {
-        for (long i = 0; i < params.size(); i++) {
-            if (!dev.incontext.util.Tensors.allFinite(params.get(i))) {
-                return false;
-            }
-        }
-        return true;
+        guard.requireFiniteParameters(step, params);
     }
 }

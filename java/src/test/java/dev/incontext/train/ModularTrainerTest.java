@@ -132,6 +132,53 @@ class ModularTrainerTest {
         assertTrue(notes.stream().noneMatch(n -> n.contains("resuming")), notes.toString());
     }
 
+    private static final List<String> SMALL = List.of("task.points_per_row=6", "model.n_layer=1", "model.n_embd=16",
+            "model.n_head=2", "training.batch_size=16", "training.warmup_steps=5", "training.threads=1",
+            "eval.rows=16");
+
+    private static ModularConfig small(Path out, String... more) {
+        List<String> o = new ArrayList<>(SMALL);
+        o.addAll(List.of(more));
+        o.add("out_dir=" + out);
+        return ConfigLoader.loadModular(null, o);
+    }
+
+    /**
+     * A non-finite loss stops the run at the step where it appears, not at the next evaluated step, and nothing
+     * non-finite is saved (the same guard as the regression trainer).
+     */
+    @Test
+    void divergenceStopsAtItsStepAndIsNeverSaved(@TempDir Path dir) throws IOException {
+        ModularConfig c = small(dir, "training.steps=60", "training.learning_rate=1e30", "training.warmup_steps=0",
+                "eval.every=1000", "eval.n_checkpoints=30");
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+                () -> new ModularTrainer(s -> {}).train(c));
+        assertTrue(e.step() < 59, "diverged only at the last step? " + e.getMessage());
+        assertTrue(e.getMessage().startsWith("training diverged at step " + e.step() + " ("), e.getMessage());
+        for (Path ckpt : Checkpoints.list(dir)) {
+            RopeDecoder m = ModularTrainer.load(ckpt).model();
+            TensorVector params = m.module().parameters();
+            for (long i = 0; i < params.size(); i++) {
+                assertTrue(Tensors.allFinite(params.get(i)), ckpt + " holds non-finite parameters");
+            }
+        }
+    }
+
+    /** A run killed while writing metrics leaves torn last lines; resuming drops them and ends with clean files. */
+    @Test
+    void resumeToleratesTornMetricsLines(@TempDir Path dir) throws IOException {
+        ModularConfig c = small(dir.resolve("b"), "training.steps=40", "eval.every=10", "eval.n_checkpoints=2");
+        ModularTrainer.Result whole = new ModularTrainer(s -> {}).train(small(dir.resolve("a"), "training.steps=40",
+                "eval.every=10", "eval.n_checkpoints=2"));
+        assertEquals(null, new ModularTrainer(s -> {}).train(c, 25));
+        Files.writeString(dir.resolve("b/metrics.jsonl"), "{\"step\":21,\"lr\":0.00", java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(dir.resolve("b/metrics.tsv"), "21\t2.3", java.nio.file.StandardOpenOption.APPEND);
+        ModularTrainer.Result resumed = new ModularTrainer(s -> {}).train(c);
+        assertEquals(Files.readAllLines(dir.resolve("a/metrics.tsv")), Files.readAllLines(dir.resolve("b/metrics.tsv")));
+        assertEquals(5, Files.readAllLines(dir.resolve("b/metrics.jsonl")).size());
+        assertEquals(whole.loss(), resumed.loss());
+    }
+
     /**
      * One task, a tiny model, a few hundred steps: the z tokens of its training pairs are learnt (from chance 1/p to
      * nearly all right). Not asserted: the held-out pairs of that task. With one task there is nothing to learn in
