@@ -56,7 +56,12 @@ public final class Checkpoints {
         return runDir.resolve("checkpoints");
     }
 
-    public static Path save(Path runDir, long step, RunConfig config, Module model, Optimizer optimizer, int keep)
+    /**
+     * Writes {@code checkpoints/step-N/} (model, optimiser state when not null, the config as YAML, meta.yaml with
+     * SHA-256 sums) crash-safely, then keeps the newest {@code keep}. Any config record: regression runs and token
+     * runs use the same format.
+     */
+    public static Path save(Path runDir, long step, Record config, Module model, Optimizer optimizer, int keep)
             throws IOException {
         Path root = dir(runDir);
         Files.createDirectories(root);
@@ -218,6 +223,22 @@ public final class Checkpoints {
 
     /** Reads and verifies a checkpoint's metadata, files and config; refuses a broken one, naming the file. */
     public static Saved inspect(Path ckpt) throws IOException {
+        long step = verify(ckpt);
+        RunConfig config;
+        try {
+            config = ConfigLoader.fromYaml(Files.readString(ckpt.resolve("config.yaml")));
+        } catch (RuntimeException e) {
+            throw new CheckpointException(ckpt.resolve("config.yaml"), "checkpoint " + ckpt + " has a config.yaml "
+                    + "this version cannot read: " + firstLine(e.getMessage()), e);
+        }
+        return new Saved(ckpt, step, config);
+    }
+
+    /**
+     * Verifies a checkpoint's meta.yaml and the SHA-256 of every file it lists, whatever kind of run wrote it;
+     * returns its step. Refuses a broken one with a {@link CheckpointException} naming the file.
+     */
+    public static long verify(Path ckpt) throws IOException {
         Path metaFile = ckpt.resolve("meta.yaml");
         if (!Files.isDirectory(ckpt)) {
             throw new CheckpointException(ckpt, "checkpoint " + ckpt + " does not exist");
@@ -268,14 +289,7 @@ public final class Checkpoints {
                         + " does not match its SHA-256 in meta.yaml; use an older checkpoint or start afresh");
             }
         }
-        RunConfig config;
-        try {
-            config = ConfigLoader.fromYaml(Files.readString(ckpt.resolve("config.yaml")));
-        } catch (RuntimeException e) {
-            throw new CheckpointException(ckpt.resolve("config.yaml"), "checkpoint " + ckpt + " has a config.yaml "
-                    + "this version cannot read: " + firstLine(e.getMessage()), e);
-        }
-        return new Saved(ckpt, ((Number) step).longValue(), config);
+        return ((Number) step).longValue();
     }
 
     private static CheckpointException corrupted(Path metaFile, String why) {

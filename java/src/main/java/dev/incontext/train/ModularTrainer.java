@@ -164,7 +164,8 @@ public final class ModularTrainer {
                     stepper.guard.requireFiniteParameters(step, model.module().parameters());
                 }
                 if (checkpoints.contains(step + 1)) {
-                    saveCheckpoint(dir, step + 1, config, model);
+                    // Log-spaced and all kept: the early ones hold the transient o.o.d. phase.
+                    Checkpoints.save(dir, step + 1, config, model.module(), null, Integer.MAX_VALUE);
                 }
                 if (evaluate && !last) {
                     saveState(resumeDir, step + 1, yaml, model, optimizer);
@@ -361,21 +362,6 @@ public final class ModularTrainer {
         return out;
     }
 
-    private static void saveCheckpoint(Path dir, long step, ModularConfig config, RopeDecoder model)
-            throws IOException {
-        Path root = Checkpoints.dir(dir);
-        Path target = root.resolve(String.format("step-%08d", step));
-        Path tmp = root.resolve(".tmp-" + target.getFileName());
-        Checkpoints.deleteTree(tmp);
-        Files.createDirectories(tmp);
-        OutputArchive a = new OutputArchive();
-        model.module().save(a);
-        a.save_to(tmp.resolve("model.pt").toString());
-        Files.writeString(tmp.resolve("config.yaml"), ConfigLoader.toYaml(config), StandardCharsets.UTF_8);
-        Checkpoints.deleteTree(target);
-        Files.move(tmp, target);
-    }
-
     /** A trained model read back from a checkpoint directory written by {@link #train}: its config and weights. */
     public record Loaded(ModularConfig config, RopeDecoder model) {}
 
@@ -384,12 +370,7 @@ public final class ModularTrainer {
      * accuracy at an early step). Fails naming the file when the directory is not such a checkpoint.
      */
     public static Loaded load(Path checkpoint) throws IOException {
-        for (String f : List.of("config.yaml", "model.pt")) {
-            if (!Files.isRegularFile(checkpoint.resolve(f))) {
-                throw new CheckpointException(checkpoint.resolve(f), checkpoint + " is not a modular checkpoint: "
-                        + "missing " + f);
-            }
-        }
+        Checkpoints.verify(checkpoint);   // meta.yaml and SHA-256 sums, as for regression checkpoints
         ModularConfig c = ConfigLoader.modularFromYaml(Files.readString(checkpoint.resolve("config.yaml"),
                 StandardCharsets.UTF_8));
         TensorOptions o = Devices.float32("cpu");

@@ -164,6 +164,21 @@ class ModularTrainerTest {
         }
     }
 
+    /** Token-run checkpoints are the project's checkpoints: SHA-256 verified, a corrupted one refused by name. */
+    @Test
+    void checkpointsAreVerified(@TempDir Path dir) throws IOException {
+        new ModularTrainer(s -> {}).train(small(dir, "training.steps=20", "eval.every=10", "eval.n_checkpoints=2"));
+        List<Path> saved = Checkpoints.list(dir);
+        assertTrue(!saved.isEmpty() && Files.exists(saved.get(0).resolve("meta.yaml")), saved.toString());
+        ModularTrainer.load(saved.get(0));
+        Path model = saved.get(0).resolve("model.pt");
+        byte[] bytes = Files.readAllBytes(model);
+        bytes[bytes.length / 2] ^= 0x5A;
+        Files.write(model, bytes);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ModularTrainer.load(saved.get(0)));
+        assertEquals(model, e.path());
+    }
+
     /** A run killed while writing metrics leaves torn last lines; resuming drops them and ends with clean files. */
     @Test
     void resumeToleratesTornMetricsLines(@TempDir Path dir) throws IOException {
