@@ -64,13 +64,9 @@ final class EvalCommand implements Callable<Integer> {
         TaskSampler sampler = TaskSampler.forRun(c, Devices.float32(c.device()));
         List<Predictor> predictors = new ArrayList<>();
         predictors.add(model.model());
-        boolean classification = sampler.family().classification();
-        if (!classification) {
-            predictors.add(new LeastSquares(0.0));
-        }
-        predictors.add(new Averaging());
-        for (int k : c.eval().knnK()) {
-            predictors.add(new NearestNeighbours(k, false));
+        var ctx = new dev.incontext.eval.baselines.BaselineContext(c.task(), sampler, c.seed());
+        for (var spec : dev.incontext.eval.baselines.Baselines.forEval(c.task(), c.eval())) {
+            predictors.add(spec.create(ctx));
         }
         return Evaluator.evaluate(predictors, sampler, c.eval().numPrompts(), c.eval().batchSize(), c.evalPoints(),
                 c.seed());

@@ -223,9 +223,21 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
         }
     }
 
-    /** Evaluation: num_prompts prompts in batches; n_points = 0 uses the curriculum's final length. */
-    public record EvalConfig(int numPrompts, int batchSize, int nPoints, List<Integer> knnK) {
+    /**
+     * Evaluation: num_prompts prompts in batches; n_points = 0 uses the curriculum's final length; baselines empty =
+     * the task family's relevant set (with k-NN at each knn_k), else exactly the listed ones (e.g. ridge:0.1).
+     */
+    public record EvalConfig(int numPrompts, int batchSize, int nPoints, List<Integer> knnK, List<String> baselines) {
         public EvalConfig {
+            knnK = List.copyOf(knnK);
+            baselines = List.copyOf(baselines);
+            for (String b : baselines) {
+                try {
+                    dev.incontext.eval.baselines.BaselineSpec.parse(b);
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException("baselines", e.getMessage());
+                }
+            }
             if (numPrompts < 1 || batchSize < 1 || nPoints < 0) {
                 throw new ConfigException("num_prompts", "num_prompts and batch_size must be >= 1, n_points >= 0");
             }

@@ -136,6 +136,74 @@ public final class Gpt2Model extends InContextModel {
         return encoding.readout(out);
     }
 
+    /**
+     * Predictions at separate queries without one forward pass per position. Causality makes the hidden states of
+     * the context tokens x_0, y_0, .., x_{k-1}, y_{k-1} independent of what comes after them, so the prompt runs once
+     * as usual, and beside it runs a stream of n query tokens: query k sits at x_k's position (2k) and, in every
+     * layer, attends to the prompt's keys and values at positions below 2k and to its own. Cost: the ordinary forward
+     * pass plus the query stream (its projections and MLPs cost half the prompt's, its attention is n x 3n through
+     * libtorch's masked scaled_dot_product_attention), about 1.6x a forward pass in all instead of n passes.
+     */
+    @Override
+    public Tensor forwardAtQueries(Tensor xs, Tensor ys, Tensor queries) {
+        if (queries.dim() != 3 || queries.size(0) != xs.size(0) || queries.size(1) != xs.size(1)
+                || queries.size(2) != xs.size(2)) {
+            throw new IllegalArgumentException("queries must have the shape of xs " + dev.incontext.util.Tensors.shape(xs)
+                    + "; got " + dev.incontext.util.Tensors.shape(queries));
+        }
+        Tensor tokens = encoding.encode(xs, ys);
+        long b = tokens.size(0);
+        long len = tokens.size(1);
+        long n = xs.size(1);
+        if (len > wpe.size(0)) {
+            throw new IllegalArgumentException("prompt of " + n + " points needs " + len
+                    + " positions but the model has " + wpe.size(0) + " (model.n_positions too small)");
+        }
+        Tensor qTokens = encoding.encode(queries, torch.zeros_like(ys)).reshape(b, n, 2, -1).select(2, 0);
+        Tensor qPositions = torch.arange(new Scalar(0), new Scalar(len), new Scalar(2),
+                wpe.options().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long)));
+        Tensor h = torch.linear(tokens, readInW, new TensorOptional(readInB)).add(wpe.narrow(0, 0, len));
+        Tensor hq = torch.linear(qTokens, readInW, new TensorOptional(readInB)).add(torch.index_select(wpe, 0, qPositions));
+        // mask (n, len + n): query k sees prompt positions j < 2k and itself (column len + k)
+        TensorOptions longs = xs.options().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long));
+        Tensor row = torch.arange(new Scalar(0), new Scalar(n), longs).unsqueeze(1);
+        Tensor col = torch.arange(new Scalar(0), new Scalar(len + n), longs).unsqueeze(0);
+        Tensor mask = col.lt(row.mul(new Scalar(2))).logical_or(col.eq(row.add(new Scalar(len))));
+        long headDim = width / heads;
+        for (Block k : blocks) {
+            Tensor a = layerNorm(h, k.ln1W, k.ln1B);
+            Tensor aq = layerNorm(hq, k.ln1W, k.ln1B);
+            TensorVector qkv = torch.linear(a, k.attnW, new TensorOptional(k.attnB)).split(width, 2);
+            TensorVector qkvQ = torch.linear(aq, k.attnW, new TensorOptional(k.attnB)).split(width, 2);
+            Tensor q = heads(qkv.get(0), b, len, headDim);
+            Tensor kk = heads(qkv.get(1), b, len, headDim);
+            Tensor v = heads(qkv.get(2), b, len, headDim);
+            Tensor att = attention == AttentionImpl.INCONTEXT ? Ops.attention(q, kk, v, true)
+                    : torch.scaled_dot_product_attention(q, kk, v, new TensorOptional(), 0.0, true,
+                            new DoubleOptional(), false);
+            Tensor keys = torch.cat(new TensorVector(kk, heads(qkvQ.get(1), b, n, headDim)), 2);
+            Tensor values = torch.cat(new TensorVector(v, heads(qkvQ.get(2), b, n, headDim)), 2);
+            Tensor attQ = torch.scaled_dot_product_attention(heads(qkvQ.get(0), b, n, headDim), keys, values,
+                    new TensorOptional(mask), 0.0, false, new DoubleOptional(), false);
+            h = h.add(torch.linear(att.transpose(1, 2).reshape(b, len, width), k.projW, new TensorOptional(k.projB)));
+            hq = hq.add(torch.linear(attQ.transpose(1, 2).reshape(b, n, width), k.projW, new TensorOptional(k.projB)));
+            h = h.add(mlp(h, k));
+            hq = hq.add(mlp(hq, k));
+        }
+        hq = layerNorm(hq, lnFW, lnFB);
+        return torch.linear(hq, readOutW, new TensorOptional(readOutB)).squeeze(2);
+    }
+
+    private Tensor heads(Tensor t, long b, long len, long headDim) {
+        return t.view(b, len, heads, headDim).transpose(1, 2);
+    }
+
+    private Tensor mlp(Tensor h, Block k) {
+        Tensor m = layerNorm(h, k.ln2W, k.ln2B);
+        Tensor fc = torch.gelu(torch.linear(m, k.fcW, new TensorOptional(k.fcB)), "tanh");
+        return torch.linear(fc, k.outW, new TensorOptional(k.outB));
+    }
+
     private Tensor layerNorm(Tensor x, Tensor w, Tensor bias) {
         return torch.layer_norm(x, new long[] {width}, new TensorOptional(w), new TensorOptional(bias), LN_EPS, false);
     }

@@ -21,11 +21,17 @@ public abstract class InContextModel implements Predictor {
         return true;
     }
 
+    /**
+     * Differentiable predictions (B, n) at separate queries: entry k predicts at {@code queries[b, k]} from the first
+     * k examples of the prompt. Must equal {@link #forward(Tensor, Tensor)} when the queries are the prompt's x's.
+     */
+    public abstract Tensor forwardAtQueries(Tensor xs, Tensor ys, Tensor queries);
+
     /** Inference without autograd; safe to call from many threads at once (no state is mutated). */
     @Override
-    public Tensor predict(PromptBatch batch) {
+    public Tensor predict(PromptBatch batch, Tensor queries) {
         try (NoGradGuard guard = new NoGradGuard()) {
-            return forward(batch.xs(), batch.ys());
+            return queries == null ? forward(batch.xs(), batch.ys()) : forwardAtQueries(batch.xs(), batch.ys(), queries);
         }
     }
 

@@ -53,11 +53,21 @@ public final class LsaModel extends InContextModel {
 
     @Override
     public Tensor forward(Tensor xs, Tensor ys) {
+        return forwardAtQueries(xs, ys, xs);
+    }
+
+    /** The query column (x_q; 0) is the only place x_k enters position k's prediction: no extra cost. */
+    @Override
+    public Tensor forwardAtQueries(Tensor xs, Tensor ys, Tensor queryXs) {
         long b = xs.size(0);
         long n = xs.size(1);
         long d = xs.size(2);
+        if (queryXs.dim() != 3 || queryXs.size(0) != b || queryXs.size(1) != n || queryXs.size(2) != d) {
+            throw new IllegalArgumentException("queries must have the shape of xs " + dev.incontext.util.Tensors.shape(xs)
+                    + "; got " + dev.incontext.util.Tensors.shape(queryXs));
+        }
         Tensor cols = torch.cat(new org.bytedeco.pytorch.TensorVector(xs, ys.unsqueeze(2)), 2);      // (B, n, d+1)
-        Tensor queries = torch.cat(new org.bytedeco.pytorch.TensorVector(xs,
+        Tensor queries = torch.cat(new org.bytedeco.pytorch.TensorVector(queryXs,
                 torch.zeros(new long[] {b, n, 1}, xs.options())), 2);                                     // (B, n, d+1)
         Tensor outer = cols.unsqueeze(3).mul(cols.unsqueeze(2));                                          // (B, n, e, e)
         Tensor inclusive = torch.cumsum(outer, 1);

@@ -55,6 +55,24 @@ public final class TaskSampler {
         return nDims;
     }
 
+    /**
+     * The finite task pool (num_tasks &gt; 0): each parameter tensor with leading dimension num_tasks, created on
+     * first use from the POOL random stream; empty when the task distribution is not a finite pool.
+     */
+    public java.util.Optional<Map<String, Tensor>> taskPool() {
+        if (config.numTasks() == 0) {
+            return java.util.Optional.empty();
+        }
+        if (taskPool == null) {
+            fromTaskPool(1, nDims, generator(0));
+        }
+        return java.util.Optional.of(taskPool);
+    }
+
+    public TaskConfig config() {
+        return config;
+    }
+
     public InputDistribution inputs() {
         return inputs;
     }

@@ -54,6 +54,30 @@ class ModelTest {
                 "prediction k+1 must depend on y_k");
     }
 
+    @ParameterizedTest(name = "model={0}")
+    @ValueSource(strings = {"interleaved", "token_pair", "lsa"})
+    void queryPathEqualsThePerPositionForwardPasses(String kind) {
+        RunConfig c = kind.equals("lsa") ? ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=5", "curriculum.dims.end=5", "curriculum.dims.start=5"))
+                : config("model.encoding=" + kind);
+        InContextModel m = Models.create(c, F32);
+        TaskSampler sampler = TaskSampler.forRun(c, F32);
+        int n = 9;
+        PromptBatch b = sampler.sample(3, n, 5, Rng.cpu(4));
+        Tensor queries = sampler.sample(3, n, 5, Rng.cpu(5)).xs();
+        // Own x's as queries: the ordinary forward pass.
+        assertTrue(Tensors.relErr(m.predict(b, b.xs()), m.predict(b)) < 1e-5);
+        // Fresh queries: Garg's way, one forward pass per position with x_k replaced by the query.
+        Tensor fast = m.predict(b, queries);
+        for (int k = 0; k < n; k++) {
+            Tensor xs = b.xs().clone();
+            xs.select(1, k).copy_(queries.select(1, k));
+            Tensor slow = m.predict(new PromptBatch(xs, b.ys(), b.params(), 5)).select(1, k);
+            double err = Tensors.relErr(fast.select(1, k), slow);
+            assertTrue(err < 1e-5, "position " + k + ": relative difference " + err);
+        }
+        assertTrue(Tensors.maxAbsDiff(fast, m.predict(b)) > 1e-4, "the queries must change the predictions");
+    }
+
     @Test
     void incontextAttentionAndSdpaGiveTheSameModel() {
         RunConfig a = config("model.attention=incontext");

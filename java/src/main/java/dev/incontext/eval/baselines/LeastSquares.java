@@ -11,8 +11,19 @@ import org.bytedeco.pytorch.Tensor;
  */
 public record LeastSquares(double lambda) implements Predictor {
     @Override
-    public Tensor predict(PromptBatch batch) {
-        return Ops.prefixLstsq(batch.xs(), batch.ys(), lambda);
+    public Tensor predict(PromptBatch batch, Tensor queries) {
+        return queries == null ? Ops.prefixLstsq(batch.xs(), batch.ys(), lambda)
+                : Ops.prefixLstsq(batch.xs(), batch.ys(), lambda, queries);
+    }
+
+    /**
+     * The Bayes-optimal predictor for Gaussian weights and noise (papers.md §9.8): ridge with lambda = sigma^2 / tau^2,
+     * where y = s x.w + N(0, sigma^2) with w ~ N(0, I) gives tau = s; minimum-norm least squares when there is no
+     * noise. Renormalising y multiplies signal and noise alike and leaves lambda unchanged.
+     */
+    public static LeastSquares bayes(dev.incontext.config.RunConfig.TaskConfig task) {
+        double tau = task.yScale();
+        return new LeastSquares(task.noiseStd() * task.noiseStd() / (tau * tau));
     }
 
     @Override

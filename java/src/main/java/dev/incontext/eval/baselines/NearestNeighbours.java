@@ -17,8 +17,8 @@ public record NearestNeighbours(int k, boolean distanceWeighted) implements Pred
     }
 
     @Override
-    public Tensor predict(PromptBatch batch) {
-        return Ops.prefixKnn(batch.xs(), batch.ys(), k, distanceWeighted, null);
+    public Tensor predict(PromptBatch batch, Tensor queries) {
+        return Ops.prefixKnn(batch.xs(), batch.ys(), k, distanceWeighted, queries);
     }
 
     @Override
