@@ -76,7 +76,7 @@ final class EvalCommand implements Callable<Integer> {
         Reports.table(e, out, 1);
         Reports.csv(e, dir.resolve("eval.csv"));
         Reports.json(e, dir.resolve("eval.json"));
-        boolean accuracy = e.metric().equals("accuracy");
+        boolean accuracy = e.metric() instanceof dev.incontext.eval.Metric.Accuracy;
         Reports.plot(e, c.task().name().name().toLowerCase(java.util.Locale.ROOT) + ", d = " + c.task().nDims(),
                 accuracy ? 0.5 : 1.0, dir.resolve("eval.png"));
         out.println("wrote " + dir.resolve("eval.csv") + ", eval.json, eval.png");

@@ -23,7 +23,7 @@ public final class Reports {
     private Reports() {}
 
     public static void table(Evaluation e, PrintWriter out, int every) {
-        out.printf(Locale.ROOT, "%s per number of in-context examples k (mean over %d prompts)%n", e.metric(), e.prompts());
+        out.printf(Locale.ROOT, "%s: %s per number of in-context examples k (mean over %d prompts)%n", e.setting(), e.metric().label(), e.prompts());
         out.printf(Locale.ROOT, "%4s", "k");
         for (Evaluation.Curve c : e.curves()) {
             out.printf(Locale.ROOT, " %14s", c.predictor());
@@ -52,7 +52,7 @@ public final class Reports {
 
     public static void json(Evaluation e, Path file) throws IOException {
         StringBuilder s = new StringBuilder();
-        s.append("{\"metric\":\"").append(e.metric()).append("\",\"prompts\":").append(e.prompts()).append(",\"curves\":[");
+        s.append("{\"setting\":\"").append(e.setting()).append("\",\"metric\":\"").append(e.metric().label()).append("\",\"normaliser\":").append(e.normaliser()).append(",\"trivial\":").append(e.metric().trivial()).append(",\"prompts\":").append(e.prompts()).append(",\"curves\":[");
         for (int i = 0; i < e.curves().size(); i++) {
             Evaluation.Curve c = e.curves().get(i);
             s.append(i == 0 ? "" : ",").append("{\"predictor\":\"").append(c.predictor()).append("\",\"mean\":")
@@ -83,7 +83,7 @@ public final class Reports {
         }
         NumberAxis x = new NumberAxis("in-context examples");
         x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
-        NumberAxis y = new NumberAxis(e.metric());
+        NumberAxis y = new NumberAxis(e.metric().label());
         DeviationRenderer r = new DeviationRenderer(true, false);
         Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728),
             new Color(0x9467bd), new Color(0x8c564b)};

@@ -23,7 +23,10 @@ public sealed interface TaskFamily {
     /** Labels xs (B, n, d) with the functions of {@code params}; noise, if any, is drawn from {@code gen}. */
     Tensor evaluate(Map<String, Tensor> params, Tensor xs, Generator gen);
 
-    /** E y^2 under the training distribution: squared errors are divided by it (1 for classification accuracy). */
+    /**
+     * E y^2 for x ~ N(0, I_d), noise included: squared errors are divided by it, so the zero predictor scores 1 (1 for
+     * classification accuracy).
+     */
     double normalisation(int nDims);
 
     /** True for sign targets (metric: accuracy; loss: BCE with logits). */
@@ -67,9 +70,10 @@ public sealed interface TaskFamily {
             return ys;
         }
 
+        /** E y² for x ~ N(0, I): d s² + σ², or d after renormalisation (which rescales signal and noise together). */
         @Override
         public double normalisation(int nDims) {
-            return nDims * scale * scale;
+            return renormalize ? nDims : nDims * scale * scale + noiseStd * noiseStd;
         }
     }
 
