@@ -2,21 +2,18 @@ package dev.incontext.cli;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
+import dev.incontext.eval.EvalCache;
+import dev.incontext.eval.EvalSuite;
 import dev.incontext.eval.Evaluation;
-import dev.incontext.eval.Evaluator;
-import dev.incontext.eval.baselines.Averaging;
-import dev.incontext.eval.baselines.LeastSquares;
-import dev.incontext.eval.baselines.NearestNeighbours;
-import dev.incontext.model.Predictor;
+import dev.incontext.eval.SuiteResult;
+import dev.incontext.experiments.SuiteEvaluation;
 import dev.incontext.report.Reports;
-import dev.incontext.tasks.TaskSampler;
 import dev.incontext.train.TrainedModel;
-import dev.incontext.util.Devices;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.PointerScope;
 import picocli.CommandLine.Command;
@@ -25,11 +22,14 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code incontext eval}: a trained model against least squares, averaging and k-NN at every prefix. */
+/** {@code incontext eval}: a trained model against its baselines over a suite of settings. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Evaluate a trained model against least squares, averaging and k-NN per number of in-context "
-            + "examples; writes eval.csv, eval.json and eval.png.",
-            "Overrides (KEY=VALUE) apply to the model's saved config, e.g. eval.num_prompts=2560 seed=7."})
+        description = {"Evaluate a trained model against the baselines of its task over a suite of settings "
+            + "(distribution shifts): per setting CSV, JSON and plots, and one HTML report.",
+            "Suites: standard (the training distribution), garg (Garg et al.'s shifts), zhang (random covariances, "
+                + "longer prompts), akyurek (SPD/ILWD against every baseline), raventos (pool vs fresh tasks).",
+            "Overrides (KEY=VALUE) apply to the model's saved config, e.g. eval.num_prompts=2560 "
+                + "'eval.baselines=[least_squares, ridge:0.1]'."})
 final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -37,8 +37,18 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Checkpoint directory or run directory.")
     Path checkpoint;
 
-    @Option(names = "--out", description = "Where to write eval.* (default: the run directory).")
+    @Option(names = "--suite", defaultValue = "standard", description = "Suite of settings (default: standard).")
+    String suite;
+
+    @Option(names = "--out", description = "Where to write the results (default: <run directory>/eval-<suite>).")
     Path outDir;
+
+    @Option(names = "--export", description = "Also write prompts and every predictor's predictions as .npy files "
+            + "here, one folder per setting, with a manifest.json.")
+    Path exportDir;
+
+    @Option(names = "--no-cache", description = "Recompute every curve (the cache lives in <out>/cache).")
+    boolean noCache;
 
     @Parameters(paramLabel = "KEY=VALUE", arity = "0..*", description = "Overrides of the saved config.")
     List<String> overrides = new ArrayList<>();
@@ -46,40 +56,38 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        EvalSuite.Named named = EvalSuite.Named.byId(suite);
         try (PointerScope scope = new PointerScope()) {
             TrainedModel model = TrainedModel.load(checkpoint, m -> {
                 out.println("note: " + m);
                 out.flush();
             });
             RunConfig c = ConfigLoader.withOverrides(model.config(), overrides);
-            Path dir = outDir != null ? outDir : Path.of(c.outDir());
-            Files.createDirectories(dir);
-            Evaluation e = run(model, c, out);
-            write(e, c, dir, out);
+            Path dir = outDir != null ? outDir : Path.of(c.outDir()).resolve("eval-" + named.id());
+            SuiteEvaluation.Options o = SuiteEvaluation.Options.of(c)
+                    .withCache(noCache ? null : new EvalCache(dir.resolve("cache")))
+                    .withCapture(exportDir != null);
+            long t0 = System.nanoTime();
+            SuiteEvaluation.Outcome outcome = SuiteEvaluation.run(model, c, named.suite(c.task()), o,
+                    (setting, done, total) -> {
+                        out.printf(Locale.ROOT, "\r%-22s %5d / %d prompts", setting, done, total);
+                        if (done == total) {
+                            out.println();
+                        }
+                        out.flush();
+                    });
+            SuiteResult r = outcome.result();
+            for (Evaluation e : r.evaluations()) {
+                Reports.table(e, out, Math.max(1, e.points() / 12));
+            }
+            for (SuiteResult.Skipped s : r.skipped()) {
+                out.println("skipped " + s.setting() + ": " + s.reason());
+            }
+            List<Path> files = SuiteEvaluation.write(outcome, c, dir, exportDir);
+            out.printf(Locale.ROOT, "%d curves computed, %d from the cache, in %.1f s; wrote %d files under %s%n",
+                    outcome.computedCurves(), outcome.cachedCurves(), (System.nanoTime() - t0) / 1e9, files.size(), dir);
+            out.flush();
         }
         return 0;
-    }
-
-    static Evaluation run(TrainedModel model, RunConfig c, PrintWriter out) {
-        TaskSampler sampler = TaskSampler.forRun(c, Devices.float32(c.device()));
-        List<Predictor> predictors = new ArrayList<>();
-        predictors.add(model.model());
-        var ctx = new dev.incontext.eval.baselines.BaselineContext(c.task(), sampler, c.seed());
-        for (var spec : dev.incontext.eval.baselines.Baselines.forEval(c.task(), c.eval())) {
-            predictors.add(spec.create(ctx));
-        }
-        return Evaluator.evaluate(predictors, sampler, c.eval().numPrompts(), c.eval().batchSize(), c.evalPoints(),
-                c.seed());
-    }
-
-    static void write(Evaluation e, RunConfig c, Path dir, PrintWriter out) throws java.io.IOException {
-        Reports.table(e, out, 1);
-        Reports.csv(e, dir.resolve("eval.csv"));
-        Reports.json(e, dir.resolve("eval.json"));
-        boolean accuracy = e.metric() instanceof dev.incontext.eval.Metric.Accuracy;
-        Reports.plot(e, c.task().name().name().toLowerCase(java.util.Locale.ROOT) + ", d = " + c.task().nDims(),
-                accuracy ? 0.5 : 1.0, dir.resolve("eval.png"));
-        out.println("wrote " + dir.resolve("eval.csv") + ", eval.json, eval.png");
-        out.flush();
     }
 }

@@ -18,10 +18,48 @@ import org.bytedeco.pytorch.Tensor;
 public final class TrainedModel {
     private final RunConfig config;
     private final InContextModel model;
+    private final Path checkpoint;
 
     public TrainedModel(RunConfig config, InContextModel model) {
+        this(config, model, null);
+    }
+
+    /** A model whose parameters are those saved in {@code checkpoint} (null when they are in memory only). */
+    public TrainedModel(RunConfig config, InContextModel model, Path checkpoint) {
         this.config = config;
         this.model = model;
+        this.checkpoint = checkpoint;
+    }
+
+    /** The checkpoint directory holding exactly these parameters, if there is one. */
+    public java.util.Optional<Path> checkpoint() {
+        return java.util.Optional.ofNullable(checkpoint);
+    }
+
+    /**
+     * An identity of the parameters: the SHA-256 of the checkpoint's model.pt, or, for a model held in memory only,
+     * of its parameter values (prefixed "params:").
+     */
+    public String fingerprint() throws IOException {
+        if (checkpoint != null) {
+            return Checkpoints.sha256(checkpoint.resolve("model.pt"));
+        }
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            var params = model.module().named_parameters(true);
+            for (long i = 0; i < params.size(); i++) {
+                md.update(params.get(i).key().getString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                for (double v : dev.incontext.util.Tensors.toDoubleArray(params.get(i).access())) {
+                    long bits = Double.doubleToLongBits(v);
+                    for (int b = 0; b < 8; b++) {
+                        md.update((byte) (bits >>> (8 * b)));
+                    }
+                }
+            }
+            return "params:" + java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
@@ -40,7 +78,7 @@ public final class TrainedModel {
         InContextModel model = Models.create(saved.config(), Devices.float32(saved.config().device()));
         Checkpoints.loadModel(saved.dir(), model.module());
         model.module().eval();
-        return new TrainedModel(saved.config(), model);
+        return new TrainedModel(saved.config(), model, saved.dir());
     }
 
     public RunConfig config() {

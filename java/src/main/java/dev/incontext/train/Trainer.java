@@ -92,6 +92,7 @@ public final class Trainer {
 
         TrainingStep stepper = new TrainingStep(config, model, optimizer, options);
         TrainingConfig t = config.training();
+        Path lastCheckpoint = null;
         long lastLogTime = System.nanoTime();
         long lastLogStep = start;
         try (BufferedWriter metrics = Files.newBufferedWriter(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
@@ -120,12 +121,13 @@ public final class Trainer {
                 if (t.saveEvery() > 0 && ((step + 1) % t.saveEvery() == 0 || step + 1 == t.steps())) {
                     stepper.requireFiniteParameters(step);
                     Path p = Checkpoints.save(runDir, step + 1, config, model.module(), optimizer, t.keepCheckpoints());
+                    lastCheckpoint = step + 1 == t.steps() ? p : null;
                     listener.onCheckpoint(p, step + 1);
                 }
             }
         }
         stepper.checkDivergence();
-        return new TrainedModel(config, model);
+        return new TrainedModel(config, model, lastCheckpoint);
     }
 
     /** The files a run writes into out_dir; their presence means the directory holds a run. */

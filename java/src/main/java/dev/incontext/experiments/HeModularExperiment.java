@@ -1,0 +1,38 @@
+package dev.incontext.experiments;
+
+import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.ModularConfig;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.nio.file.Path;
+
+/** {@link HeModular} as a named experiment: the CPU-sized config by default, {@code he_modular_paper} as the paper preset. */
+public final class HeModularExperiment implements Experiment {
+    @Override
+    public String id() {
+        return "he-modular";
+    }
+
+    @Override
+    public String description() {
+        return "He et al. 2024's in-context modular arithmetic and its phase diagram (CPU-sized by default; --preset "
+                + "paper for the paper's sizes, GPU-sized); interrupted runs resume per grid cell";
+    }
+
+    @Override
+    public ExperimentReport run(ExperimentContext ctx) throws IOException {
+        if (ctx.configFile() != null && ctx.paperPreset()) {
+            throw new IllegalArgumentException("give either --preset paper or --config FILE (a file can "
+                    + "`inherit: he_modular_paper`)");
+        }
+        String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "he_modular_paper" : null;
+        ModularConfig c = ConfigLoader.loadModular(base, ctx.overrides());
+        ctx.log().accept("# resolved config\n" + ConfigLoader.toYaml(c).stripTrailing());
+        HeModular.Report r = new HeModular(c, ctx.log()).run(new GridRunner.Serial());
+        List<Path> files = new ArrayList<>(r.curves());
+        files.add(r.heatmap());
+        return new ExperimentReport(r.summary(), files, true, "wrote the phase diagram of " + r.cells().size()
+                + " cells; see the summary for the paper's claims beside the measured accuracies");
+    }
+}

@@ -1,0 +1,101 @@
+package dev.incontext.util;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** What code and machine produced a result: for the provenance written beside every result. */
+public final class BuildInfo {
+    private BuildInfo() {}
+
+    /** The library version from the jar manifest, or "dev" when running from classes. */
+    public static String version() {
+        String v = BuildInfo.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /**
+     * The git commit of the working tree the code runs from (found by walking up from the classes' location, then
+     * from the working directory), with "-dirty" never claimed: it is the commit checked out, "unknown" outside git.
+     */
+    public static String commit() {
+        for (Path start : candidates()) {
+            for (Path p = start; p != null; p = p.getParent()) {
+                Optional<String> c = readCommit(p.resolve(".git"));
+                if (c.isPresent()) {
+                    return c.get();
+                }
+            }
+        }
+        return "unknown";
+    }
+
+    private static Path[] candidates() {
+        Path cwd = Path.of("").toAbsolutePath();
+        try {
+            Path code = Path.of(BuildInfo.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return new Path[] {code, cwd};
+        } catch (Exception e) {
+            return new Path[] {cwd};
+        }
+    }
+
+    private static Optional<String> readCommit(Path git) {
+        try {
+            if (Files.isRegularFile(git)) {        // a worktree: "gitdir: <path>"
+                String line = Files.readString(git, StandardCharsets.UTF_8).strip();
+                if (!line.startsWith("gitdir:")) {
+                    return Optional.empty();
+                }
+                git = git.getParent().resolve(line.substring(7).strip());
+            }
+            Path head = git.resolve("HEAD");
+            if (!Files.isRegularFile(head)) {
+                return Optional.empty();
+            }
+            String h = Files.readString(head, StandardCharsets.UTF_8).strip();
+            if (!h.startsWith("ref:")) {
+                return Optional.of(h);
+            }
+            String ref = h.substring(4).strip();
+            Path common = git;
+            Path commonFile = git.resolve("commondir");
+            if (Files.isRegularFile(commonFile)) {
+                common = git.resolve(Files.readString(commonFile, StandardCharsets.UTF_8).strip()).normalize();
+            }
+            for (Path base : new Path[] {git, common}) {
+                Path r = base.resolve(ref);
+                if (Files.isRegularFile(r)) {
+                    return Optional.of(Files.readString(r, StandardCharsets.UTF_8).strip());
+                }
+                Path packed = base.resolve("packed-refs");
+                if (Files.isRegularFile(packed)) {
+                    for (String line : Files.readAllLines(packed, StandardCharsets.UTF_8)) {
+                        if (line.endsWith(" " + ref)) {
+                            return Optional.of(line.substring(0, line.indexOf(' ')));
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        return Optional.empty();
+    }
+
+    /** The CPU model name from /proc/cpuinfo, or the OS architecture where that file does not exist. */
+    public static String cpu() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // fall through
+        }
+        return System.getProperty("os.arch");
+    }
+}
