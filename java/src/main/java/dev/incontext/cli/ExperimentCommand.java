@@ -26,11 +26,16 @@ final class ExperimentCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "NAME", description = "Experiment: demo, he-modular.")
-    String experiment;
+    @Parameters(index = "0", paramLabel = "NAME", description = "Experiment: demo, he-modular.",
+            converter = ExperimentConverter.class)
+    Experiments experiment;
 
-    @Option(names = "--preset", description = "cpu (default) or paper.", defaultValue = "cpu")
-    String preset;
+    @Option(names = "--preset", description = "cpu (default) or paper.", defaultValue = "cpu",
+            converter = PresetConverter.class)
+    Preset preset;
+
+    /** The experiment's sizes. */
+    enum Preset { CPU, PAPER }
 
     @Option(names = {"-c", "--config"}, description = "A YAML file on top of the preset (may `inherit:` others).")
     String config;
@@ -41,14 +46,9 @@ final class ExperimentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Experiment e = Experiments.byId(experiment).create();
-        boolean paper = switch (preset.toLowerCase(java.util.Locale.ROOT)) {
-            case "cpu" -> false;
-            case "paper" -> true;
-            default -> throw new IllegalArgumentException("unknown preset '" + preset + "'; valid: cpu, paper");
-        };
+        Experiment e = experiment.create();
         try (ConsoleProgress progress = new ConsoleProgress(out)) {
-            ExperimentReport r = e.run(new ExperimentContext(paper, config, overrides, line -> {
+            ExperimentReport r = e.run(new ExperimentContext(preset == Preset.PAPER, config, overrides, line -> {
                 progress.close();
                 out.println(line);
                 out.flush();
@@ -59,5 +59,28 @@ final class ExperimentCommand implements Callable<Integer> {
             out.printf("%n%s%nwrote %s and %d other files%n", r.verdict(), r.summary(), r.files().size());
         }
         return 0;
+    }
+
+    static final class ExperimentConverter implements picocli.CommandLine.ITypeConverter<Experiments> {
+        @Override
+        public Experiments convert(String value) {
+            try {
+                return Experiments.byId(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class PresetConverter implements picocli.CommandLine.ITypeConverter<Preset> {
+        @Override
+        public Preset convert(String value) {
+            return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+                case "cpu" -> Preset.CPU;
+                case "paper" -> Preset.PAPER;
+                default -> throw new picocli.CommandLine.TypeConversionException("unknown preset '" + value
+                        + "'; valid: cpu, paper");
+            };
+        }
     }
 }

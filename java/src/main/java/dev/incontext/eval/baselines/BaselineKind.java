@@ -40,7 +40,7 @@ public enum BaselineKind {
         @Override
         Predictor create(String arg, BaselineContext ctx) {
             noArgument(arg);
-            return LeastSquares.bayes(ctx.task());
+            return ctx == null ? null : LeastSquares.bayes(ctx.task());
         }
     },
     AVERAGING("averaging", "no argument; w = (1/k) sum y_i x_i") {
@@ -96,7 +96,11 @@ public enum BaselineKind {
         return usage;
     }
 
-    /** Builds the predictor; {@code arg} is the text after the first colon ("" when there is none). */
+    /**
+     * Builds the predictor; {@code arg} is the text after the first colon ("" when there is none). With a null
+     * {@code ctx} it only checks the argument (throwing as for a real creation) and returns null: config loading
+     * does this, so a bad baseline fails before any training.
+     */
     abstract Predictor create(String arg, BaselineContext ctx);
 
     public static BaselineKind byId(String id) {

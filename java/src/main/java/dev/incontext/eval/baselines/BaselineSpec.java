@@ -5,8 +5,8 @@ import java.util.Objects;
 
 /**
  * A baseline as written in config and on the command line: its kind and argument, e.g. {@code ridge:0.1},
- * {@code knn:3:inverse_distance}, {@code least_squares}. Parsing checks the name; the argument is checked when the
- * predictor is created, which an evaluation does for all its baselines before it draws a prompt.
+ * {@code knn:3:inverse_distance}, {@code least_squares}. Parsing checks the name and the argument, so a bad spec in
+ * a config fails when the config is loaded.
  */
 public record BaselineSpec(BaselineKind kind, String argument) {
     public BaselineSpec {
@@ -19,7 +19,9 @@ public record BaselineSpec(BaselineKind kind, String argument) {
         String t = text.strip();
         int colon = t.indexOf(':');
         BaselineKind kind = BaselineKind.byId(colon < 0 ? t : t.substring(0, colon));
-        return new BaselineSpec(kind, colon < 0 ? "" : t.substring(colon + 1));
+        String arg = colon < 0 ? "" : t.substring(colon + 1);
+        kind.create(arg, null);
+        return new BaselineSpec(kind, arg);
     }
 
     /** The predictor this spec names, for the task of {@code ctx}. */
