@@ -62,8 +62,11 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
      * n_layer, n_head, n_embd of 0 take the preset's value, and must all be set with preset custom.
      */
     public record ModelConfig(ModelFamily family, ModelPreset preset, int nLayer, int nHead, int nEmbd,
-            AttentionImpl attention, EncodingKind encoding, int nPositions) {
+            AttentionImpl attention, EncodingKind encoding, int nPositions, double lsaInitSigma) {
         public ModelConfig {
+            if (!(lsaInitSigma > 0) || Double.isInfinite(lsaInitSigma)) {
+                throw new ConfigException("lsa_init_sigma", "must be a finite number > 0; got " + lsaInitSigma);
+            }
             if (nLayer < 0 || nHead < 0 || nEmbd < 0) {
                 throw new ConfigException("", "n_layer, n_head and n_embd must be >= 0 (0 = from the preset)");
             }

@@ -7,6 +7,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import dev.incontext.tasks.Rng;
 
 /**
  * One linear self-attention layer (Zhang, Frei &amp; Bartlett 2023): f(E) = E + W^PV E (E^T W^KQ E) / rho on the
@@ -15,16 +16,16 @@ import org.bytedeco.pytorch.global.torch;
  * <pre>  y_hat_k = v^T (sum_{i<k} e_i e_i^T + e_q e_q^T) W^KQ e_q / k,   v = last row of W^PV,</pre>
  * computed for every k at once with an exclusive prefix sum of the outer products. Initialisation follows the
  * paper's Assumption 3.3: W^PV = sigma [[0, 0], [0, 1]], W^KQ = sigma [[Theta Theta^T, 0], [0, 0]] with
- * ||Theta Theta^T||_F = 1, sigma = 0.1. Trained on the last position only (one query per prompt).
+ * ||Theta Theta^T||_F = 1 and sigma from model.lsa_init_sigma (0.1 by default). Trained on the last position only
+ * (one query per prompt).
  */
 public final class LsaModel extends InContextModel {
     private final Module root = new Module("lsa");
     private final Tensor wpv;
     private final Tensor wkq;
 
-    public LsaModel(int nDims, Generator gen, TensorOptions o) {
+    public LsaModel(int nDims, double sigma, Generator gen, TensorOptions o) {
         long e = nDims + 1L;
-        double sigma = 0.1;
         Tensor pv = torch.zeros(new long[] {e, e}, o);
         pv.select(0, nDims).select(0, nDims).fill_(new Scalar(sigma));
         Tensor theta = torch.randn(new long[] {nDims, nDims}, new GeneratorOptional(gen), o);
@@ -34,6 +35,42 @@ public final class LsaModel extends InContextModel {
         kq.narrow(0, 0, nDims).narrow(1, 0, nDims).copy_(tt.mul(new Scalar(sigma)));
         wpv = new Tensor(root.register_parameter("w_pv", pv, true));  // own handle: see Gpt2Model.param
         wkq = new Tensor(root.register_parameter("w_kq", kq, true));
+    }
+
+    /**
+     * von Oswald et al.'s construction (papers.md §5, §9.7) in this parametrisation: W^KQ = [[η I, 0], [0, 0]],
+     * W^PV = [[0, 0], [0, 1]], so ŷ_k = η x_qᵀ (1/k) Σ_{i&lt;k} y_i x_i: exactly one gradient-descent step from w = 0
+     * with step η on (1/2k) Σ (y_i − wᵀx_i)² (the query's own y-slot is 0, so its outer product adds nothing).
+     */
+    public static LsaModel gradientDescentStep(int nDims, double eta, TensorOptions o) {
+        LsaModel m = new LsaModel(nDims, 1.0, Rng.cpu(0), o);
+        try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+            m.wpv.zero_();
+            m.wpv.select(0, nDims).select(0, nDims).fill_(new Scalar(1.0));
+            m.wkq.zero_();
+            m.wkq.narrow(0, 0, nDims).narrow(1, 0, nDims).copy_(torch.eye(nDims, o).mul(new Scalar(eta)));
+        }
+        return m;
+    }
+
+    /** W^PV (d+1, d+1), the live parameter. */
+    public Tensor wpv() {
+        return wpv;
+    }
+
+    /** W^KQ (d+1, d+1), the live parameter. */
+    public Tensor wkq() {
+        return wkq;
+    }
+
+    /**
+     * The matrix A of the learned predictor ŷ ≈ (1/k) Σ y_i x_iᵀ A x_q: W^PV[d, d] times the top-left block of W^KQ
+     * (exact when the other blocks that reach the prediction, W^PV[d, :d] and W^KQ[d, :d], are zero, as at the
+     * paper's minimum). Compared with Γ⁻¹ of {@link LsaClosedForm}.
+     */
+    public Tensor effectiveMatrix() {
+        long d = wkq.size(0) - 1;
+        return wkq.narrow(0, 0, d).narrow(1, 0, d).mul(wpv.select(0, d).select(0, d)).detach();
     }
 
     @Override

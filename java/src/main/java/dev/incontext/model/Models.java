@@ -12,7 +12,7 @@ public final class Models {
         var gen = Rng.on(o, Rng.derive(c.seed(), Rng.Stream.INIT, 0));
         return switch (c.model().family()) {
             case GPT2 -> new Gpt2Model(c.model(), c.task().nDims(), gen, o);
-            case LSA -> new LsaModel(c.task().nDims(), gen, o);
+            case LSA -> new LsaModel(c.task().nDims(), c.model().lsaInitSigma(), gen, o);
         };
     }
 }

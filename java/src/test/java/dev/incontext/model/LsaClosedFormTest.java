@@ -1,0 +1,100 @@
+package dev.incontext.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig.TaskConfig;
+import dev.incontext.eval.Evaluation;
+import dev.incontext.eval.Evaluator;
+import dev.incontext.eval.Setting;
+import dev.incontext.tasks.PromptBatch;
+import dev.incontext.tasks.Rng;
+import dev.incontext.tasks.TaskSampler;
+import dev.incontext.testing.NativeScope;
+import dev.incontext.util.Tensors;
+import java.util.List;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(NativeScope.class)
+class LsaClosedFormTest {
+    private static final TensorOptions F64 = new TensorOptions(torch.ScalarType.Double);
+
+    private static TaskConfig lr(int d) {
+        return ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=" + d)).task();
+    }
+
+    /**
+     * Theorem 4.2 (papers.md §9.5) by Monte Carlo: d = 20, N = 40, every test length M up to 100 (0.344 at M = 40,
+     * 0.2088 at M = 100), within 6 bootstrap standard errors.
+     */
+    @Test
+    void riskMatchesTheorem42() {
+        int d = 20;
+        assertEquals(21.0 / 61, LsaClosedForm.isotropicRisk(d, 40, 40), 1e-12);
+        LsaClosedForm f = LsaClosedForm.isotropic(d, 40);
+        Evaluation e = Evaluator.evaluate(List.of(f), lr(d), 101, 101, new Setting.Standard(),
+                new Evaluator.Request(6000, 1000, 3, F64, false), Evaluator.Listener.NONE).evaluation();
+        Evaluation.Curve c = e.curves().get(0);
+        for (int m : new int[] {10, 20, 40, 70, 100}) {
+            double se = (c.high()[m] - c.low()[m]) / 3.29;
+            double truth = LsaClosedForm.isotropicRisk(d, 40, m);
+            assertTrue(Math.abs(c.mean()[m] - truth) <= 6 * se, "M=" + m + ": " + c.mean()[m] + " vs " + truth);
+        }
+    }
+
+    /** The scaled-input risk (c²/g − 1)² + c⁴(d+1)/(M g²) by Monte Carlo at c = 2 and 1/2. */
+    @Test
+    void scaledInputRisk() {
+        int d = 10;
+        LsaClosedForm f = LsaClosedForm.isotropic(d, 20);
+        for (double scale : new double[] {2, 0.5}) {
+            Evaluation e = Evaluator.evaluate(List.of(f), lr(d), 61, 61, new Setting.ScaleX(scale),
+                    new Evaluator.Request(6000, 1000, 4, F64, false), Evaluator.Listener.NONE).evaluation();
+            Evaluation.Curve c = e.curves().get(0);
+            for (int m : new int[] {20, 60}) {
+                double se = (c.high()[m] - c.low()[m]) / 3.29;
+                double truth = LsaClosedForm.scaledInputRisk(d, 20, m, scale);
+                assertTrue(Math.abs(c.mean()[m] - truth) <= 6 * se, "c=" + scale + " M=" + m + ": " + c.mean()[m]
+                        + " vs " + truth);
+            }
+        }
+    }
+
+    /** von Oswald's construction equals one gradient-descent step from 0, on random prompts, to round-off. */
+    @Test
+    void gdConstructionIsOneGradientStep() {
+        int d = 7;
+        double eta = 0.83;
+        LsaModel m = LsaModel.gradientDescentStep(d, eta, F64);
+        PromptBatch b = new TaskSampler(lr(d), 5, F64).sample(16, 13, d, Rng.cpu(9));
+        Tensor queries = torch.randn(new long[] {16, 13, d}, Rng.opt(Rng.cpu(10)), F64);
+        Tensor pred = m.predict(b, queries);
+        // One step on (1/2k) sum (y - w.x)^2 from w = 0: w1 = eta (1/k) sum y_i x_i, by explicit sums.
+        double[] xs = Tensors.toDoubleArray(b.xs());
+        double[] ys = Tensors.toDoubleArray(b.ys());
+        double[] qs = Tensors.toDoubleArray(queries);
+        double[] got = Tensors.toDoubleArray(pred);
+        for (int p = 0; p < 16; p++) {
+            for (int k = 0; k < 13; k++) {
+                double expected = 0;
+                for (int j = 0; j < d; j++) {
+                    double w = 0;
+                    for (int i = 0; i < k; i++) {
+                        w += ys[p * 13 + i] * xs[(p * 13 + i) * d + j];
+                    }
+                    w = k == 0 ? 0 : eta * w / k;
+                    expected += w * qs[(p * 13 + k) * d + j];
+                }
+                assertEquals(expected, got[p * 13 + k], 1e-12 * (1 + Math.abs(expected)), "prompt " + p + ", k " + k);
+            }
+        }
+        // And its effective matrix is eta I.
+        assertEquals(0.0, Tensors.maxAbsDiff(m.effectiveMatrix(), torch.eye(d, F64).mul(new Scalar(eta))), 0.0);
+    }
+}
