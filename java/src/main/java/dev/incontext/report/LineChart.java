@@ -98,6 +98,7 @@ public record LineChart(String title, String xLabel, String yLabel, List<Series>
         return range().note();
     }
 
+    /** Writes the chart as a standalone SVG file (UTF-8). */
     public void writeSvg(Path file) throws IOException {
         Files.writeString(file, svg("c"), StandardCharsets.UTF_8);
     }

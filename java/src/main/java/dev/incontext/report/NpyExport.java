@@ -145,6 +145,7 @@ public final class NpyExport {
                 + "digit)")).append(",\n");
         s.append("\"python\":[")
                 .append(String.join(",", List.of(
+                        Json.str("# run in this directory: prints every predictor's mean score per k, eval.csv's means"),
                         Json.str("import json, numpy as np"),
                         Json.str("m = json.load(open('manifest.json'))"),
                         Json.str("targets = np.load(m['arrays']['targets']['file'])"),

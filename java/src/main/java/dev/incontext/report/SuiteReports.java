@@ -517,7 +517,7 @@ public final class SuiteReports {
             code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .9em; }
             pre { background: #f6f8fa; padding: .8em 1em; overflow-x: auto; border-radius: 4px; }
             dl.prov, dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; }
-            dl dt { color: #555; } dl dd { margin: 0; word-break: break-all; }
+            dl dt { color: #555; } dl dd { margin: 0; } dl.prov dd { word-break: break-all; }
             details summary { cursor: pointer; color: #1f5fa8; margin: .6em 0; }
             table { border-collapse: collapse; margin: .8em 0; font-size: .92em; }
             th, td { border: 1px solid #e1e4e8; padding: .35em .6em; vertical-align: top; text-align: left; }

@@ -176,4 +176,22 @@ class SuiteReportsTest {
         assertEquals("setting,a,b,k,spd,ilwd\n", Files.readString(html.getParent().resolve("agreement.csv")));
         assertEquals("null", Files.readString(html.getParent().resolve("provenance.json")).strip());
     }
+
+    /** Two evaluations of one setting id (or ids that differ only in case) do not overwrite each other's files. */
+    @Test
+    void settingsSharingADirectoryNameGetTheirOwn() throws Exception {
+        SuiteResult r = new SuiteResult("twice", List.of(regression("standard", "first", 11),
+                regression("standard", "second", 11), regression("Standard", "third", 11),
+                regression("agreement", "a setting named like the agreement folder", 11)), List.of(), List.of(), null);
+        Path html = SuiteReports.write(r, tmp.resolve("twice"));
+        Map<String, Object> index = MiniJson.object(Files.readString(html.getParent().resolve("suite.json")));
+        assertEquals(List.of("standard", "standard_2", "Standard_3", "agreement_2"), ((List<?>) index.get("settings"))
+                .stream().map(o -> ((Map<?, ?>) o).get("dir")).toList());
+        assertTrue(Files.readString(html.getParent().resolve("standard_2/eval.json")).contains("\"second\""));
+        Document doc = parseXml(html);
+        Set<String> ids = new HashSet<>();
+        for (Element e : elements(doc, "section")) {
+            assertTrue(e.getAttribute("id").isEmpty() || ids.add(e.getAttribute("id")), "duplicate " + e.getAttribute("id"));
+        }
+    }
 }
