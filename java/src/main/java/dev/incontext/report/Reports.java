@@ -3,6 +3,7 @@ package dev.incontext.report;
 import dev.incontext.eval.Evaluation;
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Font;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -15,13 +16,18 @@ import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.DeviationRenderer;
+import org.jfree.chart.title.TextTitle;
 import org.jfree.data.xy.YIntervalSeries;
 import org.jfree.data.xy.YIntervalSeriesCollection;
 
-/** Writes an {@link Evaluation} as a console table, CSV, JSON and a PNG plot against the number of examples. */
+/**
+ * Writes an {@link Evaluation} as a console table, CSV, JSON and a PNG plot against the number of examples. The SVG
+ * plot is {@link LineChart}; a whole suite (all of these per setting, plus an HTML page) is {@link SuiteReports}.
+ */
 public final class Reports {
     private Reports() {}
 
+    /** A fixed-width table of every predictor's mean at every {@code every}-th k. */
     public static void table(Evaluation e, PrintWriter out, int every) {
         out.printf(Locale.ROOT, "%s: %s per number of in-context examples k (mean over %d prompts)%n", e.setting(), e.metric().label(), e.prompts());
         out.printf(Locale.ROOT, "%4s", "k");
@@ -39,38 +45,55 @@ public final class Reports {
         out.flush();
     }
 
+    /** {@code predictor,k,mean,ci_low,ci_high}, one row per predictor and k. */
     public static void csv(Evaluation e, Path file) throws IOException {
         StringBuilder s = new StringBuilder("predictor,k,mean,ci_low,ci_high\n");
         for (Evaluation.Curve c : e.curves()) {
             for (int k = 0; k < e.points(); k++) {
-                s.append(String.format(Locale.ROOT, "%s,%d,%.8g,%.8g,%.8g%n", c.predictor(), k, c.mean()[k], c.low()[k],
-                        c.high()[k]));
+                s.append(String.format(Locale.ROOT, "%s,%d,%.8g,%.8g,%.8g%n", csvField(c.predictor()), k, c.mean()[k],
+                        c.low()[k], c.high()[k]));
             }
         }
         Files.writeString(file, s, StandardCharsets.UTF_8);
     }
 
+    /**
+     * The evaluation as one JSON object: setting, description, metric (label, formula, trivial line, direction),
+     * normaliser, prompts, and per predictor the mean and the 90% bootstrap band per k (non-finite values as null).
+     */
     public static void json(Evaluation e, Path file) throws IOException {
         StringBuilder s = new StringBuilder();
-        s.append("{\"setting\":\"").append(e.setting()).append("\",\"metric\":\"").append(e.metric().label()).append("\",\"normaliser\":").append(e.normaliser()).append(",\"trivial\":").append(e.metric().trivial()).append(",\"prompts\":").append(e.prompts()).append(",\"curves\":[");
+        s.append("{\"setting\":").append(Json.str(e.setting()))
+                .append(",\"description\":").append(Json.str(e.description()))
+                .append(",\"metric\":").append(Json.str(e.metric().label()))
+                .append(",\"metric_formula\":").append(Json.str(e.metric().formula()))
+                .append(",\"lower_is_better\":").append(e.metric().lowerIsBetter())
+                .append(",\"normaliser\":").append(Json.exact(e.normaliser()))
+                .append(",\"trivial\":").append(Json.exact(e.metric().trivial()))
+                .append(",\"prompts\":").append(e.prompts())
+                .append(",\"curves\":[");
         for (int i = 0; i < e.curves().size(); i++) {
             Evaluation.Curve c = e.curves().get(i);
-            s.append(i == 0 ? "" : ",").append("{\"predictor\":\"").append(c.predictor()).append("\",\"mean\":")
-                    .append(array(c.mean())).append(",\"ci_low\":").append(array(c.low())).append(",\"ci_high\":")
-                    .append(array(c.high())).append('}');
+            s.append(i == 0 ? "" : ",").append("{\"predictor\":").append(Json.str(c.predictor())).append(",\"mean\":")
+                    .append(Json.array(c.mean())).append(",\"ci_low\":").append(Json.array(c.low()))
+                    .append(",\"ci_high\":").append(Json.array(c.high())).append('}');
         }
         Files.writeString(file, s.append("]}\n"), StandardCharsets.UTF_8);
     }
 
-    private static String array(double[] v) {
-        StringBuilder s = new StringBuilder("[");
-        for (int i = 0; i < v.length; i++) {
-            s.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.8g", v[i]));
+    /** A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
+    static String csvField(String v) {
+        if (v.indexOf(',') < 0 && v.indexOf('"') < 0 && v.indexOf('\n') < 0 && v.indexOf('\r') < 0) {
+            return v;
         }
-        return s.append(']').toString();
+        return '"' + v.replace("\"", "\"\"") + '"';
     }
 
-    /** Mean with its 90% bootstrap band per predictor, and the zero predictor's level as a dashed line. */
+    /**
+     * Mean with its 90% bootstrap band per predictor, and the zero predictor's level ({@code trivial}) as a dashed
+     * line; the y axis is clipped like the SVG plot's ({@link LineChart}) when a curve explodes, and a red subtitle
+     * then says what goes off scale.
+     */
     public static void plot(Evaluation e, String title, double trivial, Path png) throws IOException {
         System.setProperty("java.awt.headless", "true");
         YIntervalSeriesCollection data = new YIntervalSeriesCollection();
@@ -83,12 +106,11 @@ public final class Reports {
         }
         NumberAxis x = new NumberAxis("in-context examples");
         x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        x.setRange(0, Math.max(1, e.points() - 1));
         NumberAxis y = new NumberAxis(e.metric().label());
         DeviationRenderer r = new DeviationRenderer(true, false);
-        Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728),
-            new Color(0x9467bd), new Color(0x8c564b)};
         for (int i = 0; i < e.curves().size(); i++) {
-            Color col = colors[i % colors.length];
+            Color col = Color.decode(LineChart.colour(i));
             r.setSeriesPaint(i, col);
             r.setSeriesFillPaint(i, col);
             r.setSeriesStroke(i, new BasicStroke(2f));
@@ -101,15 +123,19 @@ public final class Reports {
         ValueMarker line = new ValueMarker(trivial, Color.GRAY, new BasicStroke(1.5f, BasicStroke.CAP_BUTT,
                 BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
         plot.addRangeMarker(line);
-        double maxMean = 0;
+        java.util.List<YRange.Values> values = new java.util.ArrayList<>();
         for (Evaluation.Curve c : e.curves()) {
-            for (double v : c.mean()) {
-                maxMean = Math.max(maxMean, v);
-            }
+            values.add(new YRange.Values(c.predictor(), c.mean(), c.low(), c.high()));
         }
-        y.setRange(0, Math.max(trivial * 1.25, Math.min(maxMean * 1.05, trivial * 2.5)));
+        YRange range = YRange.of(values, trivial, e.metric().lowerIsBetter());
+        y.setRange(range.lo(), range.hi());
         JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         chart.setBackgroundPaint(Color.WHITE);
+        if (range.clipped()) {
+            TextTitle note = new TextTitle(range.note(), new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            note.setPaint(new Color(0xb22222));
+            chart.addSubtitle(note);
+        }
         ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 600);
     }
 }

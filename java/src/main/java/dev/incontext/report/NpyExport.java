@@ -1,0 +1,211 @@
+package dev.incontext.report;
+
+import dev.incontext.eval.Evaluation;
+import dev.incontext.eval.Evaluator;
+import dev.incontext.eval.Metric;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code --export DIR}: one setting's prompts and every predictor's predictions as NumPy arrays, with a manifest that
+ * says what each file holds and how eval.csv's numbers follow from them, so anyone can recompute (or re-score) the
+ * evaluation in Python without this library.
+ *
+ * <p>Files: {@code xs.npy} (B, n, d), {@code ys.npy} (B, n), {@code targets.npy} (B, n) only when the scored labels
+ * differ from ys (separate queries), {@code queries.npy} (B, n, d) when the setting draws them,
+ * {@code pred_<slug>.npy} (B, n) per predictor, a copy of {@code eval.csv}, and {@code manifest.json}. The slug of a
+ * predictor's name is its lowercase ASCII letters and digits with every other run of characters turned into one
+ * {@code _} (trimmed at the ends), made unique with {@code _2}, {@code _3}, ...; the manifest names each file.
+ */
+public final class NpyExport {
+    /** The rule every prediction follows, stated in the manifest. */
+    public static final String CONVENTION = "the prediction at position k uses points < k (and the query at k)";
+
+    private NpyExport() {}
+
+    /**
+     * Writes the export of {@code evaluation} into {@code dir} (created when missing) and returns the manifest's path.
+     * {@code predictorSettings} maps a predictor's name to how it was made (a baseline spec such as {@code knn:3},
+     * or the model's checkpoint); a predictor without an entry is listed with an empty string.
+     *
+     * @throws IllegalArgumentException when nothing was captured, or the captured arrays do not match each other or
+     *     the evaluation (naming which)
+     */
+    public static Path write(Path dir, Evaluator.Captured captured, Evaluation evaluation,
+            Map<String, String> predictorSettings) throws IOException {
+        if (captured == null) {
+            throw new IllegalArgumentException("nothing to export for setting " + evaluation.setting()
+                    + ": evaluate with Request(capture = true)");
+        }
+        long b = captured.prompts();
+        long n = captured.points();
+        long d = captured.dims();
+        check("xs", captured.xs(), b * n * d, "B * n * d", evaluation);
+        check("ys", captured.ys(), b * n, "B * n", evaluation);
+        check("targets", captured.targets(), b * n, "B * n", evaluation);
+        if (captured.queries() != null) {
+            check("queries", captured.queries(), b * n * d, "B * n * d", evaluation);
+        }
+        if (evaluation.prompts() != b) {
+            throw new IllegalArgumentException("export of " + evaluation.setting() + ": the evaluation scored "
+                    + evaluation.prompts() + " prompts but " + b + " were captured");
+        }
+        if (evaluation.points() > n) {
+            throw new IllegalArgumentException("export of " + evaluation.setting() + ": the evaluation scores "
+                    + evaluation.points() + " positions but prompts of " + n + " points were captured");
+        }
+        // the evaluation's order first, then anything else that was captured
+        Map<String, double[]> predictions = new LinkedHashMap<>();
+        for (Evaluation.Curve c : evaluation.curves()) {
+            double[] p = captured.predictions().get(c.predictor());
+            if (p == null) {
+                throw new IllegalArgumentException("export of " + evaluation.setting() + ": no captured predictions of "
+                        + c.predictor() + "; captured: " + captured.predictions().keySet());
+            }
+            predictions.put(c.predictor(), p);
+        }
+        captured.predictions().forEach(predictions::putIfAbsent);
+        for (Map.Entry<String, double[]> p : predictions.entrySet()) {
+            check("predictions of " + p.getKey(), p.getValue(), b * n, "B * n", evaluation);
+        }
+
+        Files.createDirectories(dir);
+        Npy.write(dir.resolve("xs.npy"), captured.xs(), b, n, d);
+        Npy.write(dir.resolve("ys.npy"), captured.ys(), b, n);
+        boolean separateTargets = !Arrays.equals(captured.ys(), captured.targets());
+        if (separateTargets) {
+            Npy.write(dir.resolve("targets.npy"), captured.targets(), b, n);
+        }
+        if (captured.queries() != null) {
+            Npy.write(dir.resolve("queries.npy"), captured.queries(), b, n, d);
+        }
+        Set<String> used = new HashSet<>();
+        Set<String> inEvaluation = new HashSet<>();
+        evaluation.curves().forEach(c -> inEvaluation.add(c.predictor()));
+        List<String> entries = new ArrayList<>();
+        for (Map.Entry<String, double[]> p : predictions.entrySet()) {
+            String file = "pred_" + unique(slug(p.getKey()), used) + ".npy";
+            Npy.write(dir.resolve(file), p.getValue(), b, n);
+            entries.add("{\"name\":" + Json.str(p.getKey()) + ",\"file\":" + Json.str(file) + ",\"settings\":"
+                    + Json.str(predictorSettings.getOrDefault(p.getKey(), "")) + ",\"in_eval_csv\":"
+                    + inEvaluation.contains(p.getKey()) + "}");
+        }
+        Reports.csv(evaluation, dir.resolve("eval.csv"));
+
+        Path manifest = dir.resolve("manifest.json");
+        Files.writeString(manifest, manifest(captured, evaluation, separateTargets, entries), StandardCharsets.UTF_8);
+        return manifest;
+    }
+
+    private static String manifest(Evaluator.Captured c, Evaluation e, boolean separateTargets, List<String> entries) {
+        long b = c.prompts();
+        long n = c.points();
+        long d = c.dims();
+        String score = score(e.metric());
+        StringBuilder s = new StringBuilder("{\n");
+        s.append("\"format\":\"incontext evaluation export 1: float64 NPY 1.0 arrays, C order\",\n");
+        s.append("\"setting\":").append(Json.str(e.setting())).append(",\n");
+        s.append("\"description\":").append(Json.str(e.description())).append(",\n");
+        s.append("\"prompts\":").append(b).append(",\"points\":").append(n).append(",\"dims\":").append(d)
+                .append(",\"scored_positions\":").append(e.points()).append(",\n");
+        s.append("\"convention\":").append(Json.str(CONVENTION + ": index b is the prompt, k the position "
+                + "(0-based), i the input coordinate; the prediction pred[b, k] sees the pairs (xs[b, j], ys[b, j]) "
+                + "for j < k and the query at k, which is "
+                + (c.queries() == null ? "xs[b, k] (this setting has no separate queries)" : "queries[b, k]")
+                + ", and is scored against targets[b, k]. Positions k >= scored_positions are not scored (the setting "
+                + "is undefined there); their predictions are exported as computed.")).append(",\n");
+        s.append("\"arrays\":{\n");
+        s.append(" \"xs\":").append(array("xs.npy", new long[] {b, n, d}, "prompt inputs x")).append(",\n");
+        s.append(" \"ys\":").append(array("ys.npy", new long[] {b, n}, "prompt labels y (what the predictors see)"))
+                .append(",\n");
+        s.append(" \"targets\":").append(array(separateTargets ? "targets.npy" : "ys.npy", new long[] {b, n},
+                separateTargets ? "labels of the queries: what each position is scored against"
+                        : "the scored labels are the prompt's own ys")).append(",\n");
+        s.append(" \"queries\":").append(c.queries() == null ? "null" : array("queries.npy", new long[] {b, n, d},
+                "the query of each position, drawn apart from the prompt")).append("\n},\n");
+        s.append("\"metric\":{\"label\":").append(Json.str(e.metric().label())).append(",\"formula\":")
+                .append(Json.str(e.metric().formula())).append(",\"trivial\":").append(Json.exact(e.metric().trivial()))
+                .append(",\"lower_is_better\":").append(e.metric().lowerIsBetter()).append("},\n");
+        s.append("\"normaliser\":").append(Json.exact(e.normaliser())).append(",\n");
+        s.append("\"normaliser_meaning\":\"E[y_q^2] of the setting's targets; squared errors are divided by it\",\n");
+        s.append("\"score\":").append(Json.str("score[b, k] = " + score)).append(",\n");
+        s.append("\"recompute\":").append(Json.str("eval.csv's mean at k = the mean over prompts b of score[b, k], for "
+                + "k < scored_positions; its ci_low and ci_high are the 5th and 95th percentiles of 1000 bootstrap "
+                + "means over whole prompts (seeded resampling, so they are reproduced in distribution, not digit for "
+                + "digit)")).append(",\n");
+        s.append("\"python\":[")
+                .append(String.join(",", List.of(
+                        Json.str("# run in this directory: prints every predictor's mean score per k, eval.csv's means"),
+                        Json.str("import json, numpy as np"),
+                        Json.str("m = json.load(open('manifest.json'))"),
+                        Json.str("targets = np.load(m['arrays']['targets']['file'])"),
+                        Json.str("for p in m['predictors']:"),
+                        Json.str("    pred = np.load(p['file'])"),
+                        Json.str("    score = " + python(e.metric())),
+                        Json.str("    print(p['name'], score[:, :m['scored_positions']].mean(axis=0))"))))
+                .append("],\n");
+        s.append("\"predictors\":[\n ").append(String.join(",\n ", entries)).append("\n]\n}\n");
+        return s.toString();
+    }
+
+    private static String score(Metric m) {
+        return m instanceof Metric.Accuracy ? "1 if sign(pred[b, k]) == targets[b, k] else 0"
+                : "(pred[b, k] - targets[b, k])^2 / normaliser";
+    }
+
+    private static String python(Metric m) {
+        return m instanceof Metric.Accuracy ? "(np.sign(pred) == targets).astype(float)"
+                : "(pred - targets) ** 2 / m['normaliser']";
+    }
+
+    private static String array(String file, long[] shape, String meaning) {
+        return "{\"file\":" + Json.str(file) + ",\"shape\":" + Json.array(shape) + ",\"meaning\":" + Json.str(meaning)
+                + "}";
+    }
+
+    private static void check(String what, double[] a, long expected, String formula, Evaluation e) {
+        if (a == null || a.length != expected) {
+            throw new IllegalArgumentException("export of " + e.setting() + ": captured " + what + " has "
+                    + (a == null ? "no values" : a.length + " values") + ", expected " + formula + " = " + expected);
+        }
+    }
+
+    /**
+     * A file-name slug: lowercase ASCII letters and digits, every other run of characters one underscore, none at the
+     * ends; {@code predictor} when nothing is left.
+     */
+    static String slug(String name) {
+        StringBuilder s = new StringBuilder();
+        for (char ch : name.toLowerCase(Locale.ROOT).toCharArray()) {
+            boolean keep = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+            if (keep) {
+                s.append(ch);
+            } else if (s.length() > 0 && s.charAt(s.length() - 1) != '_') {
+                s.append('_');
+            }
+        }
+        while (s.length() > 0 && s.charAt(s.length() - 1) == '_') {
+            s.setLength(s.length() - 1);
+        }
+        return s.length() == 0 ? "predictor" : s.toString();
+    }
+
+    /** {@code base}, or base_2, base_3, ... when taken; records the choice in {@code used}. */
+    static String unique(String base, Set<String> used) {
+        String s = base;
+        for (int i = 2; !used.add(s); i++) {
+            s = base + "_" + i;
+        }
+        return s;
+    }
+}
