@@ -84,8 +84,12 @@ final class EvalCommand implements Callable<Integer> {
                 out.println("skipped " + s.setting() + ": " + s.reason());
             }
             List<Path> files = SuiteEvaluation.write(outcome, c, dir, exportDir);
-            out.printf(Locale.ROOT, "%d curves computed, %d from the cache, in %.1f s; wrote %d files under %s%n",
-                    outcome.computedCurves(), outcome.cachedCurves(), (System.nanoTime() - t0) / 1e9, files.size(), dir);
+            out.printf(Locale.ROOT, "%d curves computed, %d from the cache, in %.1f s%n", outcome.computedCurves(),
+                    outcome.cachedCurves(), (System.nanoTime() - t0) / 1e9);
+            out.println("report: " + files.get(0));
+            for (Path manifest : files.subList(1, files.size())) {
+                out.println("export: " + manifest);
+            }
             out.flush();
         }
         return 0;

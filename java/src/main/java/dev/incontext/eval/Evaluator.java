@@ -80,6 +80,10 @@ public final class Evaluator {
         double normaliser = setting.normaliser(trained);
         int scored = setting.scoredPositions(points, d);
         int prompts = request.prompts();
+        if (request.capture() && (long) prompts * points * d > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("capturing " + prompts + " prompts x " + points + " points x d = " + d
+                    + " exceeds what one array holds; export fewer prompts (eval.num_prompts)");
+        }
         double[][][] perPrompt = new double[predictors.size()][prompts][];
         Captured cap = request.capture() ? new Captured(prompts, points, d, new double[prompts * points * d],
                 new double[prompts * points], new double[prompts * points], null, new LinkedHashMap<>()) : null;

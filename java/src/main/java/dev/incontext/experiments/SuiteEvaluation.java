@@ -155,15 +155,25 @@ public final class SuiteEvaluation {
     }
 
     /**
-     * Writes the suite's files into {@code dir} (per setting: eval.csv, eval.json, eval.png) and, when the outcome
-     * captured them and {@code exportDir} is set, the prompts and predictions as .npy files per setting. Returns the
-     * files written.
+     * Writes the suite's files into {@code dir}: per setting eval.csv, eval.json, eval.png and eval.svg, agreement
+     * curves, provenance.json, suite.json and report.html; and, when the outcome captured them and {@code exportDir} is
+     * set, per setting the prompts and every predictor's predictions as .npy files with a manifest.json. Returns the
+     * report and the export manifests.
      */
     public static List<java.nio.file.Path> write(Outcome o, RunConfig c, java.nio.file.Path dir,
             java.nio.file.Path exportDir) throws IOException {
         List<java.nio.file.Path> files = new ArrayList<>();
-        for (Evaluation e : o.result().evaluations()) {
-            files.addAll(SuiteFiles.writeEvaluation(e, c, dir.resolve(e.setting())));
+        files.add(dev.incontext.report.SuiteReports.write(o.result(), dir));
+        if (exportDir != null) {
+            for (Evaluation e : o.result().evaluations()) {
+                Evaluator.Captured cap = o.captured().get(e.setting());
+                if (cap == null) {
+                    throw new IllegalStateException("nothing was captured for setting " + e.setting()
+                            + "; run the suite with capture on to export");
+                }
+                files.add(dev.incontext.report.NpyExport.write(exportDir.resolve(e.setting()), cap, e,
+                        o.predictorSettings().get(e.setting())));
+            }
         }
         return files;
     }

@@ -45,6 +45,17 @@ class EvalCommandTest {
                 "eval.num_prompts=64", "eval.batch_size=32");
         assertTrue(again.contains("0 curves computed, " + curves + " from the cache"), again);
         // A changed setting of the evaluation misses the cache.
+        // --export: one folder per setting with the .npy files and a manifest, and the HTML report parses.
+        Path export = dir.resolve("export");
+        String exported = run("eval", "--checkpoint", runDir.toString(), "--suite", "garg", "--out", out.toString(),
+                "--export", export.toString(), "eval.num_prompts=16", "eval.batch_size=16");
+        for (String s : GARG) {
+            assertTrue(Files.exists(export.resolve(s).resolve("manifest.json")), s + ": " + exported);
+            assertTrue(Files.exists(export.resolve(s).resolve("xs.npy")));
+        }
+        assertTrue(Files.exists(export.resolve("orthants/queries.npy")));
+        javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(out.resolve("report.html")
+                .toFile());
         String changed = run("eval", "--checkpoint", runDir.toString(), "--suite", "standard", "--out", out.toString(),
                 "eval.num_prompts=32", "eval.batch_size=32");
         assertTrue(changed.contains("4 curves computed, 0 from the cache"), changed);
