@@ -16,6 +16,14 @@ public abstract class InContextModel implements Predictor {
     /** Differentiable predictions (B, n). */
     public abstract Tensor forward(Tensor xs, Tensor ys);
 
+    /**
+     * The predictions the training loss reads: all positions (B, n) by default; a model trained on the last position
+     * only may return just that column (B, 1), skipping the work of the others.
+     */
+    public Tensor forwardForLoss(Tensor xs, Tensor ys) {
+        return forward(xs, ys);
+    }
+
     /** Whether the training loss averages over all positions (GPT-2) or uses the last one only (LSA). */
     public boolean lossOnAllPositions() {
         return true;

@@ -67,7 +67,7 @@ public final class TrainingStep {
         double lr = Schedule.lr(t, step);
         Trainer.setLearningRate(optimizer, lr);
         optimizer.zero_grad();
-        Tensor preds = guard.forward(step, params, () -> model.forward(batch.xs(), batch.ys()));
+        Tensor preds = guard.forward(step, params, () -> model.forwardForLoss(batch.xs(), batch.ys()));
         Tensor loss = Trainer.loss(preds, batch.ys(), sampler.family().classification(), model.lossOnAllPositions());
         guard.observe(step, loss);   // on the CPU: stops before the optimiser sees a non-finite loss
         loss.backward();

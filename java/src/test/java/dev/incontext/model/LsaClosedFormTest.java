@@ -66,6 +66,25 @@ class LsaClosedFormTest {
         }
     }
 
+    /** The training fast path (last position only) equals the last column of the all-prefix forward pass. */
+    @Test
+    void lastPositionFastPathEqualsForward() {
+        int d = 6;
+        var c = ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=6", "curriculum.dims.end=6",
+                "curriculum.dims.start=6"));
+        LsaModel m = (LsaModel) Models.create(c, F64);
+        // Perturb every entry so that no block is zero by construction.
+        try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+            m.wpv().add_(torch.randn(new long[] {d + 1, d + 1}, Rng.opt(Rng.cpu(1)), F64).mul(new Scalar(0.3)));
+            m.wkq().add_(torch.randn(new long[] {d + 1, d + 1}, Rng.opt(Rng.cpu(2)), F64).mul(new Scalar(0.3)));
+        }
+        PromptBatch b = new TaskSampler(c.task(), 5, F64).sample(8, 11, d, Rng.cpu(3));
+        Tensor all = m.forward(b.xs(), b.ys());
+        Tensor last = m.forwardForLoss(b.xs(), b.ys());
+        assertEquals(1, last.size(1));
+        assertTrue(Tensors.relErr(last.select(1, 0), all.select(1, 10)) < 1e-12);
+    }
+
     /** von Oswald's construction equals one gradient-descent step from 0, on random prompts, to round-off. */
     @Test
     void gdConstructionIsOneGradientStep() {
