@@ -8,7 +8,8 @@ import java.util.stream.Collectors;
 /** Every experiment {@code incontext experiment NAME} knows. Adding one is one constant here and its class. */
 public enum Experiments {
     DEMO(Demo::new),
-    HE_MODULAR(HeModularExperiment::new);
+    HE_MODULAR(HeModularExperiment::new),
+    ZHANG_LSA(ZhangLsa::new);
 
     private final Supplier<Experiment> factory;
 
