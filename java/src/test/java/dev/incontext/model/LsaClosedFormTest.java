@@ -26,7 +26,8 @@ class LsaClosedFormTest {
     private static final TensorOptions F64 = new TensorOptions(torch.ScalarType.Double);
 
     private static TaskConfig lr(int d) {
-        return ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=" + d)).task();
+        return ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=" + d, "curriculum.dims.start=" + d,
+                "curriculum.dims.end=" + d)).task();
     }
 
     /**

@@ -109,7 +109,7 @@ class ModelTest {
     @Test
     void linearSelfAttentionAtTheGlobalMinimumIsPreconditionedAveraging() {
         int d = 4;
-        LsaModel m = new LsaModel(d, Rng.cpu(3), new TensorOptions(torch.ScalarType.Double));
+        LsaModel m = new LsaModel(d, 0.1, Rng.cpu(3), new TensorOptions(torch.ScalarType.Double));
         Tensor g = Tensors.randn(torch.ScalarType.Double, d, d);
         try (NoGradGuard ng = new NoGradGuard()) {
             var named = m.module().named_parameters();
