@@ -55,7 +55,7 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
         QUADRATIC_REGRESSION, RELU_2NN_REGRESSION, DECISION_TREE
     }
 
-    public enum XDistribution { ISOTROPIC, SKEWED, HALF_SUBSPACE, RANDOM_DIAGONAL, ORTHANTS }
+    public enum XDistribution { ISOTROPIC, SKEWED, HALF_SUBSPACE, RANDOM_DIAGONAL, ORTHANTS, UNIFORM }
 
     /**
      * The model. Presets (Garg et al.): standard 12 layers / 8 heads / 256 wide, small 6/4/128, tiny 3/2/64;

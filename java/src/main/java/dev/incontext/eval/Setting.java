@@ -67,6 +67,10 @@ public sealed interface Setting {
      */
     default double normaliser(TaskConfig trained) {
         TaskConfig t = task(trained);
+        if (linear(t)) {
+            double cov = t.xDistribution() == XDistribution.RANDOM_DIAGONAL ? t.covScale() : 1.0;
+            return linearSecondMoment(t, t.xScale() * t.xScale() * cov);
+        }
         return TaskFamily.of(t).normalisation(t.nDims());
     }
 

@@ -16,7 +16,9 @@ import org.bytedeco.pytorch.global.torch;
  *   <li>skewed / half_subspace: x = c z t with t = U diag(e) U^T, U Haar-random (fixed per sampler), e_i = 1/(i+1)
  *       or 1 on d/2 coordinates and 0 elsewhere, rescaled so that sum e_i^2 = d (trace of the covariance = d);</li>
  *   <li>random_diagonal: x = c z sqrt(lambda) with lambda = cov_scale * Exp(1) drawn per prompt (Zhang et al.);</li>
- *   <li>orthants: x = c |z| * s with one random sign pattern s per prompt (Garg's random quadrants).</li>
+ *   <li>orthants: x = c |z| * s with one random sign pattern s per prompt (Garg's random quadrants);</li>
+ *   <li>uniform: x = c u, u ~ U(−√3, √3)^d (unit variance per coordinate; von Oswald et al.'s U(−1, 1) is
+ *       c = 1/√3).</li>
  * </ul>
  */
 public final class InputDistribution {
@@ -55,7 +57,7 @@ public final class InputDistribution {
 
     /** Draws (B, n, d) inputs. */
     public Tensor sample(long batch, long points, int nDims, Generator gen, TensorOptions o) {
-        Tensor z = torch.randn(new long[] {batch, points, nDims}, opt(gen), o);
+        Tensor z = kind == XDistribution.UNIFORM ? null : torch.randn(new long[] {batch, points, nDims}, opt(gen), o);
         Tensor x = switch (kind) {
             case ISOTROPIC -> z;
             case SKEWED, HALF_SUBSPACE -> torch.matmul(z, transform);
@@ -65,6 +67,8 @@ public final class InputDistribution {
                 Tensor lambda = u.mul(new Scalar(-1)).add(new Scalar(1)).log().mul(new Scalar(-1));
                 yield z.mul(lambda.mul(new Scalar(covScale)).sqrt());
             }
+            case UNIFORM -> torch.rand(new long[] {batch, points, nDims}, opt(gen), o).mul(new Scalar(2 * Math.sqrt(3)))
+                    .sub(new Scalar(Math.sqrt(3)));
             case ORTHANTS -> {
                 Tensor signs = torch.randint(2, new long[] {batch, 1, nDims}, opt(gen), o)
                         .mul(new Scalar(2)).sub(new Scalar(1));
