@@ -9,7 +9,8 @@ import java.util.stream.Collectors;
 public enum Experiments {
     DEMO(Demo::new),
     HE_MODULAR(HeModularExperiment::new),
-    ZHANG_LSA(ZhangLsa::new);
+    ZHANG_LSA(ZhangLsa::new),
+    VON_OSWALD_GD(VonOswaldGd::new);
 
     private final Supplier<Experiment> factory;
 
