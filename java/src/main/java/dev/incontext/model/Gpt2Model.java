@@ -107,6 +107,37 @@ public final class Gpt2Model extends InContextModel {
 
     @Override
     public Tensor forward(Tensor xs, Tensor ys) {
+        return forward(xs, ys, null);
+    }
+
+    /** Predictions (B, n) and the hidden states they came from, from one forward pass. */
+    public record WithHidden(Tensor predictions, java.util.List<Tensor> hidden) {}
+
+    /**
+     * The forward pass that also returns the residual stream at the x tokens (where predictions are read): entry 0
+     * after the embedding, entry l after block l, each (B, n, width). For linear probes (Akyürek et al.); no second
+     * forward pass.
+     */
+    public WithHidden forwardWithHidden(Tensor xs, Tensor ys) {
+        java.util.List<Tensor> hidden = new java.util.ArrayList<>();
+        Tensor preds = forward(xs, ys, hidden);
+        return new WithHidden(preds, java.util.List.copyOf(hidden));
+    }
+
+    public int layers() {
+        return layers;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    private Tensor atXTokens(Tensor h) {
+        long b = h.size(0);
+        return h.reshape(b, h.size(1) / 2, 2, width).select(2, 0);
+    }
+
+    private Tensor forward(Tensor xs, Tensor ys, java.util.List<Tensor> hidden) {
         Tensor tokens = encoding.encode(xs, ys);
         long b = tokens.size(0);
         long len = tokens.size(1);
@@ -115,6 +146,9 @@ public final class Gpt2Model extends InContextModel {
                     + " positions but the model has " + wpe.size(0) + " (model.n_positions too small)");
         }
         Tensor h = torch.linear(tokens, readInW, new TensorOptional(readInB)).add(wpe.narrow(0, 0, len));
+        if (hidden != null) {
+            hidden.add(atXTokens(h));
+        }
         long headDim = width / heads;
         for (Block k : blocks) {
             Tensor a = layerNorm(h, k.ln1W, k.ln1B);
@@ -130,6 +164,9 @@ public final class Gpt2Model extends InContextModel {
             Tensor m = layerNorm(h, k.ln2W, k.ln2B);
             Tensor fc = torch.gelu(torch.linear(m, k.fcW, new TensorOptional(k.fcB)), "tanh");
             h = h.add(torch.linear(fc, k.outW, new TensorOptional(k.outB)));
+            if (hidden != null) {
+                hidden.add(atXTokens(h));
+            }
         }
         h = layerNorm(h, lnFW, lnFB);
         Tensor out = torch.linear(h, readOutW, new TensorOptional(readOutB)).squeeze(2);

@@ -1,0 +1,81 @@
+package dev.incontext.eval;
+
+import dev.incontext.ops.Ops;
+import dev.incontext.tasks.PromptBatch;
+import dev.incontext.util.Tensors;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Linear probes on hidden states (Akyürek et al. §5, papers.md §4.5): for each layer and each position k, a ridge
+ * regression from the hidden state at x_k's token to a target vector, fitted on one set of prompts and scored by R²
+ * on another. Targets: the true w, the least-squares weights of the first k examples, and Xᵀy of the first k
+ * examples. All positions of a layer are fitted at once (one (width x width) solve per position, float64).
+ */
+public final class LinearProbes {
+    private LinearProbes() {}
+
+    /** The probe targets of a prompt batch, each (B, n, d): entry k is the target at position k. */
+    public static Map<String, Tensor> targets(PromptBatch b) {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        Tensor w = b.params().get("w");
+        if (w == null) {
+            throw new IllegalArgumentException("probe targets need linear tasks (a weight vector w per prompt)");
+        }
+        long n = b.points();
+        t.put("w", w.squeeze(2).unsqueeze(1).expand(b.batchSize(), n, b.dims()).to(torch.ScalarType.Double));
+        t.put("w_ols", Ops.prefixLstsqWithWeights(b.xs().to(torch.ScalarType.Double), b.ys().to(torch.ScalarType.Double),
+                0.0, null).weights());
+        Tensor yx = b.xs().mul(b.ys().unsqueeze(2)).to(torch.ScalarType.Double);
+        t.put("xty", torch.cumsum(yx, 1).sub(yx));
+        return t;
+    }
+
+    /**
+     * R² (n) per position of a ridge probe from hidden states (P, n, width) to targets (P, n, t), fitted on the
+     * {@code train} prompts with penalty {@code lambda} times the number of prompts, scored on the {@code test}
+     * prompts. R² = 1 − Σ‖target − prediction‖² / Σ‖target − mean target‖² over the test prompts (the mean is the
+     * test set's own per position), so 0 is a constant probe and 1 exact; where the target does not vary (k = 0 for
+     * the prefix targets) it is reported as NaN.
+     */
+    public static double[] r2(Tensor trainHidden, Tensor trainTarget, Tensor testHidden, Tensor testTarget,
+            double lambda) {
+        Tensor h = trainHidden.to(torch.ScalarType.Double).transpose(0, 1);               // (n, P, w)
+        Tensor t = trainTarget.to(torch.ScalarType.Double).transpose(0, 1);                // (n, P, t)
+        Tensor hMean = h.mean(new long[] {1}, true, new ScalarTypeOptional());
+        Tensor tMean = t.mean(new long[] {1}, true, new ScalarTypeOptional());
+        Tensor hc = h.sub(hMean);
+        Tensor tc = t.sub(tMean);
+        long width = h.size(2);
+        Tensor gram = torch.matmul(hc.transpose(1, 2), hc).add(torch.eye(width, hc.options())
+                .mul(new Scalar(lambda * h.size(1))));
+        Tensor weights = torch.linalg_solve(gram, torch.matmul(hc.transpose(1, 2), tc));   // (n, w, t)
+        Tensor hs = testHidden.to(torch.ScalarType.Double).transpose(0, 1);
+        Tensor ts = testTarget.to(torch.ScalarType.Double).transpose(0, 1);
+        Tensor pred = torch.matmul(hs.sub(hMean), weights).add(tMean);
+        double[] sse = Tensors.toDoubleArray(ts.sub(pred).pow(new Scalar(2)).sum(new long[] {1, 2}, false,
+                new ScalarTypeOptional()));
+        double[] sst = Tensors.toDoubleArray(ts.sub(ts.mean(new long[] {1}, true, new ScalarTypeOptional()))
+                .pow(new Scalar(2)).sum(new long[] {1, 2}, false, new ScalarTypeOptional()));
+        double[] r2 = new double[sse.length];
+        for (int k = 0; k < r2.length; k++) {
+            r2[k] = sst[k] > 1e-12 * Math.max(1, sse[k]) ? 1 - sse[k] / sst[k] : Double.NaN;
+        }
+        return r2;
+    }
+
+    /** R² [layer][position] for one target, from per-layer hidden states of the train and test prompts. */
+    public static double[][] r2PerLayer(List<Tensor> trainHidden, Tensor trainTarget, List<Tensor> testHidden,
+            Tensor testTarget, double lambda) {
+        double[][] out = new double[trainHidden.size()][];
+        for (int l = 0; l < out.length; l++) {
+            out[l] = r2(trainHidden.get(l), trainTarget, testHidden.get(l), testTarget, lambda);
+        }
+        return out;
+    }
+}
