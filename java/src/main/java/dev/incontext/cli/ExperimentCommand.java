@@ -40,6 +40,10 @@ final class ExperimentCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, description = "A YAML file on top of the preset (may `inherit:` others).")
     String config;
 
+    @Option(names = "--master", description = "Where an experiment's grid of runs goes: serial (default; one after "
+            + "another in this JVM), local[N] (embedded Spark) or a Spark master URL.", defaultValue = "serial")
+    String master;
+
     @Parameters(index = "1..*", paramLabel = "KEY=VALUE", description = "Config overrides.", arity = "0..*")
     List<String> overrides = new ArrayList<>();
 
@@ -52,7 +56,7 @@ final class ExperimentCommand implements Callable<Integer> {
                 progress.close();
                 out.println(line);
                 out.flush();
-            }, progress));
+            }, progress, master));
             progress.close();
             out.println();
             out.print(Files.readString(r.summary()));

@@ -10,7 +10,8 @@ public enum Experiments {
     DEMO(Demo::new),
     HE_MODULAR(HeModularExperiment::new),
     ZHANG_LSA(ZhangLsa::new),
-    VON_OSWALD_GD(VonOswaldGd::new);
+    VON_OSWALD_GD(VonOswaldGd::new),
+    RAVENTOS_DIVERSITY(RaventosDiversity::new);
 
     private final Supplier<Experiment> factory;
 

@@ -81,6 +81,7 @@ public final class SuiteEvaluation {
         Map<String, Map<String, String>> settingsOf = new LinkedHashMap<>();
         int cached = 0;
         int computed = 0;
+        TaskSampler trainedSampler = new TaskSampler(c.task(), c.seed(), options);
         for (Setting setting : suite.settings()) {
             Optional<String> why = setting.unsupported(c.task(), trainedPoints, positions);
             if (why.isPresent()) {
@@ -89,7 +90,9 @@ public final class SuiteEvaluation {
             }
             RunConfig.TaskConfig task = setting.task(c.task());
             TaskSampler sampler = new TaskSampler(task, c.seed(), options);
-            BaselineContext ctx = new BaselineContext(task, sampler, c.seed());
+            // The baselines see the setting's task, and the training distribution's sampler: dMMSE's prior is the
+            // pool the model was trained on, also when the prompts come from fresh tasks.
+            BaselineContext ctx = new BaselineContext(task, trainedSampler, c.seed());
             List<Predictor> predictors = new ArrayList<>();
             Map<String, String> described = new LinkedHashMap<>();
             predictors.add(model.model());
