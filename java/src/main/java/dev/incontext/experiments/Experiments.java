@@ -11,7 +11,8 @@ public enum Experiments {
     HE_MODULAR(HeModularExperiment::new),
     ZHANG_LSA(ZhangLsa::new),
     VON_OSWALD_GD(VonOswaldGd::new),
-    RAVENTOS_DIVERSITY(RaventosDiversity::new);
+    RAVENTOS_DIVERSITY(RaventosDiversity::new),
+    AKYUREK_ALGORITHMS(AkyurekAlgorithms::new);
 
     private final Supplier<Experiment> factory;
 
