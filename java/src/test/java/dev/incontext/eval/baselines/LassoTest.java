@@ -26,47 +26,71 @@ class LassoTest {
     void kktConditionsHoldForEveryPrefix() {
         var s = Prompts.sampler("sparse_linear_regression", "task.n_dims=" + D, "task.sparsity=3");
         PromptBatch batch = Prompts.sample(s, B, N, 11);
-        double[] x = Prompts.host(batch.xs());
-        double[] y = Prompts.host(batch.ys());
         int zeros = 0;
         for (double alpha : new double[] {1, 0.1, 0.01, 0.001, 0.0001}) {
-            double[] w = Prompts.host(new Lasso(alpha).weights(batch.xs(), batch.ys()));
-            for (int b = 0; b < B; b++) {
-                for (int k = 0; k < N; k++) {
-                    double[] c = new double[D];
-                    double[] g = new double[D];
-                    for (int j = 0; j < k; j++) {
-                        double r = y[b * N + j];
-                        for (int a = 0; a < D; a++) {
-                            r -= x[(b * N + j) * D + a] * w[(b * N + k) * D + a];
-                        }
-                        for (int a = 0; a < D; a++) {
-                            c[a] += x[(b * N + j) * D + a] * y[b * N + j] / k;
-                            g[a] += x[(b * N + j) * D + a] * r / k;
-                        }
-                    }
-                    double scale = alpha;
-                    for (double v : c) {
-                        scale = Math.max(scale, Math.abs(v));
-                    }
-                    double tol = Lasso.TOLERANCE * scale + 1e-12;
+            zeros += checkKkt(batch, alpha);
+        }
+        assertTrue(zeros > B * N * D, "the lasso should set many coordinates exactly to zero; got " + zeros);
+    }
+
+    /**
+     * Degenerate prompts, where the path's active systems turn singular: coordinate 1 duplicates coordinate 0 and
+     * point 5 repeats point 3. The solution is then not unique, but the KKT conditions still hold to the tolerance.
+     */
+    @Test
+    void kktConditionsHoldOnDegeneratePrompts() {
+        var s = Prompts.sampler("linear_regression", "task.n_dims=" + D);
+        PromptBatch raw = Prompts.sample(s, B, N, 16);
+        Tensor xs = raw.xs().clone();
+        xs.select(2, 1).copy_(xs.select(2, 0));
+        xs.select(1, 5).copy_(xs.select(1, 3));
+        PromptBatch batch = new PromptBatch(xs, raw.ys(), java.util.Map.of(), D);
+        for (double alpha : new double[] {0.1, 0.001}) {
+            checkKkt(batch, alpha);
+        }
+    }
+
+    /** Asserts the KKT conditions for every prompt and prefix; returns the number of exactly zero weights. */
+    private static int checkKkt(PromptBatch batch, double alpha) {
+        double[] x = Prompts.host(batch.xs());
+        double[] y = Prompts.host(batch.ys());
+        double[] w = Prompts.host(new Lasso(alpha).weights(batch.xs(), batch.ys()));
+        int zeros = 0;
+        for (int b = 0; b < B; b++) {
+            for (int k = 0; k < N; k++) {
+                double[] c = new double[D];
+                double[] g = new double[D];
+                for (int j = 0; j < k; j++) {
+                    double r = y[b * N + j];
                     for (int a = 0; a < D; a++) {
-                        double wj = w[(b * N + k) * D + a];
-                        String where = "alpha " + alpha + " prompt " + b + " k " + k + " coordinate " + a;
-                        assertTrue(Math.abs(g[a]) <= alpha + tol, where + ": |g| = " + Math.abs(g[a]));
-                        if (wj != 0) {
-                            assertEquals(alpha * Math.signum(wj), g[a], tol, where + ": w = " + wj);
-                        } else {
-                            zeros++;
-                        }
-                        if (k == 0) {
-                            assertEquals(0.0, wj, 0.0, where);
-                        }
+                        r -= x[(b * N + j) * D + a] * w[(b * N + k) * D + a];
+                    }
+                    for (int a = 0; a < D; a++) {
+                        c[a] += x[(b * N + j) * D + a] * y[b * N + j] / k;
+                        g[a] += x[(b * N + j) * D + a] * r / k;
+                    }
+                }
+                double scale = alpha;
+                for (double v : c) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                double tol = Lasso.TOLERANCE * scale + 1e-12;
+                for (int a = 0; a < D; a++) {
+                    double wj = w[(b * N + k) * D + a];
+                    String where = "alpha " + alpha + " prompt " + b + " k " + k + " coordinate " + a;
+                    assertTrue(Math.abs(g[a]) <= alpha + tol, where + ": |g| = " + Math.abs(g[a]));
+                    if (wj != 0) {
+                        assertEquals(alpha * Math.signum(wj), g[a], tol, where + ": w = " + wj);
+                    } else {
+                        zeros++;
+                    }
+                    if (k == 0) {
+                        assertEquals(0.0, wj, 0.0, where);
                     }
                 }
             }
         }
-        assertTrue(zeros > B * N * D, "the lasso should set many coordinates exactly to zero; got " + zeros);
+        return zeros;
     }
 
     /**
