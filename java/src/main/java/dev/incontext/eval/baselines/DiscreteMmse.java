@@ -5,6 +5,7 @@ import dev.incontext.config.RunConfig.TaskKind;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
 import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -86,44 +87,35 @@ public final class DiscreteMmse implements Predictor {
         long n = x.size(1);
         long m = w.size(0);
         long chunk = Math.max(1, Math.min(m, chunkElements / Math.max(1, b * n)));
-        Tensor runMax = null;    // sigma > 0: running max logit; sigma = 0: running min squared error  (B, n, 1)
-        Tensor runSum = null;    // (B, n)
-        Tensor runDot = null;    // (B, n)
+        // Running state, updated in place so that each chunk's temporaries are freed with its own scope.
+        boolean soft = noiseStd > 0;
+        Tensor run = torch.full(new long[] {b, n, 1}, new Scalar(soft ? Double.NEGATIVE_INFINITY
+                : Double.POSITIVE_INFINITY), x.options());   // soft: max logit so far; hard: min squared error
+        Tensor runSum = torch.zeros(new long[] {b, n}, x.options());
+        Tensor runDot = torch.zeros(new long[] {b, n}, x.options());
         for (long start = 0; start < m; start += chunk) {
-            long len = Math.min(chunk, m - start);
-            Tensor wc = w.narrow(0, start, len).t().mul(new Scalar(yScale));             // (d, len), scaled
-            Tensor xw = torch.matmul(x, wc);                                               // (B, n, len)
-            Tensor sse = PrefixMoments.exclusiveCumsum(y.unsqueeze(2).sub(xw).square()); // sum over j < k
-            Tensor qw = q == null ? xw : torch.matmul(q, wc);
-            if (noiseStd > 0) {
-                Tensor logit = sse.mul(new Scalar(-0.5 / (noiseStd * noiseStd)));
-                Tensor cMax = logit.amax(new long[] {2}, true);
-                Tensor newMax = runMax == null ? cMax : torch.maximum(runMax, cMax);
-                Tensor e = logit.sub(newMax).exp();
-                Tensor s = e.sum(new long[] {2}, false, null);
-                Tensor dot = e.mul(qw).sum(new long[] {2}, false, null);
-                if (runMax != null) {
-                    Tensor decay = runMax.sub(newMax).exp().squeeze(2);
-                    s = s.add(runSum.mul(decay));
-                    dot = dot.add(runDot.mul(decay));
+            try (PointerScope scope = new PointerScope()) {
+                long len = Math.min(chunk, m - start);
+                Tensor wc = w.narrow(0, start, len).t().mul(new Scalar(yScale));             // (d, len), scaled
+                Tensor xw = torch.matmul(x, wc);                                               // (B, n, len)
+                Tensor sse = PrefixMoments.exclusiveCumsum(y.unsqueeze(2).sub(xw).square()); // sum over j < k
+                Tensor qw = q == null ? xw : torch.matmul(q, wc);
+                Tensor weight;
+                Tensor carry;
+                Tensor next;
+                if (soft) {
+                    Tensor logit = sse.mul(new Scalar(-0.5 / (noiseStd * noiseStd)));
+                    next = torch.maximum(run, logit.amax(new long[] {2}, true));
+                    weight = logit.sub(next).exp();
+                    carry = run.sub(next).exp().squeeze(2);          // exp(-inf) = 0 before the first chunk
+                } else {
+                    next = torch.minimum(run, sse.amin(new long[] {2}, true));
+                    weight = sse.eq(next).to(torch.ScalarType.Double);
+                    carry = run.eq(next).to(torch.ScalarType.Double).squeeze(2);
                 }
-                runMax = newMax;
-                runSum = s;
-                runDot = dot;
-            } else {
-                Tensor cMin = sse.amin(new long[] {2}, true);
-                Tensor newMin = runMax == null ? cMin : torch.minimum(runMax, cMin);
-                Tensor hit = sse.eq(newMin).to(torch.ScalarType.Double);
-                Tensor s = hit.sum(new long[] {2}, false, null);
-                Tensor dot = hit.mul(qw).sum(new long[] {2}, false, null);
-                if (runMax != null) {
-                    Tensor stillMin = runMax.eq(newMin).to(torch.ScalarType.Double).squeeze(2);
-                    s = s.add(runSum.mul(stillMin));
-                    dot = dot.add(runDot.mul(stillMin));
-                }
-                runMax = newMin;
-                runSum = s;
-                runDot = dot;
+                runSum.mul_(carry).add_(weight.sum(new long[] {2}, false, null));
+                runDot.mul_(carry).add_(weight.mul(qw).sum(new long[] {2}, false, null));
+                run.copy_(next);
             }
         }
         return PrefixMoments.finish(runDot.div(runSum), batch, name());

@@ -4,6 +4,7 @@ import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.config.RunConfig.XDistribution;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -67,8 +68,10 @@ public record GradientDescent(int steps, double eta, double inputVariance) imple
         if (steps > 1) {
             Tensor g = PrefixMoments.gram(x);                     // (B, n, d, d)
             for (int s = 1; s < steps; s++) {
-                Tensor grad = torch.matmul(g, w.unsqueeze(3)).squeeze(3).sub(c);
-                w = w.sub(grad.mul(etas));
+                try (PointerScope scope = new PointerScope()) {   // frees each step's temporaries
+                    Tensor grad = torch.matmul(g, w.unsqueeze(3)).squeeze(3).sub(c);
+                    w.sub_(grad.mul(etas));
+                }
             }
         }
         Tensor pred = q.mul(w).sum(new long[] {2}, false, null);

@@ -2,6 +2,7 @@ package dev.incontext.eval.baselines;
 
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
@@ -65,6 +66,11 @@ public record Lasso(double alpha, int maxIterations) implements Predictor {
      * points of prompt b (zero at k = 0). Throws IllegalStateException if any problem fails to converge.
      */
     public Tensor weights(Tensor xs, Tensor ys) {
+        return weights(xs, ys, true);
+    }
+
+    /** {@link #weights(Tensor, Tensor)}; without {@code path}, FISTA alone from w = 0 (tests its fallback role). */
+    Tensor weights(Tensor xs, Tensor ys, boolean path) {
         Tensor x = PrefixMoments.f64(xs);
         Tensor y = PrefixMoments.f64(ys);
         long b = x.size(0);
@@ -74,7 +80,7 @@ public record Lasso(double alpha, int maxIterations) implements Predictor {
         Tensor g = PrefixMoments.gram(x).reshape(p, d, d);
         Tensor c = PrefixMoments.xty(x, y).reshape(p, d);
         Tensor tol = c.abs().amax(new long[] {1}, false).clamp_min(new Scalar(alpha)).mul(new Scalar(TOLERANCE));
-        Tensor w = homotopy(g, c, Math.min(maxIterations, 20 * (int) d + 20));
+        Tensor w = path ? homotopy(g, c, Math.min(maxIterations, 20 * (int) d + 20)) : torch.zeros_like(c);
         Tensor open = torch.nonzero(violation(g, c, w).gt(tol)).squeeze(1);
         if (open.size(0) > 0) {
             Tensor rest = proximalGradient(g.index_select(0, open), c.index_select(0, open),
@@ -100,51 +106,55 @@ public record Lasso(double alpha, int maxIterations) implements Predictor {
         Tensor done = lam.le(new Scalar(alpha));
         Tensor first = torch.one_hot(c.abs().argmax(new org.bytedeco.pytorch.LongOptional(1), false), d)
                 .to(torch.ScalarType.Double).mul(done.logical_not().unsqueeze(1).to(torch.ScalarType.Double));
-        Tensor active = first;                                                 // (P, d) 0/1
+        Tensor active = first.clone();                                         // (P, d) 0/1
         Tensor theta = c.sign().mul(first);
         Tensor w = torch.zeros_like(c);
         Tensor grad = c.clone();                                               // c - G w
         Tensor dropped = torch.zeros_like(c);
         double inf = Double.POSITIVE_INFINITY;
         for (int step = 0; step < maxSteps; step++) {
-            if (done.all().item_bool()) {
-                break;
+            // The path's state is updated in place, so each step's temporaries are freed with its scope.
+            try (PointerScope scope = new PointerScope()) {
+                if (done.all().item_bool()) {
+                    break;
+                }
+                Tensor v = solveOn(g, eye, active, theta);                      // G_AA^-1 theta_A, zero off A
+                Tensor u = torch.bmm(g, v.unsqueeze(2)).squeeze(2);            // G v
+                Tensor tiny = lam.mul(new Scalar(1e-12)).unsqueeze(1);
+                Tensor lamCol = lam.unsqueeze(1);
+                Tensor free = active.add(dropped).eq(new Scalar(0));
+                // An inactive j joins when |g_j - delta u_j| reaches lambda - delta, from above or below.
+                Tensor dPlus = lamCol.sub(grad).div(u.mul(new Scalar(-1)).add(new Scalar(1)));
+                Tensor dMinus = lamCol.add(grad).div(u.add(new Scalar(1)));
+                Tensor okPlus = free.logical_and(u.lt(new Scalar(1 - 1e-12))).logical_and(dPlus.gt(tiny));
+                Tensor okMinus = free.logical_and(u.gt(new Scalar(-1 + 1e-12))).logical_and(dMinus.gt(tiny));
+                Tensor join = torch.minimum(torch.where(okPlus, dPlus, new Scalar(inf)),
+                        torch.where(okMinus, dMinus, new Scalar(inf)));
+                // An active j leaves when w_j + delta v_j reaches 0.
+                Tensor dDrop = w.neg().div(torch.where(v.eq(new Scalar(0)), new Scalar(1.0), v));
+                Tensor okDrop = active.gt(new Scalar(0)).logical_and(v.ne(new Scalar(0))).logical_and(dDrop.gt(tiny));
+                Tensor leave = torch.where(okDrop, dDrop, new Scalar(inf));
+                var joinMin = join.min(1, false);
+                var leaveMin = leave.min(1, false);
+                Tensor dStop = lam.sub(new Scalar(alpha));
+                Tensor isStop = dStop.le(torch.minimum(joinMin.get0(), leaveMin.get0())).logical_or(done);
+                Tensor isLeave = isStop.logical_not().logical_and(leaveMin.get0().lt(joinMin.get0()));
+                Tensor isJoin = isStop.logical_not().logical_and(isLeave.logical_not());
+                Tensor delta = torch.minimum(dStop, torch.minimum(joinMin.get0(), leaveMin.get0()))
+                        .masked_fill(done, new Scalar(0.0)).unsqueeze(1);
+                Tensor leaveHot = torch.one_hot(leaveMin.get1(), d).to(torch.ScalarType.Double)
+                        .mul(isLeave.unsqueeze(1).to(torch.ScalarType.Double));
+                Tensor joinHot = torch.one_hot(joinMin.get1(), d).to(torch.ScalarType.Double)
+                        .mul(isJoin.unsqueeze(1).to(torch.ScalarType.Double));
+                Tensor keep = leaveHot.mul(new Scalar(-1)).add(new Scalar(1));
+                w.add_(v.mul(delta)).mul_(keep);
+                grad.sub_(u.mul(delta));
+                lam.sub_(delta.squeeze(1));
+                active.mul_(keep).add_(joinHot);
+                theta.mul_(keep).add_(grad.sign().mul(joinHot));
+                dropped.copy_(leaveHot);
+                done.logical_or_(isStop);
             }
-            Tensor v = solveOn(g, eye, active, theta);                          // G_AA^-1 theta_A, zero off A
-            Tensor u = torch.bmm(g, v.unsqueeze(2)).squeeze(2);                // G v
-            Tensor tiny = lam.mul(new Scalar(1e-12)).unsqueeze(1);
-            Tensor lamCol = lam.unsqueeze(1);
-            Tensor free = active.add(dropped).eq(new Scalar(0));
-            Tensor dPlus = lamCol.sub(grad).div(u.mul(new Scalar(-1)).add(new Scalar(1)));
-            Tensor dMinus = lamCol.add(grad).div(u.add(new Scalar(1)));
-            Tensor okPlus = free.logical_and(u.lt(new Scalar(1 - 1e-12))).logical_and(dPlus.gt(tiny));
-            Tensor okMinus = free.logical_and(u.gt(new Scalar(-1 + 1e-12))).logical_and(dMinus.gt(tiny));
-            Tensor join = torch.minimum(torch.where(okPlus, dPlus, new Scalar(inf)),
-                    torch.where(okMinus, dMinus, new Scalar(inf)));
-            Tensor dDrop = w.neg().div(torch.where(v.eq(new Scalar(0)), new Scalar(1.0), v));
-            Tensor okDrop = active.gt(new Scalar(0)).logical_and(v.ne(new Scalar(0))).logical_and(dDrop.gt(tiny));
-            Tensor leave = torch.where(okDrop, dDrop, new Scalar(inf));
-            var joinMin = join.min(1, false);
-            var leaveMin = leave.min(1, false);
-            Tensor dStop = lam.sub(new Scalar(alpha));
-            Tensor isStop = dStop.le(torch.minimum(joinMin.get0(), leaveMin.get0())).logical_or(done);
-            Tensor isLeave = isStop.logical_not().logical_and(leaveMin.get0().lt(joinMin.get0()));
-            Tensor isJoin = isStop.logical_not().logical_and(isLeave.logical_not());
-            Tensor delta = torch.minimum(dStop, torch.minimum(joinMin.get0(), leaveMin.get0()))
-                    .masked_fill(done, new Scalar(0.0)).unsqueeze(1);
-            w = w.add(v.mul(delta));
-            grad = grad.sub(u.mul(delta));
-            lam = lam.sub(delta.squeeze(1));
-            Tensor leaveHot = torch.one_hot(leaveMin.get1(), d).to(torch.ScalarType.Double)
-                    .mul(isLeave.unsqueeze(1).to(torch.ScalarType.Double));
-            Tensor joinHot = torch.one_hot(joinMin.get1(), d).to(torch.ScalarType.Double)
-                    .mul(isJoin.unsqueeze(1).to(torch.ScalarType.Double));
-            Tensor keep = leaveHot.mul(new Scalar(-1)).add(new Scalar(1));
-            w = w.mul(keep);
-            active = active.mul(keep).add(joinHot);
-            theta = theta.mul(keep).add(grad.sign().mul(joinHot));
-            dropped = leaveHot;
-            done = done.logical_or(isStop);
         }
         // The final weights solved exactly on the final active set and signs (no drift from the incremental steps).
         Tensor exact = solveOn(g, eye, active, c.sub(theta.mul(new Scalar(alpha))));
@@ -172,41 +182,51 @@ public record Lasso(double alpha, int maxIterations) implements Predictor {
         Tensor lip = torch.linalg_eigvalsh(g).amax(new long[] {1}, false).clamp_min(new Scalar(1e-300));
         Tensor step = lip.reciprocal().unsqueeze(1);                 // (P, 1)
         Tensor thresh = step.mul(new Scalar(alpha));                 // (P, 1)
-        Tensor w = w0;
-        Tensor z = w0;
+        Tensor w = w0.clone();
+        Tensor z = w0.clone();
         Tensor t = torch.ones(new long[] {c.size(0), 1}, c.options());
+        Tensor finished = torch.zeros(new long[] {c.size(0)}, c.options()).gt(new Scalar(0));
         double worst = violation(g, c, w0).div(tol).max().item_double();
         for (int it = 1; it <= maxIterations; it++) {
-            Tensor grad = torch.bmm(g, z.unsqueeze(2)).squeeze(2).sub(c);
-            Tensor u = z.sub(grad.mul(step));
-            Tensor wNew = u.sign().mul(u.abs().sub(thresh).clamp_min(new Scalar(0)));
-            Tensor tNew = t.mul(t).mul(new Scalar(4)).add(new Scalar(1)).sqrt().add(new Scalar(1)).div(new Scalar(2));
-            // Restart the momentum where it points uphill (O'Donoghue & Candes' gradient scheme).
-            Tensor restart = z.sub(wNew).mul(wNew.sub(w)).sum(new long[] {1}, true, null).gt(new Scalar(0));
-            tNew = torch.where(restart, new Scalar(1.0), tNew);
-            Tensor beta = torch.where(restart, new Scalar(0.0), t.sub(new Scalar(1)).div(tNew));
-            z = wNew.add(wNew.sub(w).mul(beta));
-            w = wNew;
-            t = tNew;
-            if (it % POLISH_EVERY != 0 && it != maxIterations) {
-                continue;
+            boolean check = it % POLISH_EVERY == 0 || it == maxIterations;
+            long closed = 0;
+            // The iterates are updated in place, so each iteration's temporaries are freed with its scope.
+            try (PointerScope scope = new PointerScope()) {
+                Tensor grad = torch.bmm(g, z.unsqueeze(2)).squeeze(2).sub(c);
+                Tensor u = z.sub(grad.mul(step));
+                Tensor wNew = u.sign().mul(u.abs().sub(thresh).clamp_min(new Scalar(0)));
+                Tensor tNew = t.mul(t).mul(new Scalar(4)).add(new Scalar(1)).sqrt().add(new Scalar(1))
+                        .div(new Scalar(2));
+                // Restart the momentum where it points uphill (O'Donoghue & Candes' gradient scheme).
+                Tensor restart = z.sub(wNew).mul(wNew.sub(w)).sum(new long[] {1}, true, null).gt(new Scalar(0));
+                tNew = torch.where(restart, new Scalar(1.0), tNew);
+                Tensor beta = torch.where(restart, new Scalar(0.0), t.sub(new Scalar(1)).div(tNew));
+                z.copy_(wNew.add(wNew.sub(w).mul(beta)));
+                w.copy_(wNew);
+                t.copy_(tNew);
+                if (check) {
+                    Tensor polished = polish(g, c, w);
+                    Tensor vIter = violation(g, c, w);
+                    Tensor vPol = violation(g, c, polished);
+                    Tensor best = torch.where(vPol.le(vIter).unsqueeze(1), polished, w);
+                    Tensor vBest = torch.minimum(vIter, vPol);
+                    Tensor doneNow = vBest.le(tol);
+                    Tensor doneIdx = torch.nonzero(doneNow).squeeze(1);
+                    closed = doneIdx.size(0);
+                    if (closed > 0) {
+                        result.index_copy_(0, open.index_select(0, doneIdx), best.index_select(0, doneIdx));
+                    }
+                    if (closed < doneNow.size(0)) {
+                        worst = vBest.masked_fill(doneNow, new Scalar(0.0)).div(tol).max().item_double();
+                    }
+                    finished.copy_(doneNow);
+                }
             }
-            Tensor polished = polish(g, c, w);
-            Tensor vIter = violation(g, c, w);
-            Tensor vPol = violation(g, c, polished);
-            Tensor best = torch.where(vPol.le(vIter).unsqueeze(1), polished, w);
-            Tensor vBest = torch.minimum(vIter, vPol);
-            Tensor doneNow = vBest.le(tol);
-            Tensor doneIdx = torch.nonzero(doneNow).squeeze(1);
-            if (doneIdx.size(0) > 0) {
-                result.index_copy_(0, open.index_select(0, doneIdx), best.index_select(0, doneIdx));
-            }
-            Tensor keep = torch.nonzero(doneNow.logical_not()).squeeze(1);
-            if (keep.size(0) == 0) {
+            if (closed == open.size(0)) {
                 return result;
             }
-            worst = vBest.index_select(0, keep).div(tol.index_select(0, keep)).max().item_double();
-            if (keep.size(0) < doneNow.size(0)) {
+            if (closed > 0) {    // drop the finished problems from the working set
+                Tensor keep = torch.nonzero(finished.logical_not()).squeeze(1);
                 open = open.index_select(0, keep);
                 g = g.index_select(0, keep);
                 c = c.index_select(0, keep);
@@ -216,6 +236,7 @@ public record Lasso(double alpha, int maxIterations) implements Predictor {
                 w = w.index_select(0, keep);
                 z = z.index_select(0, keep);
                 t = t.index_select(0, keep);
+                finished = finished.index_select(0, keep);
             }
         }
         throw new IllegalStateException("lasso (alpha=" + alpha + "): " + open.size(0) + " of " + total

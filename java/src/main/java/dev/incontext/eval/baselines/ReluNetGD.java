@@ -3,6 +3,7 @@ package dev.incontext.eval.baselines;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.Rng;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Adam;
 import org.bytedeco.pytorch.AdamOptions;
 import org.bytedeco.pytorch.AutoGradMode;
@@ -95,18 +96,20 @@ public record ReluNetGD(int hidden, double lr, int steps, int batchSize, long se
                 initial = prefixLoss(x, y, rowBase, outside, n, w1, b1, w2, b2);
             }
             for (int step = 0; step < steps; step++) {
-                Tensor scores = torch.rand(new long[] {nets, n - 1}, o, f32).masked_fill(outside, new Scalar(2.0));
-                var top = torch.topk(scores, m, 1, false, false);
-                Tensor mask = top.get0().lt(new Scalar(2.0)).to(torch.ScalarType.Float);           // (nets, m)
-                Tensor rows = top.get1().add(rowBase).view(-1);
-                Tensor xb = x.index_select(0, rows).view(nets, m, d);
-                Tensor yb = y.index_select(0, rows).view(nets, m);
-                Tensor out = forward(xb, w1, b1, w2, b2);
-                Tensor perNet = out.sub(yb).square().mul(mask).sum(new long[] {1}, false, null)
-                        .div(mask.sum(new long[] {1}, false, null));
-                adam.zero_grad();
-                perNet.sum().backward();
-                adam.step();
+                try (PointerScope scope = new PointerScope()) {   // frees each step's activations
+                    Tensor scores = torch.rand(new long[] {nets, n - 1}, o, f32).masked_fill(outside, new Scalar(2.0));
+                    var top = torch.topk(scores, m, 1, false, false);
+                    Tensor mask = top.get0().lt(new Scalar(2.0)).to(torch.ScalarType.Float);       // (nets, m)
+                    Tensor rows = top.get1().add(rowBase).view(-1);
+                    Tensor xb = x.index_select(0, rows).view(nets, m, d);
+                    Tensor yb = y.index_select(0, rows).view(nets, m);
+                    Tensor out = forward(xb, w1, b1, w2, b2);
+                    Tensor perNet = out.sub(yb).square().mul(mask).sum(new long[] {1}, false, null)
+                            .div(mask.sum(new long[] {1}, false, null));
+                    adam.zero_grad();
+                    perNet.sum().backward();
+                    adam.step();
+                }
             }
             try (var ng = new AutoGradMode(false)) {
                 Tensor fin = prefixLoss(x, y, rowBase, outside, n, w1, b1, w2, b2);

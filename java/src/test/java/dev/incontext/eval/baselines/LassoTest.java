@@ -33,6 +33,18 @@ class LassoTest {
         assertTrue(zeros > B * N * D, "the lasso should set many coordinates exactly to zero; got " + zeros);
     }
 
+    /** The fallback solver alone (FISTA with polishing, from w = 0) also meets the KKT conditions. */
+    @Test
+    void fallbackSolverAloneMeetsTheKktConditions() {
+        var s = Prompts.sampler("sparse_linear_regression", "task.n_dims=" + D, "task.sparsity=3");
+        PromptBatch batch = Prompts.sample(s, B, N, 17);
+        Lasso lasso = new Lasso(0.1);
+        Tensor w = lasso.weights(batch.xs(), batch.ys(), false);
+        checkKkt(batch, 0.1, w);
+        assertEquals(0.0, dev.incontext.util.Tensors.maxAbsDiff(w, lasso.weights(batch.xs(), batch.ys())),
+                1e-6, "the path and the fallback should find the same (unique) solution");
+    }
+
     /**
      * Degenerate prompts, where the path's active systems turn singular: coordinate 1 duplicates coordinate 0 and
      * point 5 repeats point 3. The solution is then not unique, but the KKT conditions still hold to the tolerance.
@@ -52,9 +64,13 @@ class LassoTest {
 
     /** Asserts the KKT conditions for every prompt and prefix; returns the number of exactly zero weights. */
     private static int checkKkt(PromptBatch batch, double alpha) {
+        return checkKkt(batch, alpha, new Lasso(alpha).weights(batch.xs(), batch.ys()));
+    }
+
+    private static int checkKkt(PromptBatch batch, double alpha, Tensor weights) {
         double[] x = Prompts.host(batch.xs());
         double[] y = Prompts.host(batch.ys());
-        double[] w = Prompts.host(new Lasso(alpha).weights(batch.xs(), batch.ys()));
+        double[] w = Prompts.host(weights);
         int zeros = 0;
         for (int b = 0; b < B; b++) {
             for (int k = 0; k < N; k++) {
