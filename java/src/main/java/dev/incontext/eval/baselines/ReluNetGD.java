@@ -26,8 +26,8 @@ import org.bytedeco.pytorch.global.torch;
  * exactly its own). Minibatches are the m = min(batchSize, n - 1) smallest of uniform scores over the points, with the
  * points at or after k scored out and masked. Randomness (initialisation and minibatches) comes from a generator
  * seeded with {@code seed}, so a batch gives the same predictions every time. Cost: steps x 3 x B (n - 1) m d hidden
- * multiply-adds (about 1.5e11 for B = 64, n = 41, d = 20), memory B (n - 1) (d + 4) hidden floats for the nets and
- * their Adam state; the query path costs the same.
+ * multiply-adds (6e10 for B = 64, n = 41, d = 20: about 15 s on two busy CPU cores), memory B (n - 1) (d + 4)
+ * hidden floats for the nets and their Adam state plus one step's activations; the query path costs the same.
  */
 public record ReluNetGD(int hidden, double lr, int steps, int batchSize, long seed) implements Predictor {
     public ReluNetGD {
