@@ -24,7 +24,7 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class DiscreteMmse implements Predictor {
     static final long CHUNK_ELEMENTS = 1L << 22;
-    private final Tensor pool;        // (M, d), kept by the sampler
+    private final Tensor pool;        // (M, d) or (M, d, 1), kept by the sampler
     private final double noiseStd;
     private final double yScale;
     private final long chunkElements;
@@ -36,10 +36,9 @@ public final class DiscreteMmse implements Predictor {
 
     /** With a chosen bound on the elements of one (B, n, chunk) block (tests use small ones to exercise chunking). */
     DiscreteMmse(Tensor pool, double noiseStd, double yScale, long chunkElements) {
-        if (pool.dim() == 3 && pool.size(2) == 1) {
-            pool = pool.squeeze(2);
-        }
-        if (pool.dim() != 2 || pool.size(0) < 1) {
+        // No view is taken here: one made now would belong to the caller's PointerScope, which may close before
+        // predict runs; the pool itself is kept alive by its owner (the sampler).
+        if (!(pool.dim() == 2 || (pool.dim() == 3 && pool.size(2) == 1)) || pool.size(0) < 1) {
             throw new IllegalArgumentException("dmmse: the pool must have shape [M, d] with M >= 1; got "
                     + dev.incontext.util.Tensors.shape(pool));
         }
@@ -78,7 +77,7 @@ public final class DiscreteMmse implements Predictor {
         Tensor x = PrefixMoments.f64(batch.xs());
         Tensor y = PrefixMoments.f64(batch.ys());
         Tensor q = queries == null ? null : PrefixMoments.queries(batch, queries);
-        Tensor w = pool.to(x.device(), torch.ScalarType.Double);
+        Tensor w = (pool.dim() == 3 ? pool.squeeze(2) : pool).to(x.device(), torch.ScalarType.Double);
         if (w.size(1) != x.size(2)) {
             throw new IllegalArgumentException("dmmse: the pool's weights have " + w.size(1) + " dimensions but the "
                     + "prompts have " + x.size(2));

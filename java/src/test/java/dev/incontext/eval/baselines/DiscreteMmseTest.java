@@ -101,6 +101,19 @@ class DiscreteMmseTest {
         }
     }
 
+    /** A dMMSE created inside a PointerScope that has closed still predicts (it holds no tensor of that scope). */
+    @Test
+    void outlivesTheScopeItWasCreatedIn() {
+        BaselineContext ctx = Prompts.context("noisy_linear_regression", "task.n_dims=3", "task.num_tasks=5",
+                "task.renormalize_ys=false");
+        Predictor dmmse;
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            dmmse = BaselineSpec.parse("dmmse").create(ctx);
+        }
+        PromptBatch batch = Prompts.sample(ctx.sampler(), 2, 6, 44);
+        assertTrue(dev.incontext.util.Tensors.allFinite(dmmse.predict(batch)));
+    }
+
     @Test
     void refusesTasksWithoutAPoolNamingWhy() {
         var noPool = Prompts.context("linear_regression", "task.n_dims=4");
