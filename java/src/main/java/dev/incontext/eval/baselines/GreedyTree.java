@@ -56,6 +56,12 @@ public record GreedyTree(int maxDepth) implements Predictor {
                 out[p * n + k] = tree.predict(qs, (p * n + k) * d);
             }
         });
+        for (double v : out) {
+            if (!Double.isFinite(v)) {
+                throw new IllegalStateException(name() + ": produced a non-finite prediction (check the prompt for NaN "
+                        + "or infinite values)");
+            }
+        }
         Tensor t = torch.tensor(out, new TensorOptions(torch.ScalarType.Double)).view(b, n);
         return t.to(batch.ys().device(), batch.ys().scalar_type());
     }
