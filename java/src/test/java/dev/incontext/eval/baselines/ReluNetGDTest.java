@@ -63,11 +63,25 @@ class ReluNetGDTest {
      */
     @Test
     void predictionsUseOnlyEarlierPoints() {
+        causal(ReluNetGD.garg(7));
+    }
+
+    /** The same with minibatches of 8, smaller than most prefixes: random subsets, still of earlier points only. */
+    @Test
+    void smallMinibatchesUseOnlyEarlierPointsAndFit() {
+        ReluNetGD small = new ReluNetGD(100, 5e-3, 100, 8, 7);
+        causal(small);
+        ReluNetGD.Trained t = small.train(batch(84), null);
+        double before = Prompts.host(t.initialLoss().narrow(1, 9, N - 10).sum())[0];
+        double after = Prompts.host(t.finalLoss().narrow(1, 9, N - 10).sum())[0];
+        assertTrue(after < before / 3, "training error " + before + " -> " + after);
+    }
+
+    private static void causal(ReluNetGD net) {
         PromptBatch b = batch(83);
         Tensor ys = b.ys().clone();
         ys.narrow(1, 12, 1).add_(new Scalar(10.0));
         PromptBatch perturbed = new PromptBatch(b.xs(), ys, Map.of(), b.activeDims());
-        ReluNetGD net = ReluNetGD.garg(7);
         double[] base = Prompts.host(net.predict(b));
         double[] pert = Prompts.host(net.predict(perturbed));
         double later = 0;
