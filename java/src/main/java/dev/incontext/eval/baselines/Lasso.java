@@ -26,9 +26,9 @@ import org.bytedeco.pytorch.global.torch;
  * reference turns sklearn's ConvergenceWarning into an error too): never a silently unconverged fit.
  *
  * <p>Cost: B n d^2 float64 memory for the Gram matrices and one batched d x d solve per path event (0.2 to 0.4 s
- * for 64 prompts x 41 points x d = 20 on two busy CPU cores, whatever alpha), plus, rarely, FISTA iterations (a batched matrix-vector product
- * each) for the problems left open. {@code maxIterations} caps both the path's events and FISTA's iterations. Same
- * cost for the query path (only the final dot product changes).
+ * for 64 prompts x 41 points x d = 20 on two busy CPU cores, whatever alpha), plus, rarely, FISTA iterations (a
+ * batched matrix-vector product each) for the problems left open. {@code maxIterations} caps both the path's events
+ * and FISTA's iterations. Same cost for the query path (only the final dot product changes).
  */
 public record Lasso(double alpha, int maxIterations) implements Predictor {
     /** Relative KKT tolerance (see the class comment). */

@@ -8,7 +8,8 @@ import org.bytedeco.pytorch.Tensor;
 /**
  * Least squares fitted to the first k examples, predicting at x_k: the minimum-norm solution for lambda = 0 (exact
  * when k &lt; d), ridge for lambda &gt; 0. All prefixes of all prompts in one call of the prefix_lstsq op.
- * {@code bayes} marks the Bayes-optimal ridge of {@link #bayes}, only to name it apart from a plain ridge.
+ * {@code bayes} marks the Bayes-optimal ridge of {@link #bayes(dev.incontext.config.RunConfig.TaskConfig)}, only to
+ * name it apart from a plain ridge.
  */
 public record LeastSquares(double lambda, boolean bayes) implements Predictor {
     /** Least squares (lambda = 0) or ridge with the given lambda. */

@@ -35,7 +35,7 @@ final class PrefixMoments {
         return f64(queries.to(batch.xs().device(), torch.ScalarType.Double));
     }
 
-    /** {@code t} (B, n, ...) summed over the points before each position: entry k = sum_{j<k} t[:, j]; zero at k = 0. */
+    /** {@code t} (B, n, ...) summed over the points before each position: entry k = sum_{j<k} t[:, j], 0 at k = 0. */
     static Tensor exclusiveCumsum(Tensor t) {
         Tensor inclusive = t.cumsum(1);
         long n = t.size(1);

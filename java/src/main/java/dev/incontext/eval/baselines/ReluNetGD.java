@@ -19,18 +19,20 @@ import org.bytedeco.pytorch.global.torch;
  * b1) + b2 with {@code hidden} units and the task's input size, PyTorch's default nn.Linear initialisation
  * (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases), Adam at {@code lr} for {@code steps} steps on the mean
  * squared error of a minibatch of {@code batchSize} points drawn without replacement from the prefix (all of it when
- * the prefix is smaller). One independent net per (prompt, prefix k), predicting at the query of position k; 0 at
- * k = 0. The reference's defaults: hidden 100, lr 5e-3, 100 steps, minibatch 100.
+ * the prefix is smaller). One independent net per (prompt, prefix k), predicting at the query of position k; 0 at k =
+ * 0. The reference's defaults: hidden 100, lr 5e-3, 100 steps, minibatch 100.
  *
  * <p>All B (n - 1) nets train at once on the batch's device, in float32, as batched tensors: the nets of one prompt
  * share its rows, so their first layer is one (n - 1, d) x (d, (n - 1) hidden) product per prompt; each net's loss
- * masks the rows outside its minibatch, and the per-net losses are summed (Adam is element-wise, so each net's
- * update is exactly its own). Minibatches are the m = min(batchSize, k) smallest of uniform scores over the net's
- * k points (no draw is needed when every prefix fits in a minibatch, n - 1 &lt;= batchSize). Prompts are trained in
- * chunks so that one activation tensor stays within {@value #ACTIVATION_BUDGET} floats. Randomness (initialisation and minibatches) comes from a generator
- * seeded with {@code seed}, so a batch gives the same predictions every time. Cost: steps x 3 x B (n - 1)^2 d hidden
- * multiply-adds in large products (6e10 for B = 64, n = 41, d = 20), memory B (n - 1) (d + 4) hidden floats for the
- * nets and their Adam state plus one step's activations; the query path costs the same.
+ * masks the rows outside its minibatch, and the per-net losses are summed (Adam is element-wise, so each net's update
+ * is exactly its own). Minibatches are the m = min(batchSize, k) smallest of uniform scores over the net's k points
+ * (no draw is needed when every prefix fits in a minibatch, n - 1 &lt;= batchSize). Prompts are trained in chunks so
+ * that one activation tensor stays within {@value #ACTIVATION_BUDGET} floats. Randomness (initialisation and
+ * minibatches) comes from a generator seeded with {@code seed}, so a batch gives the same predictions every time.
+ * Cost: steps x 3 x B (n - 1)^2 d hidden multiply-adds in large products (6e10 for B = 64, n = 41, d = 20) plus a
+ * dozen element-wise passes per step over B (n - 1)^2 hidden activations, which dominate on a CPU (about 20 s for
+ * that batch on two busy cores); memory B (n - 1) (d + 4) hidden floats for the nets and their Adam state plus one
+ * step's activations. The query path costs the same.
  */
 public record ReluNetGD(int hidden, double lr, int steps, int batchSize, long seed) implements Predictor {
     public ReluNetGD {

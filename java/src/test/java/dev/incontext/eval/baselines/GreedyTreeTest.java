@@ -91,8 +91,8 @@ class GreedyTreeTest {
 
     /**
      * Learns depth-4 sign trees: at k = 80..99 the depth-4 greedy tree's squared error, as a fraction of the zero
-     * predictor's on the same prompts, is below 1 by more than 6 jackknife standard errors. Reproducible bit for bit, and
-     * the query path predicts with the same fitted trees.
+     * predictor's on the same prompts, is below 1 by more than 6 jackknife standard errors. Reproducible bit for bit,
+     * and the query path predicts with the same fitted trees.
      */
     @Test
     void learnsDecisionTreesReproduciblyAndAtQueries() {
