@@ -50,7 +50,8 @@ public enum BaselineKind {
             return new Averaging();
         }
     },
-    KNN("knn", "knn:K or knn:K:WEIGHTS with K >= 1 and WEIGHTS uniform (default) | inverse_distance") {
+    KNN("knn", "knn:K or knn:K:WEIGHTS with K >= 1 and WEIGHTS uniform (default) | inverse_distance | "
+            + "inverse_squared_distance (Akyurek's |x_i - x_j|^-2)") {
         @Override
         Predictor create(String arg, BaselineContext ctx) {
             String[] parts = arg.isEmpty() ? new String[] {"3"} : arg.split(":", -1);
@@ -66,15 +67,104 @@ public enum BaselineKind {
             if (k < 1) {
                 throw bad(arg, "K must be >= 1");
             }
-            boolean weighted = false;
             if (parts.length == 2) {
-                weighted = switch (parts[1]) {
-                    case "uniform" -> false;
-                    case "inverse_distance" -> true;
-                    default -> throw bad(arg, "WEIGHTS must be uniform or inverse_distance");
+                return switch (parts[1]) {
+                    case "uniform" -> new NearestNeighbours(k, false);
+                    case "inverse_distance" -> new NearestNeighbours(k, true);
+                    case "inverse_squared_distance" -> new InverseSquareNeighbours(k);
+                    default -> throw bad(arg, "WEIGHTS must be uniform, inverse_distance or inverse_squared_distance");
                 };
             }
-            return new NearestNeighbours(k, weighted);
+            return new NearestNeighbours(k, false);
+        }
+    },
+    LASSO("lasso", "lasso:ALPHA with ALPHA > 0: objective (1/(2k)) ||y - Xw||^2 + ALPHA ||w||_1 per prefix, no "
+            + "intercept, solved to a relative KKT tolerance of 1e-6 (an unconverged fit is an error); the papers use "
+            + "1, 0.1, 0.01, 0.001 and 0.0001") {
+        @Override
+        Predictor create(String arg, BaselineContext ctx) {
+            double alpha = number(arg);
+            if (!(alpha > 0) || Double.isInfinite(alpha)) {
+                throw bad(arg, "ALPHA must be a finite number > 0");
+            }
+            return new Lasso(alpha);
+        }
+    },
+    GD("gd", "gd, gd:STEPS or gd:STEPS:ETA: STEPS >= 1 (default 1) steps of full-batch gradient descent from w = 0 "
+            + "on (1/(2k)) ||y - Xw||^2, step ETA > 0 (default: the one-step optimum k / (s (k + d + 1)) for Gaussian "
+            + "inputs of per-coordinate variance s)") {
+        @Override
+        Predictor create(String arg, BaselineContext ctx) {
+            String[] parts = arg.isEmpty() ? new String[0] : arg.split(":", -1);
+            if (parts.length > 2) {
+                throw bad(arg, "at most STEPS and ETA");
+            }
+            int steps = 1;
+            if (parts.length >= 1) {
+                try {
+                    steps = Integer.parseInt(parts[0]);
+                } catch (NumberFormatException e) {
+                    throw bad(arg, "STEPS must be an integer");
+                }
+                if (steps < 1) {
+                    throw bad(arg, "STEPS must be >= 1");
+                }
+            }
+            double eta = Double.NaN;
+            if (parts.length == 2) {
+                eta = number(parts[1]);
+                if (!(eta > 0) || Double.isInfinite(eta)) {
+                    throw bad(arg, "ETA must be a finite number > 0");
+                }
+            }
+            return new GradientDescent(steps, eta, GradientDescent.inputVariance(ctx.task()));
+        }
+    },
+    GD_RELU_NET("gd_relu_net", "no argument; a 2-layer ReLU net (hidden 100, the task's input size) trained on each "
+            + "prefix by Adam (lr 5e-3, 100 steps, minibatches of 100), seeded from the run's seed") {
+        @Override
+        Predictor create(String arg, BaselineContext ctx) {
+            noArgument(arg);
+            return ReluNetGD.garg(ctx.seed());
+        }
+    },
+    TREE("tree", "tree or tree:DEPTH with DEPTH >= 1: a greedy (CART) regression tree fitted to each prefix, of "
+            + "unlimited depth without DEPTH") {
+        @Override
+        Predictor create(String arg, BaselineContext ctx) {
+            if (arg.isEmpty()) {
+                return new GreedyTree(GreedyTree.UNLIMITED);
+            }
+            int depth;
+            try {
+                depth = Integer.parseInt(arg);
+            } catch (NumberFormatException e) {
+                throw bad(arg, "DEPTH must be an integer");
+            }
+            if (depth < 1) {
+                throw bad(arg, "DEPTH must be >= 1");
+            }
+            return new GreedyTree(depth);
+        }
+    },
+    XGBOOST("xgboost", "no argument; gradient-boosted trees with XGBoost's default parameters (xgb.XGBRegressor()), "
+            + "one booster per prefix") {
+        @Override
+        Predictor create(String arg, BaselineContext ctx) {
+            noArgument(arg);
+            return new XGBoostBaseline(ctx.seed());
+        }
+    },
+    DMMSE("dmmse", "no argument; the posterior mean over the task's finite pool of weights (linear tasks with "
+            + "task.num_tasks > 0; Raventos et al.'s dMMSE)") {
+        @Override
+        Predictor create(String arg, BaselineContext ctx) {
+            noArgument(arg);
+            try {
+                return DiscreteMmse.forTask(ctx.task(), ctx.sampler());
+            } catch (IllegalArgumentException e) {
+                throw bad(arg, e.getMessage());
+            }
         }
     };
 

@@ -20,19 +20,62 @@ public final class Baselines {
         return relevant(task, eval.knnK());
     }
 
-    /** The relevant baselines of a task family, with k-NN at each of {@code knnK}. */
+    /** Lasso's alphas in Garg et al.'s sparse-regression comparison. */
+    static final List<String> LASSO_ALPHAS = List.of("1", "0.1", "0.01", "0.001", "0.0001");
+
+    /**
+     * The relevant baselines of a task family (Garg et al.'s table, papers.md §1.5), with k-NN at each of
+     * {@code knnK}; noisy regression adds the Bayes-optimal ridge, and a linear task over a finite pool
+     * (num_tasks &gt; 0) adds dMMSE and ridge, the two Bayes references of Raventós et al. One exhaustive switch: a new
+     * task family does not compile until it declares its baselines.
+     */
     public static List<BaselineSpec> relevant(TaskConfig task, List<Integer> knnK) {
         List<String> s = new ArrayList<>();
+        List<String> knn = knnK.stream().map(k -> "knn:" + k).toList();
+        boolean linear = false;
         switch (task.name()) {
-            case LINEAR_REGRESSION, QUADRATIC_REGRESSION -> s.addAll(List.of("least_squares", "averaging"));
-            case NOISY_LINEAR_REGRESSION -> s.addAll(List.of("least_squares", "bayes_ridge", "averaging"));
-            case SPARSE_LINEAR_REGRESSION -> s.addAll(List.of("least_squares", "averaging"));
-            case RELU_2NN_REGRESSION -> s.addAll(List.of("least_squares", "averaging"));
-            case DECISION_TREE -> s.addAll(List.of("least_squares", "averaging"));
-            case LINEAR_CLASSIFICATION -> s.add("averaging");
+            case LINEAR_REGRESSION -> {
+                s.addAll(List.of("least_squares", "averaging"));
+                s.addAll(knn);
+                linear = true;
+            }
+            case NOISY_LINEAR_REGRESSION -> {
+                s.addAll(List.of("least_squares", "averaging"));
+                s.addAll(knn);
+                s.add("bayes_ridge");
+                linear = true;
+            }
+            case SPARSE_LINEAR_REGRESSION -> {
+                s.addAll(List.of("least_squares", "averaging"));
+                s.addAll(knn);
+                LASSO_ALPHAS.forEach(a -> s.add("lasso:" + a));
+                linear = true;
+            }
+            case QUADRATIC_REGRESSION -> {
+                s.addAll(List.of("least_squares", "averaging"));
+                s.addAll(knn);
+            }
+            case RELU_2NN_REGRESSION -> {
+                s.addAll(List.of("least_squares", "averaging"));
+                s.addAll(knn);
+                s.add("gd_relu_net");
+            }
+            case DECISION_TREE -> {
+                s.add("least_squares");
+                s.addAll(knn);
+                s.addAll(List.of("tree:4", "tree", "xgboost", "averaging"));
+            }
+            case LINEAR_CLASSIFICATION -> {
+                s.addAll(knn);
+                s.add("averaging");
+            }
         }
-        for (int k : knnK) {
-            s.add("knn:" + k);
+        // dMMSE needs the pool's weights to give the labels' likelihood, which renormalised labels break.
+        if (linear && task.numTasks() > 0 && !task.renormalizeYs()) {
+            s.add("dmmse");
+            if (!s.contains("bayes_ridge")) {
+                s.add("bayes_ridge");
+            }
         }
         return s.stream().map(BaselineSpec::parse).toList();
     }

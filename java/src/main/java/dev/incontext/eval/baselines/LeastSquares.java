@@ -8,8 +8,15 @@ import org.bytedeco.pytorch.Tensor;
 /**
  * Least squares fitted to the first k examples, predicting at x_k: the minimum-norm solution for lambda = 0 (exact
  * when k &lt; d), ridge for lambda &gt; 0. All prefixes of all prompts in one call of the prefix_lstsq op.
+ * {@code bayes} marks the Bayes-optimal ridge of {@link #bayes(dev.incontext.config.RunConfig.TaskConfig)}, only to
+ * name it apart from a plain ridge.
  */
-public record LeastSquares(double lambda) implements Predictor {
+public record LeastSquares(double lambda, boolean bayes) implements Predictor {
+    /** Least squares (lambda = 0) or ridge with the given lambda. */
+    public LeastSquares(double lambda) {
+        this(lambda, false);
+    }
+
     @Override
     public Tensor predict(PromptBatch batch, Tensor queries) {
         return queries == null ? Ops.prefixLstsq(batch.xs(), batch.ys(), lambda)
@@ -23,11 +30,14 @@ public record LeastSquares(double lambda) implements Predictor {
      */
     public static LeastSquares bayes(dev.incontext.config.RunConfig.TaskConfig task) {
         double tau = task.yScale();
-        return new LeastSquares(task.noiseStd() * task.noiseStd() / (tau * tau));
+        return new LeastSquares(task.noiseStd() * task.noiseStd() / (tau * tau), true);
     }
 
     @Override
     public String name() {
+        if (bayes) {
+            return "Bayes ridge (lambda=" + lambda + ")";
+        }
         return lambda == 0 ? "Least squares" : "Ridge (lambda=" + lambda + ")";
     }
 }
