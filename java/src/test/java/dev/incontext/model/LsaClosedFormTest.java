@@ -140,6 +140,26 @@ class LsaClosedFormTest {
         }
     }
 
+    /**
+     * The gd:1 baseline on uniform inputs takes §9.7's uniform step: at position N it equals the LSA construction with
+     * η* = 1/(s(1 + (d − 0.2)/N)); and every baseline's argument is checked when a config names it.
+     */
+    @Test
+    void gdBaselineUsesTheUniformOptimalStep() {
+        var c = ConfigLoader.load("von_oswald_gd", List.of());
+        TaskSampler s = new TaskSampler(c.task(), 1, F64);
+        PromptBatch b = s.sample(32, 11, 10, Rng.cpu(8));
+        Tensor gd = dev.incontext.eval.baselines.BaselineSpec.parse("gd:1")
+                .create(new dev.incontext.eval.baselines.BaselineContext(c.task(), s, 1)).predict(b);
+        double eta = dev.incontext.experiments.VonOswaldGd.optimalStep(c.task(), 10);
+        Tensor lsa = LsaModel.gradientDescentStep(10, eta, F64).predict(b);
+        assertTrue(Tensors.maxAbsDiff(gd.select(1, 10), lsa.select(1, 10)) < 1e-12);
+        for (String bad : new String[] {"gd:0", "xgboost:3", "dmmse:1", "gd_relu_net:2", "tree:-1", "lasso:0"}) {
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> dev.incontext.eval.baselines.BaselineSpec.parse(bad), bad);
+        }
+    }
+
     /** The training fast path (last position only) equals the last column of the all-prefix forward pass. */
     @Test
     void lastPositionFastPathEqualsForward() {

@@ -117,7 +117,8 @@ public enum BaselineKind {
                     throw bad(arg, "ETA must be a finite number > 0");
                 }
             }
-            return new GradientDescent(steps, eta, GradientDescent.inputVariance(ctx.task()));
+            return ctx == null ? null : new GradientDescent(steps, eta, GradientDescent.inputVariance(ctx.task()),
+                    GradientDescent.inputKurtosis(ctx.task()));
         }
     },
     GD_RELU_NET("gd_relu_net", "no argument; a 2-layer ReLU net (hidden 100, the task's input size) trained on each "
@@ -125,7 +126,7 @@ public enum BaselineKind {
         @Override
         Predictor create(String arg, BaselineContext ctx) {
             noArgument(arg);
-            return ReluNetGD.garg(ctx.seed());
+            return ctx == null ? null : ReluNetGD.garg(ctx.seed());
         }
     },
     TREE("tree", "tree or tree:DEPTH with DEPTH >= 1: a greedy (CART) regression tree fitted to each prefix, of "
@@ -152,7 +153,7 @@ public enum BaselineKind {
         @Override
         Predictor create(String arg, BaselineContext ctx) {
             noArgument(arg);
-            return new XGBoostBaseline(ctx.seed());
+            return ctx == null ? null : new XGBoostBaseline(ctx.seed());
         }
     },
     DMMSE("dmmse", "no argument; the posterior mean over the task's finite pool of weights (linear tasks with "
@@ -160,6 +161,9 @@ public enum BaselineKind {
         @Override
         Predictor create(String arg, BaselineContext ctx) {
             noArgument(arg);
+            if (ctx == null) {
+                return null;
+            }
             try {
                 return DiscreteMmse.forTask(ctx.task(), ctx.sampler());
             } catch (IllegalArgumentException e) {

@@ -59,7 +59,9 @@ public final class DiscreteMmse implements Predictor {
             throw new IllegalArgumentException("dmmse: needs a linear regression task (linear, noisy or sparse), "
                     + "whose labels are y = s x.w + noise; " + task.name().name().toLowerCase() + " is not one");
         }
-        if (task.numTasks() == 0) {
+        // The pool is the sampler's (the training distribution's): dMMSE stays the pool's posterior mean when the
+        // prompts come from elsewhere (Raventós et al.'s fresh "latent" tasks); the likelihood is the task's.
+        if (sampler.config().numTasks() == 0) {
             throw new IllegalArgumentException("dmmse: the task has no finite pool (task.num_tasks = 0, fresh weights "
                     + "for every prompt); set task.num_tasks > 0, or use bayes_ridge for Gaussian weights");
         }
@@ -68,7 +70,7 @@ public final class DiscreteMmse implements Predictor {
                     + "standard deviation, so the pool's weights no longer give the labels' likelihood; turn it off");
         }
         Map<String, Tensor> p = sampler.taskPool().orElseThrow(() -> new IllegalStateException(
-                "dmmse: the sampler has no task pool although task.num_tasks = " + task.numTasks()));
+                "dmmse: the sampler has no task pool although task.num_tasks = " + sampler.config().numTasks()));
         return new DiscreteMmse(p.get("w"), task.noiseStd(), task.yScale());
     }
 

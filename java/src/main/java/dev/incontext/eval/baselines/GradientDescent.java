@@ -14,19 +14,27 @@ import org.bytedeco.pytorch.global.torch;
  * steps: w <- w - eta (G w - c) with G = X^T X / k, c = X^T y / k; the prediction is queries[b, k] . w (0 at k = 0).
  *
  * <p>Step size: {@code eta} when given (> 0); otherwise, per prefix, the optimal step for ONE step from 0 with i.i.d.
- * Gaussian inputs of per-coordinate variance s (papers.md §9.7): eta* = k / (s (k + d + 1)), with d the batch's
- * active dimensions. One step with eta* has normalised risk (d + 1)/(k + d + 1) (the Zhang et al. LSA optimum). The
- * project's inputs are all Gaussian-based, so this formula is used for every input distribution with s the mean
- * per-coordinate variance (x_scale^2, times cov_scale for random_diagonal); it is exactly optimal only for isotropic
- * inputs (uniform inputs would need §9.7's other formula, and no task here draws them). With several steps the same
- * eta is reused, which is not the multi-step optimum.
+ * input coordinates of variance s and kurtosis m₄/s² (papers.md §9.7): eta* = k / (s (k + m₄/s² + d − 2)), with d the
+ * batch's active dimensions: k / (s (k + d + 1)) for Gaussian inputs (normalised risk (d + 1)/(k + d + 1), the Zhang
+ * et al. LSA optimum) and k / (s (k + d − 0.2)) for uniform ones. The Gaussian-based distributions (skewed, half
+ * subspace, orthants, random diagonal) use the Gaussian value with s the mean per-coordinate variance (x_scale², times
+ * cov_scale for random_diagonal); it is exactly optimal only for isotropic and uniform inputs. With several steps the
+ * same eta is reused, which is not the multi-step optimum.
  *
  * <p>Cost, on the batch's device in float64: one step needs only the prefix sums of y x (B n d); more steps need the
  * prefix Gram matrices (B n d^2 memory) and one batched matrix-vector product per step. The query path costs the
  * same.
  */
-public record GradientDescent(int steps, double eta, double inputVariance) implements Predictor {
+public record GradientDescent(int steps, double eta, double inputVariance, double kurtosis) implements Predictor {
+    /** Gaussian inputs (kurtosis 3). */
+    public GradientDescent(int steps, double eta, double inputVariance) {
+        this(steps, eta, inputVariance, 3.0);
+    }
+
     public GradientDescent {
+        if (!(kurtosis >= 1) || Double.isInfinite(kurtosis)) {
+            throw new IllegalArgumentException("gd: input kurtosis must be a finite number >= 1; got " + kurtosis);
+        }
         if (steps < 1) {
             throw new IllegalArgumentException("gd: STEPS must be >= 1; got " + steps);
         }
@@ -49,6 +57,11 @@ public record GradientDescent(int steps, double eta, double inputVariance) imple
         return task.xDistribution() == XDistribution.RANDOM_DIAGONAL ? s * task.covScale() : s;
     }
 
+    /** m₄/s² of one input coordinate: 1.8 for uniform inputs, 3 for the Gaussian-based ones. */
+    public static double inputKurtosis(TaskConfig task) {
+        return task.xDistribution() == XDistribution.UNIFORM ? 1.8 : 3.0;
+    }
+
     @Override
     public Tensor predict(PromptBatch batch, Tensor queries) {
         Tensor x = PrefixMoments.f64(batch.xs());
@@ -59,7 +72,7 @@ public record GradientDescent(int steps, double eta, double inputVariance) imple
         if (Double.isNaN(eta)) {
             Tensor k = torch.arange(new Scalar(0), new Scalar(n), x.options());
             int d = batch.activeDims();
-            etas = k.div(k.add(new Scalar(d + 1)).mul(new Scalar(inputVariance))).view(1, n, 1);
+            etas = k.div(k.add(new Scalar(kurtosis + d - 2)).mul(new Scalar(inputVariance))).view(1, n, 1);
         } else {
             etas = torch.full(new long[] {1, n, 1}, new Scalar(eta), x.options());
         }

@@ -1,0 +1,61 @@
+package dev.incontext.experiments;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.incontext.config.ConfigLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** raventos-diversity and akyurek-algorithms: their mechanics at tiny sizes, and their paper presets. */
+class GridExperimentsTest {
+    private static final List<String> TINY = List.of("model.n_layer=1", "model.n_embd=16", "training.steps=30",
+            "training.save_every=30", "eval.num_prompts=64", "eval.batch_size=64");
+
+    @Test
+    void raventosRunsItsPoolGridAndComparesWithDmmseAndRidge(@TempDir Path dir) throws Exception {
+        List<String> o = new java.util.ArrayList<>(TINY);
+        o.add("out_dir=" + dir);
+        o.add("grid=1,64");
+        ExperimentReport r = new RaventosDiversity().run(ExperimentContext.quiet(o));
+        List<String> rows = Files.readAllLines(dir.resolve("diversity.csv"));
+        assertEquals(1 + 2 * 2, rows.size(), rows.toString());     // two pool sizes x (pretrain, latent)
+        assertTrue(rows.get(1).startsWith("1,standard,") && rows.get(2).startsWith("1,fresh_tasks,"), rows.toString());
+        String summary = Files.readString(r.summary());
+        assertTrue(summary.contains("dMMSE") && summary.contains("threshold"), summary);
+        // With one task in the pool, dMMSE knows the task after one example: on pool prompts it beats ridge.
+        String[] one = rows.get(1).split(",");
+        assertTrue(Double.parseDouble(one[3]) < Double.parseDouble(one[4]), rows.get(1));
+        // Running again resumes: every cell is already trained.
+        new RaventosDiversity().run(ExperimentContext.quiet(o));
+        assertTrue(Files.exists(dir.resolve("transition_fresh_tasks.svg")));
+    }
+
+    @Test
+    void akyurekRunsItsDepthNoiseGrid(@TempDir Path dir) throws Exception {
+        List<String> o = new java.util.ArrayList<>(TINY.subList(1, TINY.size()));
+        o.add("out_dir=" + dir);
+        o.add("depths=1,2");
+        o.add("noise=0.0,0.5");
+        ExperimentReport r = new AkyurekAlgorithms().run(ExperimentContext.quiet(o));
+        String summary = Files.readString(r.summary());
+        assertTrue(summary.contains("| 1 |") && summary.contains("| 2 |") && summary.contains("σ²/τ² = 0.25"), summary);
+        List<String> probes = Files.readAllLines(dir.resolve("probes.csv"));
+        // 2 noiseless + 2 noisy cells x 3 targets x (layers + 1) x 17 positions.
+        assertEquals(1 + 3 * 17 * (2 + 3) * 2, probes.size());
+        assertTrue(Files.readString(dir.resolve("agreement.csv")).contains("gd:1"));
+    }
+
+    @Test
+    void paperPresetsHaveThePapersSizes() {
+        var r = ConfigLoader.load("raventos_diversity_paper", List.of());
+        assertEquals(8, r.model().layers());
+        assertEquals(500000, r.training().steps());
+        var a = ConfigLoader.load("akyurek_algorithms_paper", List.of());
+        assertEquals(512, a.model().width());
+        assertEquals(41, a.evalPoints());
+    }
+}
