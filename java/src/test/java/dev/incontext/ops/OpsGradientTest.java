@@ -85,8 +85,29 @@ class OpsGradientTest {
         Tensor[] ours = gradients((leaf, x) -> Ops.prefixLstsq(x, leaf, lambda), y, z, g, w);
         Tensor[] lib = gradients((leaf, x) -> LibtorchReference.prefixLstsq(x, leaf, lambda), y, z, g, w);
         assertTrue(relErr(ours[2], lib[2]) <= TOL, "forward: " + relErr(ours[2], lib[2]));
-        assertTrue(relErr(ours[0], lib[0]) <= 1e-8, "leaf gradient dy: " + relErr(ours[0], lib[0]));
-        assertTrue(relErr(ours[1], lib[1]) <= 1e-8, "parameter gradient via dx: " + relErr(ours[1], lib[1]));
+        // The reference differentiates pinv, whose gradient loses about cond(X_k)^2 * eps in the worst prefix (square
+        // prefixes k = d of Gaussian rows have a heavy-tailed condition number even with a well-conditioned weight):
+        // the tolerance is 1e-8 or 1000 cond^2 eps, whichever is larger. Measured over 600 seeds: the error is at most
+        // 147 cond^2 eps (INCONTEXT_SEED=395047799, which failed the old fixed 1e-8: cond 5.4e3, error 2.4e-7). A wrong
+        // gradient is off by O(1), far above the bound while cond stays below ~1e5.
+        double cond = worstPrefixCondition(torch.matmul(z, w.t()));
+        double tol = Math.max(1e-8, 1000 * cond * cond * 2.2e-16);
+        assertTrue(relErr(ours[0], lib[0]) <= tol, "leaf gradient dy: " + relErr(ours[0], lib[0]) + " (cond " + cond + ")");
+        assertTrue(relErr(ours[1], lib[1]) <= tol, "parameter gradient via dx: " + relErr(ours[1], lib[1]) + " (cond "
+                + cond + ")");
         assertTrue(ours[1].abs().sum().item_double() > 0, "parameter gradient is zero");
+    }
+
+    /** The largest condition number (ratio of extreme singular values) over the prefixes X[:, :k], k = 1 .. n. */
+    private static double worstPrefixCondition(Tensor x) {
+        double worst = 1;
+        for (long k = 1; k <= x.size(1); k++) {
+            Tensor sv = torch.linalg_svdvals(x.narrow(1, 0, k));
+            double[] v = Tensors.toDoubleArray(sv.select(1, 0).div(sv.select(1, sv.size(1) - 1)));
+            for (double c : v) {
+                worst = Math.max(worst, c);
+            }
+        }
+        return worst;
     }
 }
