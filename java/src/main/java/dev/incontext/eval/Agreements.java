@@ -103,27 +103,30 @@ public final class Agreements {
         return torch.stack(v, 2);
     }
 
-    /** (B, n, P) predictions of {@code predictor} at each probe set, from the first k examples at position k. */
+    /**
+     * (B, n, P) predictions of {@code predictor} at each probe set, from the first k examples at position k. Each
+     * probe's forward pass runs in its own scope and only its (B, n) result is copied out, so memory stays at one
+     * pass's activations however many probes there are.
+     */
     private static Tensor predictions(Predictor predictor, PromptBatch batch, List<Tensor> probeXs) {
-        List<Tensor> preds = new ArrayList<>();
-        for (Tensor q : probeXs) {
-            Tensor y = predictor.predict(batch, q).to(torch.ScalarType.Double);
-            if (!Tensors.allFinite(y)) {
-                throw new IllegalStateException("predictor " + predictor.name() + " produced non-finite predictions");
+        Tensor out = torch.zeros(new long[] {batch.batchSize(), batch.points(), probeXs.size()},
+                batch.xs().options().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Double)));
+        for (int i = 0; i < probeXs.size(); i++) {
+            try (PointerScope scope = new PointerScope()) {
+                Tensor y = predictor.predict(batch, probeXs.get(i)).to(torch.ScalarType.Double);
+                if (!Tensors.allFinite(y)) {
+                    throw new IllegalStateException("predictor " + predictor.name() + " produced non-finite predictions");
+                }
+                out.select(2, i).copy_(y);
             }
-            preds.add(y);
         }
-        TensorVector v = new TensorVector();
-        for (Tensor t : preds) {
-            v.push_back(t);
-        }
-        return torch.stack(v, 2);
+        return out;
     }
 
     /** Least-squares weights (B, n, d) of predictions (B, n, P) at probes x (B, n, P, d). */
     private static Tensor implicitWeights(Tensor x, Tensor xtx, Tensor y) {
         Tensor xty = torch.matmul(x.transpose(2, 3), y.unsqueeze(3));                  // (B, n, d, 1)
-        return torch.linalg_solve(xtx, xty).squeeze(3);
+        return Tensors.solveSpd(xtx, xty).squeeze(3);
     }
 
     private static void accumulate(double[] into, double[] add) {

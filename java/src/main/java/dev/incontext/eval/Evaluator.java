@@ -108,19 +108,22 @@ public final class Evaluator {
                     }
                 }
                 for (int p = 0; p < predictors.size(); p++) {
-                    Predictor predictor = predictors.get(p);
-                    Tensor pred = predictor.predict(batch, queries);
-                    if (!Tensors.allFinite(pred)) {
-                        throw new IllegalStateException("predictor " + predictor.name() + " produced non-finite "
-                                + "predictions in setting " + setting.id() + " (batch " + b + ")");
-                    }
-                    double[] flat = Tensors.toDoubleArray(metric.score(pred, targets, normaliser));
-                    for (int i = 0; i < size; i++) {
-                        perPrompt[p][done + i] = Arrays.copyOfRange(flat, i * points, i * points + scored);
-                    }
-                    if (cap != null) {
-                        double[] all = cap.predictions().computeIfAbsent(predictor.name(), k -> new double[prompts * points]);
-                        copy(Tensors.toDoubleArray(pred), all, (long) done * points);
+                    // Each predictor's activations are freed before the next one runs.
+                    try (PointerScope inner = new PointerScope()) {
+                        Predictor predictor = predictors.get(p);
+                        Tensor pred = predictor.predict(batch, queries);
+                        if (!Tensors.allFinite(pred)) {
+                            throw new IllegalStateException("predictor " + predictor.name() + " produced non-finite "
+                                    + "predictions in setting " + setting.id() + " (batch " + b + ")");
+                        }
+                        double[] flat = Tensors.toDoubleArray(metric.score(pred, targets, normaliser));
+                        for (int i = 0; i < size; i++) {
+                            perPrompt[p][done + i] = Arrays.copyOfRange(flat, i * points, i * points + scored);
+                        }
+                        if (cap != null) {
+                            double[] all = cap.predictions().computeIfAbsent(predictor.name(), k -> new double[prompts * points]);
+                            copy(Tensors.toDoubleArray(pred), all, (long) done * points);
+                        }
                     }
                 }
             }

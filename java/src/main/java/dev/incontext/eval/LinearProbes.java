@@ -54,7 +54,9 @@ public final class LinearProbes {
         long width = h.size(2);
         Tensor gram = torch.matmul(hc.transpose(1, 2), hc).add(torch.eye(width, hc.options())
                 .mul(new Scalar(lambda * h.size(1))));
-        Tensor weights = torch.linalg_solve(gram, torch.matmul(hc.transpose(1, 2), tc));   // (n, w, t)
+        // Cholesky, not LU: the Gram matrix plus λI is positive definite, and libtorch's LU (OpenBLAS getrf) overflows
+        // a JVM thread's default 1 MB stack from about 192 x 192 up, killing the process (Tensors.solveSpd).
+        Tensor weights = Tensors.solveSpd(gram, torch.matmul(hc.transpose(1, 2), tc));     // (n, w, t)
         Tensor hs = testHidden.to(torch.ScalarType.Double).transpose(0, 1);
         Tensor ts = testTarget.to(torch.ScalarType.Double).transpose(0, 1);
         Tensor pred = torch.matmul(hs.sub(hMean), weights).add(tMean);

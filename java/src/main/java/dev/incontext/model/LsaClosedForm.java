@@ -45,7 +45,9 @@ public final class LsaClosedForm implements Predictor {
             }
         }
         Tensor gamma = torch.tensor(flat, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Double)).view(d, d);
-        double[] inv = dev.incontext.util.Tensors.toDoubleArray(torch.linalg_inv(gamma));
+        // Γ is symmetric positive definite (Λ is a covariance): invert through Cholesky (see Tensors.solveSpd).
+        double[] inv = dev.incontext.util.Tensors.toDoubleArray(dev.incontext.util.Tensors.solveSpd(gamma,
+                torch.eye(d, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Double))));
         this.gammaInverse = new double[d][d];
         for (int i = 0; i < d; i++) {
             System.arraycopy(inv, i * d, gammaInverse[i], 0, d);

@@ -93,4 +93,20 @@ public final class Tensors {
         }
         return s.append(']').toString();
     }
+
+    /**
+     * Solves A X = B for symmetric positive definite A (..., m, m) by Cholesky. Use it, not {@code linalg_solve}, for
+     * such systems: libtorch's LU path (OpenBLAS getrf, multithreaded) overflows a JVM thread's default 1 MB stack from
+     * about m = 192 and kills the process without a Java error (measured: m = 128 passes, 192 and 256 crash; QR, SVD
+     * and Cholesky pass at 1024; -Xss8m makes LU pass). A matrix that is not positive definite is refused.
+     */
+    public static Tensor solveSpd(Tensor a, Tensor b) {
+        var result = torch.linalg_cholesky_ex(a, false, false);
+        double[] info = toDoubleArray(result.get1().max());
+        if (info[0] != 0) {
+            throw new IllegalArgumentException("solveSpd: a matrix of shape " + shape(a) + " is not positive definite "
+                    + "(Cholesky failed at column " + (long) info[0] + ")");
+        }
+        return torch.cholesky_solve(b, result.get0(), false);
+    }
 }

@@ -49,6 +49,22 @@ class GridExperimentsTest {
         assertTrue(Files.readString(dir.resolve("agreement.csv")).contains("gd:1"));
     }
 
+    /** The paper presets start on the CPU: a couple of steps of the paper's models, one cell each. */
+    @Test
+    void paperPresetsStartOnTheCpu(@TempDir Path dir) throws Exception {
+        var log = new java.util.ArrayList<String>();
+        ExperimentContext raventos = new ExperimentContext(true, null, List.of("out_dir=" + dir.resolve("r"), "grid=2",
+                "training.steps=2", "training.save_every=2", "eval.num_prompts=64", "eval.batch_size=64"), log::add,
+                new dev.incontext.train.TrainingListener() { });
+        new RaventosDiversity().run(raventos);
+        assertTrue(Files.readString(dir.resolve("r/summary.md")).contains("8 layers, width 128"), log.toString());
+        ExperimentContext akyurek = new ExperimentContext(true, null, List.of("out_dir=" + dir.resolve("a"), "depths=1",
+                "noise=0.0", "training.steps=2", "training.save_every=2", "eval.num_prompts=64", "eval.batch_size=64"),
+                log::add, new dev.incontext.train.TrainingListener() { });
+        new AkyurekAlgorithms().run(akyurek);
+        assertTrue(Files.readString(dir.resolve("a/summary.md")).contains("width 512, 4 heads"), log.toString());
+    }
+
     @Test
     void paperPresetsHaveThePapersSizes() {
         var r = ConfigLoader.load("raventos_diversity_paper", List.of());

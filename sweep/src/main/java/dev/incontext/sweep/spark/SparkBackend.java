@@ -82,7 +82,8 @@ public final class SparkBackend implements SweepBackend {
                 .set("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threads));
         String cacheDir = System.getProperty("org.bytedeco.javacpp.cachedir");
         if (cacheDir != null && !embedded) {
-            conf.set("spark.executor.extraJavaOptions", "-Dorg.bytedeco.javacpp.cachedir=" + cacheDir);
+            // -Xss8m: see the launcher script (libtorch's multithreaded LU overflows a 1 MB thread stack).
+            conf.set("spark.executor.extraJavaOptions", "-Xss8m -Dorg.bytedeco.javacpp.cachedir=" + cacheDir);
         }
         boolean userClassPath = options.sparkConf().containsKey("spark.jars")
                 || options.sparkConf().containsKey("spark.executor.extraClassPath");
