@@ -21,12 +21,19 @@ import picocli.CommandLine.Model.CommandSpec;
             "demo: the tiny linear-regression demo (as `incontext demo`).",
             "he-modular: He et al. 2024's in-context modular arithmetic and its phase diagram (CPU-sized by "
                 + "default; --preset paper for the paper's sizes, GPU-sized). Interrupted runs resume per grid cell.",
+            "zhang-lsa: Zhang et al.'s linear self-attention against its closed-form minimum (about a minute).",
+            "von-oswald-gd: von Oswald et al.'s GD construction, and a trained LSA against it (under a minute).",
+            "akyurek-algorithms: Akyürek et al.'s algorithm identification by depth and noise, SPD/ILWD and probes "
+                + "(tens of minutes; depths=1,2 noise=0.0 narrow the grid).",
+            "raventos-diversity: Raventós et al.'s task diversity over pool sizes (tens of minutes; grid=1,4,16 sets "
+                + "the pool sizes).",
             "Overrides: key.path=value, e.g. training.steps=500 'phase_diagram.n_tasks_pl=[2,8]'."})
 final class ExperimentCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "NAME", description = "Experiment: demo, he-modular.",
+    @Parameters(index = "0", paramLabel = "NAME", description = "Experiment: demo, he-modular, zhang-lsa, von-oswald-gd, "
+            + "akyurek-algorithms, raventos-diversity.",
             converter = ExperimentConverter.class)
     Experiments experiment;
 

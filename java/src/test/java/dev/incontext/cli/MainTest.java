@@ -65,4 +65,14 @@ class MainTest {
         assertEquals(0, rc, out.toString());
         assertTrue(out.toString().matches("(?s).*java preset=tiny .*median_ms=[0-9.]+ .*"), out.toString());
     }
+
+    /** `experiment --help` names every registered experiment (the registry is the enum; the help text is static). */
+    @Test
+    void experimentHelpNamesEveryExperiment() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        assertEquals(0, Main.execute(new java.io.PrintWriter(out), null, "experiment", "--help"));
+        for (dev.incontext.experiments.Experiments e : dev.incontext.experiments.Experiments.values()) {
+            assertTrue(out.toString().contains(e.id() + ":"), e.id() + " missing from:\n" + out);
+        }
+    }
 }
