@@ -44,8 +44,8 @@ class GridExperimentsTest {
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("| 1 |") && summary.contains("| 2 |") && summary.contains("σ²/τ² = 0.25"), summary);
         List<String> probes = Files.readAllLines(dir.resolve("probes.csv"));
-        // 2 noiseless + 2 noisy cells x 3 targets x (layers + 1) x 17 positions.
-        assertEquals(1 + 3 * 17 * (2 + 3) * 2, probes.size());
+        // 2 noiseless + 2 noisy cells x 3 targets x (layers + 1) x 9 positions.
+        assertEquals(1 + 3 * 9 * (2 + 3) * 2, probes.size());
         assertTrue(Files.readString(dir.resolve("agreement.csv")).contains("gd:1"));
     }
 
