@@ -13,12 +13,9 @@ import dev.incontext.model.Gpt2Model;
 import dev.incontext.model.Predictor;
 import dev.incontext.report.LineChart;
 import dev.incontext.sweep.Cell;
-import dev.incontext.sweep.CellResult;
-import dev.incontext.sweep.SweepOptions;
 import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
-import dev.incontext.sweep.Sweeps;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.Rng;
 import dev.incontext.tasks.TaskSampler;
@@ -73,9 +70,9 @@ public final class AkyurekAlgorithms implements Experiment {
         List<String> noise = new ArrayList<>();
         for (String o : ctx.overrides()) {
             if (o.startsWith("depths=")) {
-                depths.addAll(values(o.substring(7)));
+                depths.addAll(Grids.values(o.substring(7)));
             } else if (o.startsWith("noise=")) {
-                noise.addAll(values(o.substring(6)));
+                noise.addAll(Grids.values(o.substring(6)));
             } else {
                 overrides.add(o);
             }
@@ -101,27 +98,11 @@ public final class AkyurekAlgorithms implements Experiment {
         SweepPlan plan = SweepPlan.of(spec);
         ctx.log().accept("akyurek-algorithms: " + plan.cells().size() + " cells (depth " + depths + " x noise std "
                 + noise + "), master " + ctx.master());
-        SweepOutcome outcome;
-        try {
-            outcome = Sweeps.run(plan, new SweepOptions(ctx.master(), false, true, 0, Map.of()),
-                    new dev.incontext.sweep.SweepListener() {
-                        @Override
-                        public void onCellFinished(CellResult r) {
-                            ctx.log().accept("cell " + r.name() + ": " + r.status() + " " + r.message());
-                        }
-                    });
-        } catch (IOException | RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IOException("the sweep failed: " + e.getMessage(), e);
-        }
+        SweepOutcome outcome = Grids.train(plan, ctx);
         List<CellFindings> findings = new ArrayList<>();
         for (Cell cell : plan.cells()) {
-            if (outcome.cell(cell.name()).failed()) {
-                throw new IllegalStateException("cell " + cell.name() + " failed: " + outcome.cell(cell.name()).message());
-            }
             try (PointerScope scope = new PointerScope()) {
-                TrainedModel model = TrainedModel.load(Path.of(plan.cellConfig(cell).outDir()), ctx.log());
+                TrainedModel model = Grids.load(plan, outcome, cell, ctx);
                 findings.add(analyse(model, cell.value("model.n_layer"), cell.value("task.noise_std")));
                 ctx.log().accept("analysed " + cell.name() + ": best fit " + findings.get(findings.size() - 1).bestFit());
             }
@@ -132,14 +113,6 @@ public final class AkyurekAlgorithms implements Experiment {
         Files.writeString(summary, summary(c, depths, noise, findings), StandardCharsets.UTF_8);
         return new ExperimentReport(summary, files, true, "analysed " + findings.size() + " cells; the depth x noise "
                 + "table of best-fitting algorithms is in the summary");
-    }
-
-    private static List<String> values(String v) {
-        List<String> out = new ArrayList<>();
-        for (String s : v.replace("[", "").replace("]", "").split(",")) {
-            out.add(s.strip());
-        }
-        return out;
     }
 
     /** SPD/ILWD against every candidate and probes per layer, for one trained model. */

@@ -6,12 +6,9 @@ import dev.incontext.eval.EvalSuite;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
 import dev.incontext.report.LineChart;
-import dev.incontext.sweep.CellResult;
-import dev.incontext.sweep.SweepOptions;
 import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
-import dev.incontext.sweep.Sweeps;
 import dev.incontext.train.TrainedModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -55,8 +52,8 @@ public final class RaventosDiversity implements Experiment {
         List<Long> grid = new ArrayList<>();
         for (String o : ctx.overrides()) {
             if (o.startsWith("grid=")) {
-                for (String v : o.substring(5).replace("[", "").replace("]", "").split(",")) {
-                    long m = Long.parseLong(v.strip());
+                for (String v : Grids.values(o.substring(5))) {
+                    long m = Long.parseLong(v);
                     if (m < 1) {
                         throw new IllegalArgumentException("grid: every pool size M must be >= 1; got " + m);
                     }
@@ -90,28 +87,12 @@ public final class RaventosDiversity implements Experiment {
         SweepPlan plan = SweepPlan.of(spec);
         ctx.log().accept("raventos-diversity: " + plan.cells().size() + " pool sizes M = " + grid + ", master "
                 + ctx.master());
-        SweepOutcome outcome;
-        try {
-            outcome = Sweeps.run(plan, new SweepOptions(ctx.master(), false, true, 0, Map.of()),
-                    new dev.incontext.sweep.SweepListener() {
-                        @Override
-                        public void onCellFinished(CellResult r) {
-                            ctx.log().accept("cell " + r.name() + ": " + r.status() + " " + r.message());
-                        }
-                    });
-        } catch (IOException | RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IOException("the sweep of pool sizes failed: " + e.getMessage(), e);
-        }
+        SweepOutcome outcome = Grids.train(plan, ctx);
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < plan.cells().size(); i++) {
             var cell = plan.cells().get(i);
-            if (outcome.cell(cell.name()).failed()) {
-                throw new IllegalStateException("cell " + cell.name() + " failed: " + outcome.cell(cell.name()).message());
-            }
             try (PointerScope scope = new PointerScope()) {
-                TrainedModel model = TrainedModel.load(Path.of(plan.cellConfig(cell).outDir()), ctx.log());
+                TrainedModel model = Grids.load(plan, outcome, cell, ctx);
                 RunConfig cc = model.config();
                 SuiteEvaluation.Outcome o = SuiteEvaluation.run(model, cc, EvalSuite.Named.RAVENTOS.suite(cc.task()),
                         SuiteEvaluation.Options.of(cc).withCapture(true), Evaluator.Listener.NONE);
