@@ -138,32 +138,20 @@ public final class Gpt2Model extends InContextModel {
     }
 
     private Tensor forward(Tensor xs, Tensor ys, java.util.List<Tensor> hidden) {
-        Tensor tokens = encoding.encode(xs, ys);
+        Tensor tokens = embeddable(xs, ys);
         long b = tokens.size(0);
         long len = tokens.size(1);
-        if (len > wpe.size(0)) {
-            throw new IllegalArgumentException("prompt of " + xs.size(1) + " points needs " + len
-                    + " positions but the model has " + wpe.size(0) + " (model.n_positions too small)");
-        }
         Tensor h = torch.linear(tokens, readInW, new TensorOptional(readInB)).add(wpe.narrow(0, 0, len));
         if (hidden != null) {
             hidden.add(atXTokens(h));
         }
         long headDim = width / heads;
         for (Block k : blocks) {
-            Tensor a = layerNorm(h, k.ln1W, k.ln1B);
-            TensorVector qkv = torch.linear(a, k.attnW, new TensorOptional(k.attnB)).split(width, 2);
-            Tensor q = qkv.get(0).view(b, len, heads, headDim).transpose(1, 2);
-            Tensor kk = qkv.get(1).view(b, len, heads, headDim).transpose(1, 2);
-            Tensor v = qkv.get(2).view(b, len, heads, headDim).transpose(1, 2);
-            Tensor att = attention == AttentionImpl.INCONTEXT ? Ops.attention(q, kk, v, true)
-                    : torch.scaled_dot_product_attention(q, kk, v, new TensorOptional(), 0.0, true,
-                            new DoubleOptional(), false);
-            Tensor merged = att.transpose(1, 2).reshape(b, len, width);
-            h = h.add(torch.linear(merged, k.projW, new TensorOptional(k.projB)));
-            Tensor m = layerNorm(h, k.ln2W, k.ln2B);
-            Tensor fc = torch.gelu(torch.linear(m, k.fcW, new TensorOptional(k.fcB)), "tanh");
-            h = h.add(torch.linear(fc, k.outW, new TensorOptional(k.outB)));
+            TensorVector qkv = qkv(h, k);
+            Tensor att = causalAttention(heads(qkv.get(0), b, len, headDim), heads(qkv.get(1), b, len, headDim),
+                    heads(qkv.get(2), b, len, headDim));
+            h = h.add(torch.linear(att.transpose(1, 2).reshape(b, len, width), k.projW, new TensorOptional(k.projB)));
+            h = h.add(mlp(h, k));
             if (hidden != null) {
                 hidden.add(atXTokens(h));
             }
@@ -171,6 +159,28 @@ public final class Gpt2Model extends InContextModel {
         h = layerNorm(h, lnFW, lnFB);
         Tensor out = torch.linear(h, readOutW, new TensorOptional(readOutB)).squeeze(2);
         return encoding.readout(out);
+    }
+
+    /** The prompt's tokens, refused when the model has too few positions for them. */
+    private Tensor embeddable(Tensor xs, Tensor ys) {
+        Tensor tokens = encoding.encode(xs, ys);
+        long len = tokens.size(1);
+        if (len > wpe.size(0)) {
+            throw new IllegalArgumentException("prompt of " + xs.size(1) + " points needs " + len
+                    + " positions but the model has " + wpe.size(0) + " (model.n_positions too small)");
+        }
+        return tokens;
+    }
+
+    /** q, k and v of a block's pre-LN attention, each (B, T, width). */
+    private TensorVector qkv(Tensor h, Block k) {
+        return torch.linear(layerNorm(h, k.ln1W, k.ln1B), k.attnW, new TensorOptional(k.attnB)).split(width, 2);
+    }
+
+    /** Causal attention over (B, H, T, D): the project's op or libtorch's SDPA, as configured. */
+    private Tensor causalAttention(Tensor q, Tensor k, Tensor v) {
+        return attention == AttentionImpl.INCONTEXT ? Ops.attention(q, k, v, true)
+                : torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, true, new DoubleOptional(), false);
     }
 
     /**
@@ -188,14 +198,10 @@ public final class Gpt2Model extends InContextModel {
             throw new IllegalArgumentException("queries must have the shape of xs " + dev.incontext.util.Tensors.shape(xs)
                     + "; got " + dev.incontext.util.Tensors.shape(queries));
         }
-        Tensor tokens = encoding.encode(xs, ys);
+        Tensor tokens = embeddable(xs, ys);
         long b = tokens.size(0);
         long len = tokens.size(1);
         long n = xs.size(1);
-        if (len > wpe.size(0)) {
-            throw new IllegalArgumentException("prompt of " + n + " points needs " + len
-                    + " positions but the model has " + wpe.size(0) + " (model.n_positions too small)");
-        }
         Tensor qTokens = encoding.encode(queries, torch.zeros_like(ys)).reshape(b, n, 2, -1).select(2, 0);
         Tensor qPositions = torch.arange(new Scalar(0), new Scalar(len), new Scalar(2),
                 wpe.options().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long)));
@@ -208,16 +214,11 @@ public final class Gpt2Model extends InContextModel {
         Tensor mask = col.lt(row.mul(new Scalar(2))).logical_or(col.eq(row.add(new Scalar(len))));
         long headDim = width / heads;
         for (Block k : blocks) {
-            Tensor a = layerNorm(h, k.ln1W, k.ln1B);
-            Tensor aq = layerNorm(hq, k.ln1W, k.ln1B);
-            TensorVector qkv = torch.linear(a, k.attnW, new TensorOptional(k.attnB)).split(width, 2);
-            TensorVector qkvQ = torch.linear(aq, k.attnW, new TensorOptional(k.attnB)).split(width, 2);
-            Tensor q = heads(qkv.get(0), b, len, headDim);
+            TensorVector qkv = qkv(h, k);
+            TensorVector qkvQ = qkv(hq, k);
             Tensor kk = heads(qkv.get(1), b, len, headDim);
             Tensor v = heads(qkv.get(2), b, len, headDim);
-            Tensor att = attention == AttentionImpl.INCONTEXT ? Ops.attention(q, kk, v, true)
-                    : torch.scaled_dot_product_attention(q, kk, v, new TensorOptional(), 0.0, true,
-                            new DoubleOptional(), false);
+            Tensor att = causalAttention(heads(qkv.get(0), b, len, headDim), kk, v);
             Tensor keys = torch.cat(new TensorVector(kk, heads(qkvQ.get(1), b, n, headDim)), 2);
             Tensor values = torch.cat(new TensorVector(v, heads(qkvQ.get(2), b, n, headDim)), 2);
             Tensor attQ = torch.scaled_dot_product_attention(heads(qkvQ.get(0), b, n, headDim), keys, values,
