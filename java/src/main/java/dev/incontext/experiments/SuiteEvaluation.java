@@ -82,6 +82,10 @@ public final class SuiteEvaluation {
         int cached = 0;
         int computed = 0;
         TaskSampler trainedSampler = new TaskSampler(c.task(), c.seed(), options);
+        // What every cache key shares, computed once (the commit is read from .git).
+        List<String> run = List.of(provenance.libraryVersion(), provenance.commit(), ConfigLoader.toYaml(c.task()),
+                ConfigLoader.toYaml(c.model()), Integer.toString(o.prompts()), Integer.toString(o.batchSize()),
+                Integer.toString(trainedPoints), Long.toString(c.seed()));
         for (Setting setting : suite.settings()) {
             Optional<String> why = setting.unsupported(c.task(), trainedPoints, positions);
             if (why.isPresent()) {
@@ -89,7 +93,7 @@ public final class SuiteEvaluation {
                 continue;
             }
             RunConfig.TaskConfig task = setting.task(c.task());
-            TaskSampler sampler = new TaskSampler(task, c.seed(), options);
+            boolean classification = dev.incontext.tasks.TaskFamily.of(task).classification();
             // The baselines see the setting's task, and the training distribution's sampler: dMMSE's prior is the
             // pool the model was trained on, also when the prompts come from fresh tasks.
             BaselineContext ctx = new BaselineContext(task, trainedSampler, c.seed());
@@ -111,10 +115,9 @@ public final class SuiteEvaluation {
             List<Integer> todoIndex = new ArrayList<>();
             for (int i = 0; i < predictors.size(); i++) {
                 String identity = i == 0 ? "model:" + fingerprint : described.get(predictors.get(i).name());
-                String key = EvalCache.key(List.of(BuildInfo.version(), BuildInfo.commit(), identity,
-                        predictors.get(i).name(), setting.toString(), ConfigLoader.toYaml(c.task()),
-                        ConfigLoader.toYaml(c.model()), Integer.toString(o.prompts()), Integer.toString(o.batchSize()),
-                        Integer.toString(trainedPoints), Long.toString(c.seed())));
+                List<String> parts = new ArrayList<>(run);
+                parts.addAll(List.of(identity, predictors.get(i).name(), setting.toString()));
+                String key = EvalCache.key(parts);
                 keys.add(key);
                 Optional<Evaluation.Curve> hit = o.cache() == null || o.capture() ? Optional.empty()
                         : o.cache().get(key, predictors.get(i).name());
@@ -126,11 +129,10 @@ public final class SuiteEvaluation {
                     todoIndex.add(i);
                 }
             }
-            Evaluation fresh = null;
             if (!todo.isEmpty()) {
                 Evaluator.Result r = Evaluator.evaluate(todo, c.task(), trainedPoints, positions, setting, request,
                         listener);
-                fresh = r.evaluation();
+                Evaluation fresh = r.evaluation();
                 if (r.captured() != null) {
                     captured.put(setting.id(), r.captured());
                 }
@@ -144,9 +146,9 @@ public final class SuiteEvaluation {
                 }
             }
             evaluations.add(new Evaluation(setting.id(), setting.description(),
-                    dev.incontext.eval.Metric.of(sampler.family().classification()), setting.normaliser(c.task()),
+                    dev.incontext.eval.Metric.of(classification), setting.normaliser(c.task()),
                     o.prompts(), List.of(curves)));
-            if (suite.agreement() && agreements.isEmpty() && !sampler.family().classification()) {
+            if (suite.agreement() && agreements.isEmpty() && !classification) {
                 Evaluator.Request ar = new Evaluator.Request(o.agreementPrompts(), o.batchSize(), c.seed(), options,
                         false);
                 agreements.addAll(Agreements.measure(model.model(), predictors.subList(1, predictors.size()), c.task(),
