@@ -4,6 +4,7 @@ import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.XDistribution;
 import dev.incontext.eval.Setting;
+import dev.incontext.eval.baselines.GradientDescent;
 import dev.incontext.model.InContextModel;
 import dev.incontext.model.LinearAttentionStack;
 import dev.incontext.model.LsaModel;
@@ -55,16 +56,13 @@ public final class VonOswaldGd implements Experiment {
 
     /** The optimal one-step GD step size for the config's input distribution (papers.md §9.7). */
     public static double optimalStep(RunConfig.TaskConfig t, int n) {
-        double s = t.xScale() * t.xScale();
-        double m4 = switch (t.xDistribution()) {
-            case ISOTROPIC -> 3.0;
-            case UNIFORM -> 1.8;
-            default -> throw new IllegalArgumentException("the optimal step is derived for isotropic Gaussian and "
-                    + "uniform inputs; got " + t.xDistribution());
-        };
-        return 1 / (s * (1 + (m4 + t.nDims() - 2) / n));
+        if (t.xDistribution() != XDistribution.ISOTROPIC && t.xDistribution() != XDistribution.UNIFORM) {
+            throw new IllegalArgumentException("the optimal step is derived for isotropic Gaussian and uniform inputs; "
+                    + "got " + t.xDistribution());
+        }
+        double s = GradientDescent.inputVariance(t);
+        return 1 / (s * (1 + (GradientDescent.inputKurtosis(t) + t.nDims() - 2) / n));
     }
-
     @Override
     public ExperimentReport run(ExperimentContext ctx) throws IOException {
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "von_oswald_gd_paper"
@@ -151,21 +149,9 @@ public final class VonOswaldGd implements Experiment {
                 last.predictionDifference(), last.sensitivityCosine()));
     }
 
-    /** K steps of GD from 0 on every prefix, predicting at the prompt's own x_k (float64, explicit loop over steps). */
+    /** K steps of GD from 0 with step eta on every prefix, at the prompt's own x_k: the gd:K:ETA baseline. */
     static Tensor gdSteps(PromptBatch b, int steps, double eta) {
-        long n = b.points();
-        Tensor out = torch.zeros(new long[] {b.batchSize(), n}, b.xs().options());
-        for (long k = 1; k < n; k++) {
-            Tensor x = b.xs().narrow(1, 0, k);
-            Tensor y = b.ys().narrow(1, 0, k);
-            Tensor w = torch.zeros(new long[] {b.batchSize(), b.dims()}, b.xs().options());
-            for (int s = 0; s < steps; s++) {
-                Tensor r = y.sub(torch.matmul(x, w.unsqueeze(2)).squeeze(2));
-                w = w.add(torch.matmul(x.transpose(1, 2), r.unsqueeze(2)).squeeze(2).mul(new Scalar(eta / k)));
-            }
-            out.select(1, k).copy_(torch.matmul(b.xs().select(1, k).unsqueeze(1), w.unsqueeze(2)).squeeze(2).squeeze(1));
-        }
-        return out;
+        return new GradientDescent(steps, eta, 1.0).predict(b);
     }
 
     private static Point compare(long step, InContextModel model, InContextModel gd, PromptBatch prompts,
