@@ -374,8 +374,8 @@ public sealed interface Setting {
         public PromptBatch prompts(TaskSampler s, long batch, int points, Generator gen) {
             int d = s.nDims();
             PromptBatch base = s.sample(batch, points, d, gen);
-            Tensor u = torch.rand(new long[] {1, 1, d}, opt(gen), base.xs().options());
-            Tensor lambda = u.mul(new Scalar(-1)).add(new Scalar(1)).log().mul(new Scalar(-c));   // c * Exp(1)
+            Tensor lambda = dev.incontext.tasks.InputDistribution.exponential(new long[] {1, 1, d}, gen,
+                    base.xs().options()).mul(new Scalar(c));                                  // c * Exp(1)
             Tensor xs = base.xs().mul(lambda.sqrt());
             return new PromptBatch(xs, s.label(base, xs, gen), base.params(), base.activeDims());
         }

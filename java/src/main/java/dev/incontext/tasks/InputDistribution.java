@@ -62,10 +62,7 @@ public final class InputDistribution {
             case ISOTROPIC -> z;
             case SKEWED, HALF_SUBSPACE -> torch.matmul(z, transform);
             case RANDOM_DIAGONAL -> {
-                // Exp(1) by inversion: -log(1 - U), U in [0, 1).
-                Tensor u = torch.rand(new long[] {batch, 1, nDims}, opt(gen), o);
-                Tensor lambda = u.mul(new Scalar(-1)).add(new Scalar(1)).log().mul(new Scalar(-1));
-                yield z.mul(lambda.mul(new Scalar(covScale)).sqrt());
+                yield z.mul(exponential(new long[] {batch, 1, nDims}, gen, o).mul(new Scalar(covScale)).sqrt());
             }
             case UNIFORM -> torch.rand(new long[] {batch, points, nDims}, opt(gen), o).mul(new Scalar(2 * Math.sqrt(3)))
                     .sub(new Scalar(Math.sqrt(3)));
@@ -76,5 +73,10 @@ public final class InputDistribution {
             }
         };
         return scale == 1.0 ? x : x.mul(new Scalar(scale));
+    }
+
+    /** Exp(1) draws of the given shape, by inversion: −log(1 − U), U in [0, 1). */
+    public static Tensor exponential(long[] shape, Generator gen, TensorOptions o) {
+        return torch.rand(shape, opt(gen), o).mul(new Scalar(-1)).add(new Scalar(1)).log().mul(new Scalar(-1));
     }
 }
