@@ -4,6 +4,11 @@
 // (MKL in a PyTorch wheel) still load; they report that nothing was set.
 #include <dlfcn.h>
 
+#include <atomic>
+#include <bit>
+
+#include <ATen/Parallel.h>
+
 #include "attention/attention.h"
 #include "incontext/generator.h"
 
@@ -18,5 +23,13 @@ bool set_blas_threads(int threads) {
 }
 
 std::string attention_cpu_isa() { return attn::fast_isa_name(); }
+
+int64_t op_threads() {
+  // Compiled like the ops' own parallel loops (this file is part of the same target and flags).
+  std::atomic<uint64_t> seen{0};
+  const int64_t n = std::max<int64_t>(1, at::get_num_threads()) * 16;
+  at::parallel_for(0, n, 1, [&](int64_t, int64_t) { seen.fetch_or(uint64_t{1} << (at::get_thread_num() % 64)); });
+  return std::popcount(seen.load());
+}
 
 }  // namespace incontext

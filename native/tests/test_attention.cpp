@@ -10,6 +10,9 @@
 #include <torch/csrc/autograd/generated/variable_factories.h>
 
 #include "attention/attention.h"
+#include <ATen/Parallel.h>
+
+#include "incontext/generator.h"
 #include "incontext/ops.h"
 #include "testing.h"
 
@@ -51,6 +54,22 @@ int main(int argc, char** argv) {
     suite.skip("fast CPU kernel, avx2+fma build", "this CPU lacks AVX2/FMA");
 #endif
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  // The ops' parallel loops only run in parallel when the op library is compiled with OpenMP; it once was not, and
+  // every test still passed because a serial loop gives the same numbers.
+  suite.run("the ops split their work over torch's threads (op_threads() == at::get_num_threads() for 1, 2, 3)", [&] {
+    const int before = at::get_num_threads();
+    bool ok = true;
+    for (int n : {1, 2, 3}) {
+      at::set_num_threads(n);
+      const int64_t got = incontext::op_threads();
+      if (got != n) {
+        std::printf("  torch threads %d: the ops' parallel loops ran on %lld\n", n, (long long)got);
+        ok = false;
+      }
+    }
+    at::set_num_threads(before);
+    return ok;
+  });
 
   const Shape shapes[] = {{2, 2, 1, 16}, {1, 3, 2, 32}, {2, 2, 41, 32}, {1, 2, 97, 59}, {1, 1, 82, 64}, {1, 1, 33, 128}};
   for (const Shape& sh : shapes) {

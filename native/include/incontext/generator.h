@@ -1,5 +1,5 @@
 // Process-level helpers the JavaCPP presets lack: seeded random generators on any device (the presets create CPU
-// generators only), and sizing the BLAS thread pool.
+// generators only), sizing the BLAS thread pool, and what the ops run with (instruction set, threads).
 #pragma once
 
 #include <cstdint>
@@ -19,5 +19,10 @@ bool set_blas_threads(int threads);
 // The instruction set the fused CPU attention kernel runs with in this process: "avx512", "avx2+fma" or "portable"
 // (INCONTEXT_CPU_ISA=portable or =avx2 caps it).
 std::string attention_cpu_isa();
+
+// How many threads take part when this library's ops split work with at::parallel_for at the current
+// at::get_num_threads(): the op library must be compiled with OpenMP for that (ATen/ParallelOpenMP.h is a header
+// template that falls back to a serial loop without it), so 1 here with more torch threads means a broken build.
+int64_t op_threads();
 
 }  // namespace incontext

@@ -55,4 +55,6 @@ inline bool set_blas_threads(int threads) { return incontext::set_blas_threads(t
 
 inline std::string attention_cpu_isa() { return incontext::attention_cpu_isa(); }
 
+inline int64_t op_threads() { return incontext::op_threads(); }
+
 }  // namespace incontext::java

@@ -78,37 +78,54 @@ const char* fast_isa_name() {
   return "?";
 }
 
+// Scratch for one task range, reused by the thread across calls: a fresh vector per call cost a zeroing pass and,
+// from 128 KB up, an mmap with its page faults on every call. Kept only up to 16 MB per thread and type.
+template <class T>
+T* scratch_for(int64_t n, std::vector<T>& fallback) {
+  constexpr int64_t kKeepBytes = int64_t{16} << 20;
+  thread_local std::vector<T> kept;
+  std::vector<T>& buf = n * static_cast<int64_t>(sizeof(T)) <= kKeepBytes ? kept : fallback;
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+  return buf.data();
+}
+
 template <class T>
 bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
   // Each build sizes its own scratch (their row blocks differ).
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
   if (isa() == Isa::avx512) {
-    std::vector<T> scratch(static_cast<size_t>(avx512::forward_scratch<T>(p.T_, p.D)));
-    return avx512::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+    std::vector<T> big;
+    T* scratch = scratch_for<T>(avx512::forward_scratch<T>(p.T_, p.D), big);
+    return avx512::forward_fast<T>(p, bh_begin, bh_end, scratch);
   }
   if (isa() == Isa::avx2) {
-    std::vector<T> scratch(static_cast<size_t>(avx2::forward_scratch<T>(p.T_, p.D)));
-    return avx2::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+    std::vector<T> big;
+    T* scratch = scratch_for<T>(avx2::forward_scratch<T>(p.T_, p.D), big);
+    return avx2::forward_fast<T>(p, bh_begin, bh_end, scratch);
   }
 #endif
-  std::vector<T> scratch(static_cast<size_t>(portable::forward_scratch<T>(p.T_, p.D)));
-  return portable::forward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  std::vector<T> big;
+  T* scratch = scratch_for<T>(portable::forward_scratch<T>(p.T_, p.D), big);
+  return portable::forward_fast<T>(p, bh_begin, bh_end, scratch);
 }
 
 template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
   if (isa() == Isa::avx512) {
-    std::vector<T> scratch(static_cast<size_t>(avx512::backward_scratch<T>(p.T_, p.D)));
-    return avx512::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
+    std::vector<T> big;
+    T* scratch = scratch_for<T>(avx512::backward_scratch<T>(p.T_, p.D), big);
+    return avx512::backward_fast<T>(p, bh_begin, bh_end, scratch);
   }
   if (isa() == Isa::avx2) {
-    std::vector<T> scratch(static_cast<size_t>(avx2::backward_scratch<T>(p.T_, p.D)));
-    return avx2::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
+    std::vector<T> big;
+    T* scratch = scratch_for<T>(avx2::backward_scratch<T>(p.T_, p.D), big);
+    return avx2::backward_fast<T>(p, bh_begin, bh_end, scratch);
   }
 #endif
-  std::vector<T> scratch(static_cast<size_t>(portable::backward_scratch<T>(p.T_, p.D)));
-  portable::backward_fast<T>(p, bh_begin, bh_end, scratch.data());
+  std::vector<T> big;
+  T* scratch = scratch_for<T>(portable::backward_scratch<T>(p.T_, p.D), big);
+  portable::backward_fast<T>(p, bh_begin, bh_end, scratch);
 }
 
 template bool forward_fast<float>(const FwdParams<float, float>&, int64_t, int64_t);

@@ -7,17 +7,19 @@
 // Algorithm, per (b, h), all of it in cache (a few hundred KB at T = 1025, D = 128):
 //   pack K^T (D x Tp) and V (T x Dp), zero-padded to the column block kCol = 16 (Tp, Dp = T, D rounded up);
 //   forward, per group of kRows = 4 query rows i0..i0+3 (causal: keys 0..i0+3 only):
-//     S = Q_rows K^T                          micro-kernel: 4 rows x 16 columns of float32 FMAs in registers
-//     P = exp(scale S - m) / l row by row     vectorised exp (Cephes polynomial, ~1 ulp), lse = m + log l
-//     O_rows = P V                            same micro-kernel
-//   backward, per tile of kTile = 32 query rows, in groups of 4 rows:
-//     P = exp(scale Q K^T - lse),  dP = dO V^T,  dS = scale P (dP - delta), delta_i = dO_i . O_i
+//     S = Q_rows K^T                          micro-kernel: kRows rows x 16 (or 32) columns of FMAs in registers
+//     E = exp(scale S - m) row by row         two passes (max, then exp and sum); vectorised exp (Cephes
+//                                             polynomial, ~1 ulp); lse = m + log l, l = row sum of E
+//     O_rows = (E V) / l                      same micro-kernel; the 1/l goes on the D outputs, not the T inputs
+//   backward, per tile of kTile = 32 query rows, in groups of kRows rows:
+//     delta_i = dO_i . O_i for every row first, then per group
+//     P = exp(scale Q K^T - lse),  dP = dO V^T,  dS = scale P (dP - delta)   (one pass over the row)
 //     dQ_rows = dS K;  after the tile: dV += P^T dO_tile,  dK += dS^T Q_tile  (A read transposed, Tp x Dp)
 //   The T x T matrices never exist: S/P/dS live in a 32 x Tp scratch that the caller provides per thread.
 // Shapes: contiguous (B, H, T, D), any T >= 1 and D >= 1. Cost O(B H T^2 D) FMAs (forward 2 T^2 D, backward
 // 5 T^2 D; causal skips the key blocks past each row group), O(T D) scratch.
-// Precision: float32 storage computes in float32 (row sums and delta in float64); error vs the float64
-// reference is a few 1e-7 relative, tested at 1e-5. float64 storage computes in float64 (std exp).
+// Precision: float32 storage computes in float32 (row sums and delta summed by lanes, the lanes as a tree); error
+// vs the float64 reference is a few 1e-7 relative, tested at 1e-5. float64 storage computes in float64 (std exp).
 //
 // Not a standalone header: the includer defines INCONTEXT_FAST_ISA and includes attention.h and <math.h>.
 
@@ -66,40 +68,54 @@ inline void vstore(T* p, typename Vec<T>::type v) {
   __builtin_memcpy(p, &v, sizeof v);
 }
 
-// C[r, c] (+)= sum_{k < K} A[r lda + k] B[k ldb + c] for r < R, c < ncol (a multiple of kCol). The 4 x 16 output
-// block stays in registers over the whole k loop: per k, 2 vector loads of B and 4 broadcasts of A feed 8 FMAs
-// (float). All four products of the op (Q K^T, P V, dO V^T, dS K, and the transposed dK/dV updates) use it.
-// With AT = true, A is read transposed: element (r, k) at A[k lda + r] (4 adjacent values per k), which lets the
-// dK/dV updates read P and dS (query-major) directly instead of transposing them.
+// C[r, c] (+)= sum_{k < K} A[r lda + k] B[k ldb + c] for r < R, c < ncol (a multiple of kCol). Each R x (NV
+// vectors) output block stays in registers over the whole k loop: per k, NV vector loads of B and R broadcasts of
+// A feed R x NV FMAs. All four products of the op (Q K^T, P V, dO V^T, dS K, and the transposed dK/dV updates) use
+// it. With AT = true, A is read transposed: element (r, k) at A[k lda + r] (R adjacent values per k), which lets
+// the dK/dV updates read P and dS (query-major) directly instead of transposing them.
+template <class T, int R, int NV, bool AT>
+inline void mm_block(const T* __restrict A, int64_t lda, const T* __restrict b, int64_t ldb, int64_t K,
+                     T* __restrict C, int64_t ldc, bool accumulate) {
+  using V = typename Vec<T>::type;
+  constexpr int W = Vec<T>::W;
+  V acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[r][v] = accumulate ? vload(C + r * ldc + v * W) : V{};
+  for (int64_t k = 0; k < K; ++k, b += ldb) {
+    V bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) bv[v] = vload(b + v * W);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const T a = AT ? A[k * lda + r] : A[r * lda + k];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[r][v] += a * bv[v];
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) vstore(C + r * ldc + v * W, acc[r][v]);
+}
+
+// Column blocks of mm: kCol wide, or twice that where one kCol block is a single vector (512-bit float), so that
+// each broadcast of A feeds two FMAs instead of one (8 rows x 2 vectors = 16 accumulators of the 32 registers).
+template <class T>
+constexpr int kNarrowVectors = kCol / Vec<T>::W;
+template <class T>
+constexpr int kWideVectors = kNarrowVectors<T> == 1 ? 2 : kNarrowVectors<T>;
+
 template <class T, int R, bool AT = false>
 inline void mm(const T* __restrict A, int64_t lda, const T* __restrict B, int64_t ldb, int64_t K, T* __restrict C,
                int64_t ldc, int64_t ncol, bool accumulate) {
-  using V = typename Vec<T>::type;
   constexpr int W = Vec<T>::W;
-  constexpr int NV = kCol / W;
-  for (int64_t c = 0; c < ncol; c += kCol) {
-    V acc[R][NV];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[r][v] = accumulate ? vload(C + r * ldc + c + v * W) : V{};
-    const T* b = B + c;
-    for (int64_t k = 0; k < K; ++k, b += ldb) {
-      V bv[NV];
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) bv[v] = vload(b + v * W);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const T a = AT ? A[k * lda + r] : A[r * lda + k];
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc[r][v] += a * bv[v];
-      }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) vstore(C + r * ldc + c + v * W, acc[r][v]);
-  }
+  constexpr int64_t wide = kWideVectors<T> * W;
+  int64_t c = 0;
+  if constexpr (wide > kCol)
+    for (; c + wide <= ncol; c += wide) mm_block<T, R, kWideVectors<T>, AT>(A, lda, B + c, ldb, K, C + c, ldc, accumulate);
+  for (; c < ncol; c += kCol) mm_block<T, R, kNarrowVectors<T>, AT>(A, lda, B + c, ldb, K, C + c, ldc, accumulate);
 }
 
 // mm for R = rows in 1..kRows (the last group of a sequence may be short).
@@ -160,42 +176,113 @@ inline Vec<float>::type vexp(Vec<float>::type x) {
   return y;
 }
 
-// p[j] = exp(x[j] - shift) for j < n (a multiple of kCol); returns the sum (float64) of those values.
-inline double exp_shifted(float* p, int64_t n, float shift) {
+// Horizontal sum and max of one vector as a tree (depth log2 W), not a chain of W - 1 dependent scalar operations.
+template <class T>
+inline T hsum(typename Vec<T>::type v) {
+  constexpr int W = Vec<T>::W;
+  T a[W];
+  __builtin_memcpy(a, &v, sizeof a);
+#pragma GCC unroll 8
+  for (int w = W / 2; w >= 1; w /= 2)
+#pragma GCC unroll 16
+    for (int i = 0; i < w; ++i) a[i] += a[i + w];
+  return a[0];
+}
+template <class T>
+inline T hmax(typename Vec<T>::type v) {
+  constexpr int W = Vec<T>::W;
+  T a[W];
+  __builtin_memcpy(a, &v, sizeof a);
+#pragma GCC unroll 8
+  for (int w = W / 2; w >= 1; w /= 2)
+#pragma GCC unroll 16
+    for (int i = 0; i < w; ++i) a[i] = a[i + w] > a[i] ? a[i + w] : a[i];
+  return a[0];
+}
+template <class T>
+inline typename Vec<T>::itype lane_index() {
+  typename Vec<T>::itype idx;
+  for (int w = 0; w < Vec<T>::W; ++w) idx[w] = w;
+  return idx;
+}
+
+// max_{j < valid} scale x[j], reading x[0..n) (n a multiple of kCol, valid >= 1).
+// Vectorised by hand: a scalar loop with a max reduction does not vectorise without -ffast-math.
+template <class T>
+inline T scaled_max(const T* x, int64_t n, int64_t valid, T scale) {
+  using V = typename Vec<T>::type;
+  using I = typename Vec<T>::itype;
+  constexpr int W = Vec<T>::W;
+  const V ninf = V{} - __builtin_inf();
+  I idx = lane_index<T>();
+  V vm = ninf;
+  for (int64_t j = 0; j < n; j += W, idx += W) {
+    V v = vload(x + j) * scale;
+    v = idx < static_cast<typename Vec<T>::ielem>(valid) ? v : ninf;
+    vm = vm > v ? vm : v;
+  }
+  return hmax<T>(vm);
+}
+
+// x[j] = exp(scale x[j] - shift) for j < valid, 0 for valid <= j < n (n a multiple of kCol); returns the sum.
+inline float exp_scaled(float* x, int64_t n, int64_t valid, float scale, float shift) {
   using V = Vec<float>::type;
+  using I = Vec<float>::itype;
   constexpr int W = Vec<float>::W;
+  I idx = lane_index<float>();
   V sum{};
-  for (int64_t j = 0; j < n; j += W) {
-    const V e = vexp(vload(p + j) - shift);
-    vstore(p + j, e);
+  for (int64_t j = 0; j < n; j += W, idx += W) {
+    V e = vexp(vload(x + j) * scale - shift);
+    e = idx < static_cast<int>(valid) ? e : V{};
+    vstore(x + j, e);
     sum += e;
   }
-  double s = 0;
-  for (int w = 0; w < W; ++w) s += sum[w];
-  return s;
+  return hsum<float>(sum);
 }
-inline double exp_shifted(double* p, int64_t n, double shift) {
+inline double exp_scaled(double* x, int64_t n, int64_t valid, double scale, double shift) {
   double s = 0;
   for (int64_t j = 0; j < n; ++j) {
-    p[j] = ::exp(p[j] - shift);  // -inf gives 0
-    s += p[j];
+    x[j] = j < valid ? ::exp(x[j] * scale - shift) : 0.0;
+    s += x[j];
   }
   return s;
 }
 inline float log_of(double x, float) { return ::logf(static_cast<float>(x)); }
 inline double log_of(double x, double) { return ::log(x); }
 
-// x . y with W independent vector lanes (a single scalar chain is latency-bound), lanes summed in float64.
+// The backward's row pass, in one sweep over j < n (a multiple of kCol): p[j] = exp(scale p[j] - lse) (the
+// probabilities, recomputed from the scores p holds on entry), ds[j] = scale p[j] (ds[j] - delta) (ds holds dP on
+// entry); both 0 for valid <= j.
+inline void probs_and_grad(float* p, float* ds, int64_t n, int64_t valid, float scale, float lse, float delta) {
+  using V = Vec<float>::type;
+  using I = Vec<float>::itype;
+  constexpr int W = Vec<float>::W;
+  I idx = lane_index<float>();
+  for (int64_t j = 0; j < n; j += W, idx += W) {
+    V e = vexp(vload(p + j) * scale - lse);
+    e = idx < static_cast<int>(valid) ? e : V{};
+    vstore(p + j, e);
+    vstore(ds + j, e * (vload(ds + j) - delta) * scale);
+  }
+}
+inline void probs_and_grad(double* p, double* ds, int64_t n, int64_t valid, double scale, double lse,
+                           double delta) {
+  for (int64_t j = 0; j < n; ++j) {
+    p[j] = j < valid ? ::exp(p[j] * scale - lse) : 0.0;
+    ds[j] = p[j] * (ds[j] - delta) * scale;
+  }
+}
+
+// x . y: W lanes, then the lanes as a tree.
 template <class T>
-inline double dot_lanes(const T* x, const T* y, int64_t n) {
+inline T dot_lanes(const T* x, const T* y, int64_t n) {
   using V = typename Vec<T>::type;
   constexpr int W = Vec<T>::W;
   V acc{};
   int64_t j = 0;
   for (; j + W <= n; j += W) acc += vload(x + j) * vload(y + j);
-  double s = 0;
-  for (; j < n; ++j) s += static_cast<double>(x[j]) * static_cast<double>(y[j]);
-  for (int w = 0; w < W; ++w) s += acc[w];
+  T s = hsum<T>(acc);
+  for (; j < n; ++j) s += x[j] * y[j];
   return s;
 }
 
@@ -227,32 +314,6 @@ inline void copy_pad(const T* src, int64_t rows, int64_t cols, T* dst, int64_t l
   }
 }
 
-// x[j] *= scale for j < valid, x[j] = -inf for valid <= j < n (n a multiple of kCol); returns max_j x[j].
-// Vectorised by hand: a scalar loop with a max reduction does not vectorise without -ffast-math.
-template <class T>
-inline T scale_mask_max(T* x, int64_t n, int64_t valid, T scale) {
-  using V = typename Vec<T>::type;
-  using I = typename Vec<T>::itype;
-  constexpr int W = Vec<T>::W;
-  const V ninf = V{} - __builtin_inf();
-  I idx;
-  for (int w = 0; w < W; ++w) idx[w] = w;
-  V vm = ninf;
-  for (int64_t j = 0; j < n; j += W, idx += W) {
-    V v = vload(x + j) * scale;
-    v = idx < static_cast<typename Vec<T>::ielem>(valid) ? v : ninf;
-    vstore(x + j, v);
-    vm = vm > v ? vm : v;
-  }
-  T m = vm[0];
-  for (int w = 1; w < W; ++w) m = vm[w] > m ? vm[w] : m;
-  return m;
-}
-template <class T>
-inline void scale_by(T* x, int64_t n, T f) {
-  for (int64_t j = 0; j < n; j += Vec<T>::W) vstore(x + j, vload(x + j) * f);
-}
-
 // Whether every element of x[0..n) is finite: x * 0 is 0 for finite x and NaN for an infinity or a NaN, so one
 // vector pass accumulates the answer. The kernels run it on the inputs they pack anyway, which lets the binding
 // skip a separate isfinite pass over q, k and v on the hot path.
@@ -260,12 +321,17 @@ template <class T>
 inline bool all_finite(const T* x, int64_t n) {
   using V = typename Vec<T>::type;
   constexpr int W = Vec<T>::W;
-  V acc{};
+  V a0{}, a1{}, a2{}, a3{};  // four independent chains: one would be bound by the add latency
   int64_t j = 0;
-  for (; j + W <= n; j += W) acc += vload(x + j) * T(0);
-  T tail = 0;
+  for (; j + 4 * W <= n; j += 4 * W) {
+    a0 += vload(x + j) * T(0);
+    a1 += vload(x + j + W) * T(0);
+    a2 += vload(x + j + 2 * W) * T(0);
+    a3 += vload(x + j + 3 * W) * T(0);
+  }
+  for (; j + W <= n; j += W) a0 += vload(x + j) * T(0);
+  T tail = hsum<T>((a0 + a1) + (a2 + a3));
   for (; j < n; ++j) tail += x[j] * T(0);
-  for (int w = 0; w < W; ++w) tail += acc[w];
   return tail == tail;
 }
 
@@ -277,7 +343,14 @@ int64_t forward_scratch(int64_t T_, int64_t D) {
 template <class T>
 int64_t backward_scratch(int64_t T_, int64_t D) {
   const int64_t Tp = round_up(T_, kCol), Dp = round_up(D, kCol);
-  return 2 * D * Tp + 5 * Tp * Dp + 2 * kTile * Tp + kRows * Dp;
+  return 2 * D * Tp + 5 * Tp * Dp + 2 * kTile * Tp + kRows * Dp + Tp;
+}
+
+// Zero the padding columns [cols, ld) of a rows x ld buffer.
+template <class T>
+inline void zero_pad_columns(T* x, int64_t rows, int64_t cols, int64_t ld) {
+  if (cols < ld)
+    for (int64_t r = 0; r < rows; ++r) zero(x + r * ld + cols, ld - cols);
 }
 
 // Returns false when an input element is not finite (the outputs are then meaningless; the binding reports it).
@@ -287,14 +360,14 @@ bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
   const T scale = static_cast<T>(p.scale);
   T* Kt = scratch;           // D x Tp
   T* Vp = Kt + D * Tp;       // T x Dp
-  T* S = Vp + T_ * Dp;       // kRows x Tp: scores, then probabilities
+  T* S = Vp + T_ * Dp;       // kRows x Tp: scores, then unnormalised probabilities
   T* Ob = S + kRows * Tp;    // kRows x Dp
+  zero_pad_columns(Kt, D, T_, Tp);  // the transposes below never write them
   bool finite = true;
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
     const int64_t off = bh * T_ * D;
     const T* q = p.q + off;
     finite = finite && all_finite(q, T_ * D) && all_finite(p.k + off, T_ * D) && all_finite(p.v + off, T_ * D);
-    zero(Kt, D * Tp);
     transpose_into(p.k + off, T_, D, Kt, Tp);
     copy_pad(p.v + off, T_, D, Vp, Dp);
     for (int64_t i0 = 0; i0 < T_; i0 += kRows) {
@@ -302,18 +375,19 @@ bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
       const int64_t nk = p.causal ? i0 + R : T_;
       const int64_t ncol = round_up(nk, kCol);
       mm_rows(R, q + i0 * D, D, Kt, Tp, D, S, Tp, ncol, false);
+      T inv_l[kRows];
       for (int64_t r = 0; r < R; ++r) {
         T* s = S + r * Tp;
         const int64_t nkr = p.causal ? i0 + r + 1 : T_;
-        const T m = scale_mask_max(s, ncol, nkr, scale);
-        const double l = exp_shifted(s, ncol, m);
-        scale_by(s, ncol, static_cast<T>(1.0 / l));  // masked columns are 0 already
+        const T m = scaled_max(s, ncol, nkr, scale);
+        const T l = exp_scaled(s, ncol, nkr, scale, m);  // masked columns become 0
+        inv_l[r] = T(1) / l;
         p.lse[bh * T_ + i0 + r] = m + log_of(l, T());
       }
       mm_rows(R, S, Tp, Vp, Dp, nk, Ob, Dp, Dp, false);
       T* o = p.o + off + i0 * D;
       for (int64_t r = 0; r < R; ++r)
-        for (int64_t d = 0; d < D; ++d) o[r * D + d] = Ob[r * Dp + d];
+        for (int64_t d = 0; d < D; ++d) o[r * D + d] = Ob[r * Dp + d] * inv_l[r];
     }
   }
   return finite;
@@ -333,17 +407,23 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
   T* P = dVa + Tp * Dp;        // kTile x Tp
   T* dS = P + kTile * Tp;      // kTile x Tp
   T* dQb = dS + kTile * Tp;    // kRows x Dp
+  T* delta = dQb + kRows * Dp; // Tp
+  // Padding the packing below never writes: columns past T of the transposes, rows past T of the row-major copies.
+  zero_pad_columns(Kt, 2 * D, T_, Tp);
+  zero(Kp + T_ * Dp, (Tp - T_) * Dp);
+  zero(Qp + T_ * Dp, (Tp - T_) * Dp);
+  zero(dOp + T_ * Dp, (Tp - T_) * Dp);
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
     const int64_t off = bh * T_ * D;
     const T *q = p.q + off, *o = p.o + off, *dout = p.dout + off;
     const T* lse = p.lse + bh * T_;
-    zero(Kt, 2 * D * Tp);
     transpose_into(p.k + off, T_, D, Kt, Tp);
     transpose_into(p.v + off, T_, D, Vt, Tp);
-    zero(Kp, 5 * Tp * Dp);  // padded rows and columns of the four row-major copies, and the accumulators
+    zero(dKa, 2 * Tp * Dp);
     copy_pad(p.k + off, T_, D, Kp, Dp);
     copy_pad(q, T_, D, Qp, Dp);
     copy_pad(dout, T_, D, dOp, Dp);
+    for (int64_t i = 0; i < T_; ++i) delta[i] = dot_lanes(dout + i * D, o + i * D, D);
     for (int64_t t0 = 0; t0 < T_; t0 += kTile) {
       const int64_t rows = min64(kTile, T_ - t0);
       const int64_t ncol_tile = round_up(p.causal ? t0 + rows : T_, kCol);
@@ -357,14 +437,12 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
         mm_rows(R, dout + i0 * D, D, Vt, Tp, D, dSg, Tp, ncol, false);
         for (int64_t r = 0; r < R; ++r) {
           const int64_t i = i0 + r, nkr = p.causal ? i + 1 : T_;
-          const T dlt = static_cast<T>(dot_lanes(dout + i * D, o + i * D, D));
           T* pr = Pg + r * Tp;
           T* dsr = dSg + r * Tp;
-          scale_mask_max(pr, ncol, nkr, scale);
-          exp_shifted(pr, ncol, lse[i]);
-          for (int64_t j = 0; j < ncol; ++j) dsr[j] = pr[j] * (dsr[j] - dlt) * scale;
+          probs_and_grad(pr, dsr, ncol, nkr, scale, lse[i], delta[i]);
           // Columns past this group's keys but inside the tile's must read as zero in the dK/dV updates.
-          for (int64_t j = ncol; j < ncol_tile; ++j) pr[j] = dsr[j] = T(0);
+          zero(pr + ncol, ncol_tile - ncol);
+          zero(dsr + ncol, ncol_tile - ncol);
         }
         mm_rows(R, dSg, Tp, Kp, Dp, nk, dQb, Dp, Dp, false);
         T* dq = p.dq + off + i0 * D;

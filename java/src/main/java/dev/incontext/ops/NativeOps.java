@@ -40,4 +40,6 @@ public final class NativeOps {
     public static native @Cast("bool") boolean set_blas_threads(int threads);
 
     public static native @StdString String attention_cpu_isa();
+
+    public static native long op_threads();
 }

@@ -226,11 +226,21 @@ public final class Ops {
     }
 
     /**
-     * The instruction set the fused CPU attention kernel uses in this process: "avx2+fma" or "portable" (set
-     * {@code INCONTEXT_CPU_ISA=portable} before the process starts to force the portable build).
+     * The instruction set the fused CPU attention kernel uses in this process: "avx512", "avx2+fma" or "portable"
+     * (set {@code INCONTEXT_CPU_ISA=avx2} or {@code =portable} before the process starts to cap it).
      */
     public static String attentionCpuIsa() {
         NativeLibrary.load();
         return NativeOps.attention_cpu_isa();
+    }
+
+    /**
+     * How many threads this library's CPU ops split their work over at the calling thread's torch thread count
+     * ({@code at::get_num_threads()}). It equals that count in a correct build; 1 with more torch threads means the
+     * op library was built without OpenMP and its kernels run serially.
+     */
+    public static long opThreads() {
+        NativeLibrary.load();
+        return NativeOps.op_threads();
     }
 }
