@@ -5,6 +5,8 @@
 #include <dlfcn.h>
 
 #include <atomic>
+#include <cctype>
+#include <cstdlib>
 #include <bit>
 
 #include <ATen/Parallel.h>
@@ -16,10 +18,47 @@ namespace incontext {
 
 bool set_blas_threads(int threads) {
   using SetThreads = void (*)(int);
+  if (threads < 1) return false;
   auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set == nullptr || threads < 1) return false;
+  if (set == nullptr) set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads"));
+  if (set == nullptr) return false;
   set(threads);
   return true;
+}
+
+std::string blas_library() {
+  using Version = void (*)(char*, int);
+  if (auto version = reinterpret_cast<Version>(dlsym(RTLD_DEFAULT, "MKL_Get_Version_String"))) {
+    char buf[256] = {0};
+    version(buf, sizeof buf - 1);
+    return buf;
+  }
+  using Config = char* (*)();
+  if (auto config = reinterpret_cast<Config>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) return config();  // "OpenBLAS 0.3.31 DYNAMIC_ARCH ..."
+  return "unknown";
+}
+
+std::string configure_blas() {
+  // MKL's default threading layer is Intel OpenMP: a second thread pool beside the libgomp one libtorch and these
+  // ops run on, which oversubscribes the cores. GNU OpenMP shares libtorch's. It must be chosen before MKL's first
+  // call; an explicit MKL_THREADING_LAYER in the environment wins.
+  using SetLayer = int (*)(int);
+  auto set = reinterpret_cast<SetLayer>(dlsym(RTLD_DEFAULT, "MKL_Set_Threading_Layer"));
+  if (set == nullptr) return "";
+  if (const char* env = std::getenv("MKL_THREADING_LAYER")) {  // MKL reads it itself; no call can query it
+    std::string layer(env);
+    for (char& c : layer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return layer;
+  }
+  constexpr int kGnu = 3, kIntel = 0, kSequential = 1, kTbb = 4;  // MKL_THREADING_* in mkl_service.h
+  const int layer = set(kGnu);  // the layer in effect afterwards (an earlier MKL call may have fixed another)
+  switch (layer) {
+    case kGnu: return "gnu";
+    case kIntel: return "intel";
+    case kSequential: return "sequential";
+    case kTbb: return "tbb";
+  }
+  return "layer " + std::to_string(layer);
 }
 
 std::string attention_cpu_isa() { return attn::fast_isa_name(); }

@@ -13,8 +13,15 @@ namespace incontext {
 // CUDA when this build has no CUDA.
 at::Generator make_generator(const std::string& device, uint64_t seed);
 
-// Sets the OpenBLAS thread pool to `threads` (>= 1). Returns false when the process's BLAS is not OpenBLAS.
+// Sets the BLAS thread pool (OpenBLAS or MKL) to `threads` (>= 1). Returns false when the BLAS is neither.
 bool set_blas_threads(int threads);
+
+// The BLAS that runs libtorch's CPU matrix products in this process: MKL's or OpenBLAS's version string.
+std::string blas_library();
+
+// Where MKL runs the products, makes it use GNU OpenMP (libtorch's pool) unless MKL_THREADING_LAYER is set, and
+// returns the layer in effect ("gnu", "intel", ...); "" under OpenBLAS.
+std::string configure_blas();
 
 // The instruction set the fused CPU attention kernel runs with in this process: "avx512", "avx2+fma" or "portable"
 // (INCONTEXT_CPU_ISA=portable or =avx2 caps it).

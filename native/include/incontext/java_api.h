@@ -57,4 +57,8 @@ inline std::string attention_cpu_isa() { return incontext::attention_cpu_isa(); 
 
 inline int64_t op_threads() { return incontext::op_threads(); }
 
+inline std::string blas_library() { return incontext::blas_library(); }
+
+inline std::string configure_blas() { return incontext::configure_blas(); }
+
 }  // namespace incontext::java

@@ -53,7 +53,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Torch intra-op threads (0 = as the environment sets them).")
     int threads;
 
-    @Option(names = "--blas-threads", defaultValue = "0", description = "OpenBLAS threads (0 = as the environment sets them).")
+    @Option(names = "--blas-threads", defaultValue = "0", description = "BLAS (MKL or OpenBLAS) threads (0 = as the environment sets them).")
     int blasThreads;
 
     @Override
@@ -78,8 +78,10 @@ final class BenchCommand implements Callable<Integer> {
         }
         double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         out.printf(Locale.ROOT, "java preset=%s attention=%s threads=%d batch=%d points=%d dims=%d params=%d "
-                + "median_ms=%.2f min_ms=%.2f%n", preset, attention, torch.get_num_threads(), batch, points, dims,
-                step.model().parameterCount(), t[t.length / 2], Arrays.stream(t).min().orElse(Double.NaN));
+                + "median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s blas=\"%s\"%n", preset, attention,
+                torch.get_num_threads(), batch, points, dims, step.model().parameterCount(), t[t.length / 2],
+                Arrays.stream(t).min().orElse(Double.NaN), dev.incontext.ops.Ops.opThreads(),
+                dev.incontext.ops.Ops.attentionCpuIsa(), dev.incontext.ops.Blas.describe());
         out.flush();
         return 0;
     }

@@ -32,6 +32,7 @@ public final class Main implements Runnable {
 
     /** As {@link #execute(String...)}, writing to {@code out} and {@code err} (null: standard output and error). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        dev.incontext.ops.Blas.select();  // before anything loads libtorch
         CommandLine cli = new CommandLine(new Main());
         if (out != null) {
             cli.setOut(out);

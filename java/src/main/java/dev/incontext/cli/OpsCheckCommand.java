@@ -43,8 +43,9 @@ final class OpsCheckCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         long s = seed != null ? seed : System.nanoTime() % 1_000_000_007L;
         torch.manual_seed(s);
-        out.printf("ops-check: seed %d, %d threads (the ops' parallel loops run on %d), fused CPU attention %s%n", s,
-                torch.get_num_threads(), dev.incontext.ops.Ops.opThreads(), dev.incontext.ops.Ops.attentionCpuIsa());
+        out.printf("ops-check: seed %d, %d threads (the ops' parallel loops run on %d), fused CPU attention %s, BLAS %s%n",
+                s, torch.get_num_threads(), dev.incontext.ops.Ops.opThreads(), dev.incontext.ops.Ops.attentionCpuIsa(),
+                dev.incontext.ops.Blas.describe());
         List<Row> rows = new ArrayList<>();
         try (PointerScope scope = new PointerScope()) {
             checkAttention(rows, new long[] {2, 4, 41, 32}, true);

@@ -18,6 +18,7 @@ public final class NativeLibrary {
             if (loaded) {
                 return;
             }
+            Blas.select();
             try {
                 Class.forName(NativeOps.class.getName(), true, NativeOps.class.getClassLoader());
             } catch (ClassNotFoundException | LinkageError e) {
@@ -28,6 +29,7 @@ public final class NativeLibrary {
                         + ". Build them from the project root with `mvn -DskipTests package` (needs cmake >= 3.22, "
                         + "g++ with C++20, and python3 with pip to fetch the libtorch headers; see README.md).", cause);
             }
+            Blas.threadingLayer = NativeOps.configure_blas();
             loaded = true;
         }
     }

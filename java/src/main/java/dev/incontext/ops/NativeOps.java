@@ -42,4 +42,8 @@ public final class NativeOps {
     public static native @StdString String attention_cpu_isa();
 
     public static native long op_threads();
+
+    public static native @StdString String blas_library();
+
+    public static native @StdString String configure_blas();
 }

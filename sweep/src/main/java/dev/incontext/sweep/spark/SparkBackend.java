@@ -79,11 +79,15 @@ public final class SparkBackend implements SweepBackend {
                 .set("spark.log.structuredLogging.enabled", "false")
                 .set("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE")
                 .set("spark.executorEnv.OPENBLAS_NUM_THREADS", Integer.toString(threads))
-                .set("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threads));
+                .set("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threads))
+                .set("spark.executorEnv.MKL_THREADING_LAYER", "GNU");
         String cacheDir = System.getProperty("org.bytedeco.javacpp.cachedir");
         if (cacheDir != null && !embedded) {
             // -Xss8m: see the launcher script (libtorch's multithreaded LU overflows a 1 MB thread stack).
-            conf.set("spark.executor.extraJavaOptions", "-Xss8m -Dorg.bytedeco.javacpp.cachedir=" + cacheDir);
+            // The BLAS this JVM chose (dev.incontext.ops.Blas), so that executors run the same matrix products.
+            String blas = System.getProperty(dev.incontext.ops.Blas.JAVACPP_PROPERTY);
+            conf.set("spark.executor.extraJavaOptions", "-Xss8m -Dorg.bytedeco.javacpp.cachedir=" + cacheDir
+                    + (blas == null ? "" : " -D" + dev.incontext.ops.Blas.JAVACPP_PROPERTY + "=" + blas));
         }
         boolean userClassPath = options.sparkConf().containsKey("spark.jars")
                 || options.sparkConf().containsKey("spark.executor.extraClassPath");

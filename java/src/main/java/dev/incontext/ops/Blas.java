@@ -1,0 +1,71 @@
+package dev.incontext.ops;
+
+import java.util.Locale;
+
+/**
+ * Which BLAS runs libtorch's CPU matrix products. The JavaCPP libtorch links OpenBLAS; its OpenBLAS preset can load
+ * Intel MKL in its place (system property {@code org.bytedeco.openblas.load=mkl_rt}), and MKL's redistributable
+ * comes from Maven Central with this library. MKL is the default where it is on the class path (Linux x86-64): the
+ * PyTorch wheels use it too, and a training step from Java kept up with Python only with it
+ * (benchmarks/results/train-step-cpu.md). {@code -Dincontext.blas=openblas} (or {@code INCONTEXT_BLAS=openblas}
+ * with the launcher) keeps OpenBLAS.
+ *
+ * <p>The choice happens when libtorch first loads, so it must come before any other use of
+ * {@code org.bytedeco.pytorch}: the CLI and {@link NativeLibrary#load()} call {@link #select()} first; an
+ * application that touches libtorch earlier sets {@code -Dorg.bytedeco.openblas.load=mkl_rt} itself.
+ */
+public final class Blas {
+    /** The system property naming the BLAS: {@code mkl} (default where available) or {@code openblas}. */
+    public static final String PROPERTY = "incontext.blas";
+    /** JavaCPP's property: the library its OpenBLAS preset loads in OpenBLAS's place. */
+    public static final String JAVACPP_PROPERTY = "org.bytedeco.openblas.load";
+    private static final String MKL_RESOURCE = "/org/bytedeco/mkl/linux-x86_64/libmkl_rt.so.2";
+
+    static volatile String threadingLayer = "";
+
+    private Blas() {}
+
+    /**
+     * Chooses MKL for libtorch's matrix products unless {@code incontext.blas=openblas}, JavaCPP's own property is
+     * already set, or MKL's libraries are not on the class path. Without effect once libtorch has loaded.
+     *
+     * @throws IllegalArgumentException when {@code incontext.blas} names neither mkl nor openblas
+     */
+    public static synchronized void select() {
+        String wanted = System.getProperty(PROPERTY, "mkl").trim().toLowerCase(Locale.ROOT);
+        if (!wanted.equals("mkl") && !wanted.equals("openblas")) {
+            throw new IllegalArgumentException(PROPERTY + " must be mkl or openblas, got '" + wanted + "'");
+        }
+        if (System.getProperty(JAVACPP_PROPERTY) != null || wanted.equals("openblas") || !mklAvailable()) {
+            return;
+        }
+        System.setProperty(JAVACPP_PROPERTY, "mkl_rt");
+    }
+
+    /** Whether MKL's redistributable libraries for this platform are on the class path. */
+    public static boolean mklAvailable() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        return os.contains("linux") && (arch.equals("amd64") || arch.equals("x86_64"))
+                && Blas.class.getResource(MKL_RESOURCE) != null;
+    }
+
+    /** The BLAS in use, as its own version string says (MKL's or OpenBLAS's). */
+    public static String library() {
+        NativeLibrary.load();
+        return NativeOps.blas_library();
+    }
+
+    /** MKL's threading layer in use ("gnu": libtorch's OpenMP pool), or "" under OpenBLAS. */
+    public static String threadingLayer() {
+        NativeLibrary.load();
+        return threadingLayer;
+    }
+
+    /** One line for benchmark and diagnostic output, e.g. "MKL 2025.3 (threading: gnu)". */
+    public static String describe() {
+        String lib = library();
+        String layer = threadingLayer();
+        return layer.isEmpty() ? lib : lib + " (threading: " + layer + ")";
+    }
+}

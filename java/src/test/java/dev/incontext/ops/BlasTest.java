@@ -1,0 +1,51 @@
+package dev.incontext.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The BLAS chosen is the BLAS that runs: a property that silently failed to apply would only show as speed. */
+class BlasTest {
+    @Test
+    void theChosenBlasIsTheOneLoaded() {
+        String lib = Blas.library();
+        String chosen = System.getProperty(Blas.JAVACPP_PROPERTY, "");
+        if (chosen.startsWith("mkl")) {
+            assertTrue(lib.contains("Math Kernel Library"), "MKL chosen, but the BLAS in use is " + lib);
+            String env = System.getenv("MKL_THREADING_LAYER");
+            assertEquals(env == null ? "gnu" : env.toLowerCase(java.util.Locale.ROOT), Blas.threadingLayer(),
+                    "MKL runs on libtorch's GNU OpenMP pool unless MKL_THREADING_LAYER says otherwise");
+        } else {
+            assertTrue(lib.startsWith("OpenBLAS"), "OpenBLAS expected, the BLAS in use is " + lib);
+        }
+    }
+
+    @Test
+    void mklIsTheDefaultWhereItIsAvailable() {
+        // The test JVM picks the BLAS the way the CLI does (BlasBeforeTorch); on Linux x86-64 the build ships MKL.
+        if (Blas.mklAvailable() && !"openblas".equals(System.getProperty(Blas.PROPERTY))) {
+            assertEquals("mkl_rt", System.getProperty(Blas.JAVACPP_PROPERTY));
+            assertTrue(Blas.library().contains("Math Kernel Library"), Blas.library());
+        } else {
+            assertTrue(Blas.library().startsWith("OpenBLAS"), Blas.library());
+        }
+    }
+
+    @Test
+    void aBadChoiceIsNamed() {
+        String before = System.getProperty(Blas.PROPERTY);
+        System.setProperty(Blas.PROPERTY, "atlas");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Blas::select);
+            assertTrue(e.getMessage().contains("incontext.blas must be mkl or openblas, got 'atlas'"), e.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(Blas.PROPERTY);
+            } else {
+                System.setProperty(Blas.PROPERTY, before);
+            }
+        }
+    }
+}
