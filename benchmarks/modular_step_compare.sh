@@ -7,26 +7,25 @@
 # Environment: THREADS (default: nproc), STEPS (default 10), PAPER_BATCH, OPENBLAS_NUM_THREADS (default: THREADS).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/benchmarks/lib/bench_env.sh"
 threads="${THREADS:-$(nproc)}"
 steps="${STEPS:-10}"
 paper_batch="${PAPER_BATCH:-16}"
 export OMP_WAIT_POLICY=PASSIVE
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-$threads}"
-venv="$root/build/bench-venv"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  PIP_RETRIES="${PIP_RETRIES:-0}" "$venv/bin/python" -m pip install -q --disable-pip-version-check "torch==2.13.0+cpu" numpy
-fi
+py="$(bench_venv)"
 "$root/incontext" --version >/dev/null   # builds the CLI if needed
+bench_header "$threads"
+echo
 echo "| model | Java attention | Java ms/step | Python ms/step | Java / Python |"
 echo "|---|---|---|---|---|"
 run() {   # name, python args, java args
-  py=$("$venv/bin/python" "$root/benchmarks/python/modular_step.py" $2 --threads "$threads" --steps "$steps" \
+  pyms=$("$py" "$root/benchmarks/python/modular_step.py" $2 --threads "$threads" --steps "$steps" \
        | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
   for att in incontext sdpa; do
     jv=$("$root/incontext" bench-modular $3 --steps "$steps" training.threads="$threads" model.attention="$att" \
          2>/dev/null | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
-    echo "| $1 | $att | $jv | $py | $(python3 -c "print(f'{$jv / $py:.2f}')") |"
+    echo "| $1 | $att | $jv | $pyms | $(python3 -c "print(f'{$jv / $pyms:.2f}')") |"
   done
 }
 run "cpu default (p 11, 2 x 64, 64 rows x 12)" "--p 11 --layers 2 --heads 4 --width 64 --batch 64 --points 12 --tasks 32" \
