@@ -23,6 +23,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include "attention/attention.h"
+#include "bench_machine.h"
 #include "incontext/ops.h"
 
 namespace {
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
   const double copy_ms = median_ms([&] { big2.copy_(big); }, 10);
   const double peak_gbs = 2.0 * big.numel() * elt / (copy_ms * 1e6);
 
+  std::printf("%s\n", incontext::bench::machine_line().c_str());
   std::printf("device %s, dtype %s, causal %d, threads %d, fast CPU kernel ISA %s; median of %d runs\n", device.c_str(),
               dtype_name.c_str(), causal, at::get_num_threads(),
               incontext::attn::fast_isa_name(), reps);

@@ -26,6 +26,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "bench_machine.h"
 #include "incontext/ops.h"
 #include "prefix_lstsq/prefix_lstsq.h"
 
@@ -57,14 +58,6 @@ double median_ms(const std::function<void()>& f, int max_reps) {
   for (int i = 0; i < reps; ++i) t.push_back(once());
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
 }
 
 // (a) per-prefix loop, as the reference code does it.
@@ -139,12 +132,11 @@ int main(int argc, char** argv) {
   at::set_num_threads(threads);
   const char* ob = std::getenv("OPENBLAS_NUM_THREADS");
   const char* wp = std::getenv("OMP_WAIT_POLICY");
-  std::printf("# prefix_lstsq benchmark\n\ndevice: %s, %d hardware threads; torch threads %d, OPENBLAS_NUM_THREADS=%s, "
-              "OMP_WAIT_POLICY=%s\nincontext fast kernel build: %s (INCONTEXT_CPU_ISA caps it); libtorch CPU "
-              "capability: %s\n\n",
-              cpu_model().c_str(), static_cast<int>(std::thread::hardware_concurrency()), at::get_num_threads(),
-              ob ? ob : "(unset)", wp ? wp : "(unset)",
-              incontext::lstsq::fast_isa_name(incontext::lstsq::fast_isa()), at::get_cpu_capability().c_str());
+  const auto [peak_gflops, peak_gbs] = incontext::bench::cpu_peaks(at::kDouble);
+  std::printf("# prefix_lstsq benchmark\n\n%s\nOPENBLAS_NUM_THREADS=%s, OMP_WAIT_POLICY=%s; incontext fast kernel "
+              "build: %s (INCONTEXT_CPU_ISA caps it)\nmeasured peaks: float64 matmul %.1f GFLOP/s, copy %.1f GB/s\n\n",
+              incontext::bench::machine_line().c_str(), ob ? ob : "(unset)", wp ? wp : "(unset)",
+              incontext::lstsq::fast_isa_name(incontext::lstsq::fast_isa()), peak_gflops, peak_gbs);
   std::printf("| variant | (B, n, d) | median ms | vs (a) loop | vs (b) batched | max abs diff to (a) |\n");
   std::printf("|---|---|---:|---:|---:|---:|\n");
   std::vector<Shape> shapes = {{64, 41, 20}, {1280, 41, 20}, {1280, 101, 20}, {1280, 41, 50}};
