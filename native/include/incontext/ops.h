@@ -74,4 +74,13 @@ at::Tensor prefix_averaging(const at::Tensor& x, const at::Tensor& y,
 at::Tensor prefix_knn(const at::Tensor& x, const at::Tensor& y, int64_t k = 3, bool distance_weighted = false,
                       const std::optional<at::Tensor>& queries = std::nullopt);
 
+// Rotary position embedding of x (B, H, T, D), D even, by the tables cos and sin (T, D) in the interleaved-pairs
+// convention (coordinates 2j and 2j + 1 share an angle; the tables repeat each value twice): x cos + rot(x) sin with
+// rot pairing (x_2j, x_2j+1) -> (-x_2j+1, x_2j). Differentiable in x (the gradient is the inverse rotation); the
+// tables are constants. Returns a contiguous tensor. CPU: one fused pass (float32/float64); CUDA: the same formula
+// in ATen ops. x may be a strided view (the decoder passes q and k straight from the fused qkv projection).
+at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+// The same formula composed of ATen ops under plain autograd: the specification the op is tested against.
+at::Tensor rope_reference(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
 }  // namespace incontext

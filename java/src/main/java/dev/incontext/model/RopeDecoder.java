@@ -194,8 +194,17 @@ public final class RopeDecoder {
         return new Tensor[] {angle.cos().to(target), angle.sin().to(target)};
     }
 
-    /** Rotates (..., T, D) by the tables (T, D): x cos + rot(x) sin, rot pairing (x_2j, x_2j+1) -> (-x_2j+1, x_2j). */
+    /**
+     * Rotates (B, H, T, D) by the tables (T, D): x cos + rot(x) sin, rot pairing (x_2j, x_2j+1) -> (-x_2j+1, x_2j), in
+     * one pass of the native rope op (composed of tensor ops, the rotation and its backward cost about as much as
+     * the attention op itself at the CPU default's shape: benchmarks/results/modular-train-step-cpu.md).
+     */
     public static Tensor rotate(Tensor x, Tensor[] cosSin) {
+        return Ops.rope(x, cosSin[0], cosSin[1]);
+    }
+
+    /** {@link #rotate} composed of tensor ops, for any rank (..., T, D): the formula the op is tested against. */
+    public static Tensor rotateComposed(Tensor x, Tensor[] cosSin) {
         long[] shape = x.sizes().vec().get();
         long dims = shape.length;
         long[] pairs = java.util.Arrays.copyOf(shape, shape.length + 1);

@@ -47,6 +47,22 @@ public final class Ops {
     }
 
     /**
+     * Rotary position embedding of x (B, H, T, D), D even, by the tables cos and sin (T, D) in the interleaved-pairs
+     * convention ({@link dev.incontext.model.RopeDecoder#ropeTables}): x cos + rot(x) sin, rot pairing
+     * (x_2j, x_2j+1) to (-x_2j+1, x_2j). One fused pass on the CPU; differentiable in x. x may be a strided view.
+     */
+    public static Tensor rope(Tensor x, Tensor cos, Tensor sin) {
+        requireNonNull(x, cos, sin);
+        return op("rope", "", x, cos, sin);
+    }
+
+    /** The formula of {@link #rope} composed of tensor ops under plain autograd: its specification. */
+    public static Tensor ropeReference(Tensor x, Tensor cos, Tensor sin) {
+        requireNonNull(x, cos, sin);
+        return op("rope_reference", "", x, cos, sin);
+    }
+
+    /**
      * All-prefix least squares: for x (B, n, d) and y (B, n), returns (B, n) whose entry k is the prediction at
      * x[b, k] of the fit to the first k points (0 at k = 0). {@code lambda = 0}: minimum-norm least squares, exact
      * when k &lt; d or points repeat; {@code lambda > 0}: ridge.

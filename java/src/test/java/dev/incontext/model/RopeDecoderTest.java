@@ -52,9 +52,52 @@ class RopeDecoderTest {
         int dim = 8;
         int len = 9;
         double base = 10000.0;
-        Tensor x = torch.randn(new long[] {len, dim}, Rng.opt(Rng.cpu(4)), F64);
-        double[] got = Tensors.toDoubleArray(RopeDecoder.rotate(x, RopeDecoder.ropeTables(0, len, dim, base, F64)));
-        double[] in = Tensors.toDoubleArray(x);
+        Tensor x = torch.randn(new long[] {1, 1, len, dim}, Rng.opt(Rng.cpu(4)), F64);
+        Tensor[] tables = RopeDecoder.ropeTables(0, len, dim, base, F64);
+        // The native op and the composed formula both, against the complex rotation written out.
+        for (Tensor rotated : new Tensor[] {RopeDecoder.rotate(x, tables), RopeDecoder.rotateComposed(x, tables)}) {
+            checkComplexRotation(Tensors.toDoubleArray(x), Tensors.toDoubleArray(rotated), len, dim, base);
+        }
+    }
+
+    /**
+     * The native op against the composed formula, value and gradient, in float64 and float32, on a strided view
+     * (the decoder passes q and k as transposed views of its qkv projection).
+     */
+    @Test
+    void nativeRopeEqualsTheComposedFormulaWithGradients() {
+        for (TensorOptions o : new TensorOptions[] {F64, F32}) {
+            double tol = o == F64 ? 1e-12 : 1e-5;
+            Tensor base = torch.randn(new long[] {3, 13, 4, 16}, Rng.opt(Rng.cpu(6)), o);   // (B, T, H, D)
+            Tensor[] tables = RopeDecoder.ropeTables(5, 13, 16, 10000.0, o);
+            Tensor g = torch.randn(new long[] {3, 4, 13, 16}, Rng.opt(Rng.cpu(7)), o);
+            Tensor x1 = base.clone().requires_grad_(true);
+            Tensor x2 = base.clone().requires_grad_(true);
+            Tensor y1 = RopeDecoder.rotate(x1.transpose(1, 2), tables);
+            Tensor y2 = RopeDecoder.rotateComposed(x2.transpose(1, 2), tables);
+            assertTrue(Tensors.maxAbsDiff(y1, y2) < tol, "values differ by " + Tensors.maxAbsDiff(y1, y2));
+            y1.mul(g).sum().backward();
+            y2.mul(g).sum().backward();
+            assertTrue(Tensors.maxAbsDiff(x1.grad(), x2.grad()) < tol, "gradients differ by "
+                    + Tensors.maxAbsDiff(x1.grad(), x2.grad()));
+            // The rotation is orthogonal: its gradient is the inverse rotation, so the norms agree.
+            assertEquals(g.norm().item_double(), x1.grad().norm().item_double(), tol * 100);
+        }
+    }
+
+    @Test
+    void nativeRopeNamesBadArguments() {
+        Tensor x = torch.randn(new long[] {1, 2, 5, 6}, Rng.opt(Rng.cpu(8)), F64);
+        Tensor[] t = RopeDecoder.ropeTables(0, 5, 6, 10000.0, F64);
+        IllegalArgumentException odd = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> dev.incontext.ops.Ops.rope(x.narrow(3, 0, 5), t[0].narrow(1, 0, 5), t[1].narrow(1, 0, 5)));
+        assertTrue(odd.getMessage().contains("must be even"), odd.getMessage());
+        IllegalArgumentException shape = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> dev.incontext.ops.Ops.rope(x, t[0].narrow(0, 0, 4), t[1].narrow(0, 0, 4)));
+        assertTrue(shape.getMessage().contains("'cos' and 'sin' must be (T, D) = [5, 6]"), shape.getMessage());
+    }
+
+    private static void checkComplexRotation(double[] in, double[] got, int len, int dim, double base) {
         for (int t = 0; t < len; t++) {
             for (int j = 0; j < dim / 2; j++) {
                 // (x_2j + i x_2j+1) * exp(i t theta_j), theta_j = base^(-2j/D)
