@@ -124,8 +124,7 @@ public final class SparkBackend implements SweepBackend {
             CellRunner runner = new CellRunner(plan, new CellRunner.Options(threads, options.retry(),
                     plan.spec().evaluate()));
             JavaRDD<Cell> rdd = sc.parallelize(cells, cells.size());
-            JavaFutureAction<Void> job = rdd.foreachAsync(new CellTask(runner, plan.baseYaml(), plan.outDir(), threads,
-                    embedded, acc));
+            JavaFutureAction<Void> job = rdd.foreachAsync(new CellTask(runner, embedded, acc));
             boolean cancelled = false;
             while (true) {
                 boolean finished = job.isDone();
