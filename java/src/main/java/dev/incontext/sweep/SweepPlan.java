@@ -14,7 +14,7 @@ import java.util.Set;
 
 /**
  * A sweep made concrete: the resolved base config (with the spec's fixed overrides), the list of cells, and the job
- * that trains a cell ({@link RunJob} for the {@code RunConfig} runs {@link #of} plans; an experiment with runs of
+ * that trains a cell ({@code RunJob} for the {@code RunConfig} runs {@link #of} plans; an experiment with runs of
  * another kind builds its plan with its own). Building one with {@link #of} checks every axis key against the config,
  * so a misspelt key fails before any cell runs, naming the axis. A value that is invalid for its key (a negative
  * learning rate) is not an error of the plan: that cell fails on its own, with the config's message, and the others

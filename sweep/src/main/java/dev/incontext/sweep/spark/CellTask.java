@@ -14,8 +14,9 @@ import org.apache.spark.util.CollectionAccumulator;
 /**
  * One Spark task: runs one cell through {@link CellRunner} and hands its result to the driver through an accumulator.
  * A cell's own error is a result, not an exception, so Spark never retries a deterministic failure; only a lost
- * executor (a native crash in its own JVM) makes Spark run the task again, and the cell then resumes from its newest
- * checkpoint. The task stops between training steps when Spark kills it (the sweep was cancelled).
+ * executor (a native crash in its own JVM) makes Spark run the task again, and the cell then resumes from what it
+ * saved last (a regression run's newest checkpoint, a modular run's resume state). The task stops between training
+ * steps when Spark kills it (the sweep was cancelled).
  */
 final class CellTask implements VoidFunction<Cell> {
     private static final long serialVersionUID = 1L;

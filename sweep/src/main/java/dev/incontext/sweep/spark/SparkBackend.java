@@ -33,8 +33,8 @@ import org.apache.spark.util.CollectionAccumulator;
  * oversubscribe the machine) and {@code spark.task.cpus} on a cluster, unless its config or {@code --threads-per-cell}
  * says otherwise; executors get {@code OMP_WAIT_POLICY=PASSIVE} and the OpenBLAS/OpenMP sizes through
  * {@code spark.executorEnv.*}. Errors: a cell's own error fails that cell at once (no Spark retry); a lost executor
- * (a native crash) is retried by Spark ({@code spark.task.maxFailures}, 4 on a cluster) and the cell resumes from its
- * newest checkpoint. In local mode a native crash ends this JVM: re-running the sweep resumes.
+ * (a native crash) is retried by Spark ({@code spark.task.maxFailures}, 4 on a cluster) and the cell resumes from what
+ * it saved last. In local mode a native crash ends this JVM: re-running the sweep resumes.
  */
 public final class SparkBackend implements SweepBackend {
     private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\s*\\d+)?])?");
