@@ -69,13 +69,18 @@ public final class ConfigLoader {
     /** The shipped config holding every key of a {@link ModularConfig}. */
     public static final String MODULAR_DEFAULTS = "he_modular";
 
-    /** {@code base} with {@code key.path=value} overrides applied, validated like any loaded config. */
-    public static RunConfig withOverrides(RunConfig base, List<String> overrides) {
+    /**
+     * {@code base} (a {@link RunConfig} or {@link ModularConfig}) with {@code key.path=value} overrides applied,
+     * validated like any loaded config.
+     */
+    public static <C extends Record> C withOverrides(C base, List<String> overrides) {
         Map<String, Object> merged = RecordBinder.toMap(base);
         for (String o : overrides) {
             applyOverride(merged, o);
         }
-        return RecordBinder.bind(RunConfig.class, merged, "");
+        @SuppressWarnings("unchecked")
+        Class<C> type = (Class<C>) base.getClass();
+        return RecordBinder.bind(type, merged, "");
     }
 
     /** The names of the configs shipped in the jar (for --help and errors). */

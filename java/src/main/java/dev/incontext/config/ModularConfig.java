@@ -52,10 +52,14 @@ public record ModularConfig(long seed, String device, String outDir, Task task, 
         return 3 * task.pointsPerRow() - 1;
     }
 
-    /** A copy with another pre-training task count, depth and split (one cell of the phase diagram). */
+    /**
+     * One cell of the phase diagram as a run of its own: a copy with another pre-training task count, depth and split,
+     * whose phase diagram is that one point (so that the cell's config does not change when the grid grows).
+     */
     public ModularConfig cell(int nTasksPl, int nLayer, double alpha, String cellOutDir) {
         return new ModularConfig(seed, device, cellOutDir, task.withSeedTasks(nTasksPl).withAlpha(alpha),
-                model.withLayers(nLayer), training, decayEmbeddings, eval, phaseDiagram);
+                model.withLayers(nLayer), training, decayEmbeddings, eval,
+                new PhaseDiagram(List.of(nTasksPl), List.of(nLayer), List.of(alpha)));
     }
 
     /**

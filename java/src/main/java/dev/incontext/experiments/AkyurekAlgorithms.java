@@ -98,7 +98,7 @@ public final class AkyurekAlgorithms implements Experiment {
         SweepPlan plan = SweepPlan.of(spec);
         ctx.log().accept("akyurek-algorithms: " + plan.cells().size() + " cells (depth " + depths + " x noise std "
                 + noise + "), master " + ctx.master());
-        SweepOutcome outcome = Grids.train(plan, ctx);
+        SweepOutcome outcome = Grids.train(plan, ctx.master(), ctx.log());
         List<CellFindings> findings = new ArrayList<>();
         for (Cell cell : plan.cells()) {
             try (PointerScope scope = new PointerScope()) {

@@ -2,6 +2,7 @@ package dev.incontext.experiments;
 
 import dev.incontext.sweep.Cell;
 import dev.incontext.sweep.CellResult;
+import dev.incontext.sweep.CellRunner;
 import dev.incontext.sweep.SweepListener;
 import dev.incontext.sweep.SweepOptions;
 import dev.incontext.sweep.SweepOutcome;
@@ -13,18 +14,28 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /** What the grid experiments share: running their grid through the sweep runner and reading its cells back. */
 final class Grids {
     private Grids() {}
 
-    /** Trains every cell of {@code plan} on the context's master (finished cells are skipped), logging each cell. */
-    static SweepOutcome train(SweepPlan plan, ExperimentContext ctx) throws IOException {
+    /**
+     * Trains every cell of {@code plan} on a sweep master ({@code serial}, {@code local[N]} or a Spark master URL;
+     * finished cells are skipped), logging each cell and what its training reports.
+     */
+    static SweepOutcome train(SweepPlan plan, String master, Consumer<String> log) throws IOException {
         try {
-            return Sweeps.run(plan, new SweepOptions(ctx.master(), false, true, 0, Map.of()), new SweepListener() {
+            return Sweeps.run(plan, new SweepOptions(master, false, true, 0, Map.of()), new SweepListener() {
                 @Override
                 public void onCellFinished(CellResult r) {
-                    ctx.log().accept("cell " + r.name() + ": " + r.status() + " " + r.message());
+                    log.accept("cell " + r.name() + ": " + (r.action() == CellResult.Action.SKIPPED && !r.failed()
+                            ? "done before, skipped" : (r.status() + " " + r.message()).strip()));
+                }
+
+                @Override
+                public void onNotice(String message) {
+                    log.accept(message);
                 }
             });
         } catch (IOException | RuntimeException e) {
@@ -34,13 +45,27 @@ final class Grids {
         }
     }
 
-    /** A cell's trained model; a failed cell is an error naming it. */
+    /** A cell's trained model; a cell that did not finish is an error naming it. */
     static TrainedModel load(SweepPlan plan, SweepOutcome outcome, Cell cell, ExperimentContext ctx) throws IOException {
+        finished(plan, outcome, cell);
+        return TrainedModel.load(Path.of(plan.cellConfig(cell).outDir()), ctx.log());
+    }
+
+    /**
+     * A cell's result when it finished; a failed cell (which a re-run skips while the config is the same) or one that
+     * stopped before its end (a re-run resumes it) is an error naming it.
+     */
+    static CellResult finished(SweepPlan plan, SweepOutcome outcome, Cell cell) {
         CellResult r = outcome.cell(cell.name());
         if (r.failed()) {
-            throw new IllegalStateException("cell " + cell.name() + " failed: " + r.message());
+            throw new IllegalStateException("cell " + cell.name() + " failed: " + r.message() + " (recorded in "
+                    + plan.outDir().resolve(cell.name()).resolve(CellRunner.STATUS_FILE) + "; a run with the same "
+                    + "config skips it: change the config, or delete that file to try again)");
         }
-        return TrainedModel.load(Path.of(plan.cellConfig(cell).outDir()), ctx.log());
+        if (r.status() != CellResult.Status.FINISHED) {
+            throw new IllegalStateException("cell " + cell.name() + " did not finish: " + r.message());
+        }
+        return r;
     }
 
     /** The values of a list override such as {@code grid=1,4,16} or {@code depths=[1,2]}. */

@@ -5,6 +5,11 @@ import dev.incontext.config.ModularConfig;
 import dev.incontext.eval.ZpReference;
 import dev.incontext.model.RopeDecoder;
 import dev.incontext.report.ModularPlots;
+import dev.incontext.sweep.CellJob;
+import dev.incontext.sweep.SweepOutcome;
+import dev.incontext.sweep.SweepPlan;
+import dev.incontext.sweep.SweepSpec;
+import dev.incontext.sweep.Sweeps;
 import dev.incontext.tasks.ModularSampler;
 import dev.incontext.tasks.ModularSampler.Split;
 import dev.incontext.tasks.ModularTasks;
@@ -24,6 +29,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -38,9 +44,11 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * as a heatmap, the accuracy per shot of the smallest and largest task counts against the Z_p Bayes-optimal and exact
  * solver lines, an attention map, and a Markdown summary stating the paper's claim beside the measurement.
  *
- * <p>Cells run through a {@link GridRunner} (serially today). A finished cell leaves {@code result.json}; running
- * the experiment again skips those cells, so an interrupted grid resumes at the first unfinished cell, which itself
- * continues from its last evaluation ({@link ModularTrainer}'s resume state).
+ * <p>The grid runs through the sweep runner ({@link Sweeps}): one cell after another in this JVM on the master
+ * {@code serial}, or as Spark tasks ({@code local[N]}, a cluster's URL). A finished cell leaves {@code result.json}
+ * and its sweep record {@code cell.yaml}; running the experiment again skips those cells, and an unfinished one
+ * continues from its last evaluation ({@link ModularTrainer}'s resume state). A cell's config is its own point of the
+ * phase diagram, so cells already trained are skipped when the grid grows.
  */
 public final class HeModular {
     /** What the user asked for: the config and where to write. */
@@ -64,24 +72,21 @@ public final class HeModular {
     /** The experiment's outcome: every cell, and the files written. */
     public record Report(List<Cell> cells, Path summary, Path heatmap, List<Path> curves) {}
 
-    /** Runs (or resumes) the grid and writes the report files into out_dir. */
-    public Report run(GridRunner runner) throws IOException {
+    /**
+     * Runs (or resumes) the grid on a sweep master ({@code serial}, {@code local[N]} or a Spark master URL) and
+     * writes the report files into out_dir.
+     */
+    public Report run(String master) throws IOException {
         Path out = Path.of(config.outDir());
         Files.createDirectories(out.resolve("cells"));
         Files.writeString(out.resolve("config.yaml"), ConfigLoader.toYaml(config), StandardCharsets.UTF_8);
-        List<ModularConfig> cells = new ArrayList<>();
-        for (int layers : config.phaseDiagram().nLayer()) {
-            for (double alpha : config.phaseDiagram().alpha()) {
-                for (int n : config.phaseDiagram().nTasksPl()) {
-                    cells.add(config.cell(n, layers, alpha, out.resolve("cells").resolve(cellName(n, layers, alpha))
-                            .toString()));
-                }
-            }
-        }
-        runner.run(cells, this::runCell);
+        SweepPlan plan = plan(config);
+        log.accept("he-modular: " + plan.cells().size() + " cells, master " + master);
+        SweepOutcome outcome = Grids.train(plan, master, log);
         List<Cell> done = new ArrayList<>();
-        for (ModularConfig c : cells) {
-            done.add(readCell(Path.of(c.outDir()).resolve("result.json")));
+        for (dev.incontext.sweep.Cell c : plan.cells()) {
+            Grids.finished(plan, outcome, c);
+            done.add(readCell(plan.outDir().resolve(c.name()).resolve("result.json")));
         }
         Path heatmap = writePhaseDiagram(done, out);
         List<Path> curves = new ArrayList<>();
@@ -102,23 +107,102 @@ public final class HeModular {
         return String.format(Locale.ROOT, "pl%03d-L%d-a%.2f", nTasksPl, layers, alpha);
     }
 
-    private void runCell(ModularConfig cell) throws IOException {
-        Path dir = Path.of(cell.outDir());
-        Path result = dir.resolve("result.json");
-        if (Files.exists(result)) {
-            log.accept("cell " + dir.getFileName() + ": done before, skipped");
-            return;
+    /** The sweep's axes, depth slowest and task count fastest (the order of the grid's rows in the report). */
+    private static final List<String> AXES = List.of("model.n_layer", "task.alpha", "task.n_tasks_pl");
+
+    /**
+     * The grid as a sweep plan: one cell per point of the phase diagram, named as {@link #cellName}, in
+     * {@code out_dir/cells/}. The base is the config's own single point, so that a cell's identity (the base and
+     * its values) does not depend on the rest of the grid.
+     */
+    static SweepPlan plan(ModularConfig config) {
+        Path dir = Path.of(config.outDir()).resolve("cells");
+        ModularConfig base = config.cell(config.task().nTasksPl(), config.model().nLayer(), config.task().alpha(),
+                config.outDir());
+        List<Integer> depths = config.phaseDiagram().nLayer().stream().distinct().toList();
+        List<Double> alphas = config.phaseDiagram().alpha().stream().distinct().toList();
+        List<Integer> counts = config.phaseDiagram().nTasksPl().stream().distinct().toList();
+        List<dev.incontext.sweep.Cell> cells = new ArrayList<>();
+        for (int layers : depths) {
+            for (double alpha : alphas) {
+                for (int n : counts) {
+                    cells.add(new dev.incontext.sweep.Cell(cells.size(), cellName(n, layers, alpha), AXES,
+                            List.of(Integer.toString(layers), Double.toString(alpha), Integer.toString(n))));
+                }
+            }
         }
-        log.accept(String.format(Locale.ROOT, "cell %s: %d pre-training tasks, depth %d, alpha %.2f",
-                dir.getFileName(), cell.task().idTasks(), cell.model().nLayer(), cell.task().alpha()));
-        try (PointerScope scope = new PointerScope()) {
-            ModularTrainer.Result r = new ModularTrainer(s -> log.accept("  " + s)).train(cell);
-            Cell c = new Cell(cell.task().nTasksPl(), r.tasks().idTasks().size(), cell.model().nLayer(),
-                    cell.task().alpha(), r.stepsPerSecond(), r.accuracy(), r.loss());
-            writeAttentionMap(cell, r, dir);
-            Path tmp = dir.resolve(".result.json.tmp");
-            Files.writeString(tmp, toJson(c), StandardCharsets.UTF_8);
-            Files.move(tmp, result, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        // The spec names the axes for results.csv; the cells come from the resolved config above, not from its base.
+        SweepSpec spec = new SweepSpec(ConfigLoader.MODULAR_DEFAULTS, List.of(), List.of(
+                new SweepSpec.Axis(AXES.get(0), depths.stream().map(String::valueOf).toList()),
+                new SweepSpec.Axis(AXES.get(1), alphas.stream().map(String::valueOf).toList()),
+                new SweepSpec.Axis(AXES.get(2), counts.stream().map(String::valueOf).toList())), SweepSpec.Mode.CROSS,
+                0, dir.toString(), false, "final_loss");
+        return new SweepPlan(spec, ConfigLoader.toYaml(base), cells, dir, new Job());
+    }
+
+    /**
+     * One cell of the phase diagram as a sweep job: a {@link ModularTrainer} run, which continues from its resume
+     * state, then the cell's attention map and {@code result.json}, the file the report reads (and whose presence
+     * makes the cell complete). Metrics for results.csv: the loss and last-shot accuracy of every set, steps/s.
+     */
+    static final class Job implements CellJob {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Run prepare(String baseYaml, dev.incontext.sweep.Cell cell, Path dir, int threads,
+                List<String> extraOverrides) {
+            ModularConfig c = ConfigLoader.modularFromYaml(baseYaml).cell(Integer.parseInt(cell.value(AXES.get(2))),
+                    Integer.parseInt(cell.value(AXES.get(0))), Double.parseDouble(cell.value(AXES.get(1))),
+                    dir.toString());
+            List<String> o = new ArrayList<>(CellJob.threadOverrides(c.training(), threads));
+            o.addAll(extraOverrides);
+            ModularConfig config = o.isEmpty() ? c : ConfigLoader.withOverrides(c, o);
+            return new Run() {
+                @Override
+                public String device() {
+                    return config.device();
+                }
+
+                @Override
+                public boolean complete() {
+                    return Files.exists(dir.resolve("result.json"));
+                }
+
+                @Override
+                public Trained train(BooleanSupplier stop, Consumer<String> notices, boolean evaluate)
+                        throws IOException {
+                    return Job.train(config, dir, stop, notices);
+                }
+            };
+        }
+
+        private static Trained train(ModularConfig cell, Path dir, BooleanSupplier stop, Consumer<String> notices)
+                throws IOException {
+            Path result = dir.resolve("result.json");
+            Files.deleteIfExists(result);   // what the report reads is this run's, or nothing
+            notices.accept(String.format(Locale.ROOT, "%d pre-training tasks, depth %d, alpha %.2f",
+                    cell.task().idTasks(), cell.model().nLayer(), cell.task().alpha()));
+            long t0 = System.nanoTime();
+            try (PointerScope scope = new PointerScope()) {
+                ModularTrainer.Result r = new ModularTrainer(notices).train(cell, step -> stop.getAsBoolean());
+                if (r == null) {
+                    throw new Stopped();
+                }
+                Cell c = new Cell(cell.task().nTasksPl(), r.tasks().idTasks().size(), cell.model().nLayer(),
+                        cell.task().alpha(), r.stepsPerSecond(), r.accuracy(), r.loss());
+                writeAttentionMap(cell, r, dir);
+                Path tmp = dir.resolve(".result.json.tmp");
+                Files.writeString(tmp, toJson(c), StandardCharsets.UTF_8);
+                Files.move(tmp, result, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                LinkedHashMap<String, Double> metrics = new LinkedHashMap<>();
+                metrics.put("train_seconds", (System.nanoTime() - t0) / 1e9);
+                metrics.put("steps_per_s", r.stepsPerSecond());
+                for (Split sp : Split.values()) {
+                    metrics.put(sp.column + "_loss", c.loss.get(sp));
+                    metrics.put(sp.column + "_acc_last", c.last(sp));
+                }
+                return new Trained(r.startStep() > 0 ? r.startStep() : -1, metrics);
+            }
         }
     }
 

@@ -29,7 +29,7 @@ public final class HeModularExperiment implements Experiment {
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "he_modular_paper" : null;
         ModularConfig c = ConfigLoader.loadModular(base, ctx.overrides());
         ctx.log().accept("# resolved config\n" + ConfigLoader.toYaml(c).stripTrailing());
-        HeModular.Report r = new HeModular(c, ctx.log()).run(new GridRunner.Serial());
+        HeModular.Report r = new HeModular(c, ctx.log()).run(ctx.master());
         List<Path> files = new ArrayList<>(r.curves());
         files.add(r.heatmap());
         return new ExperimentReport(r.summary(), files, true, "wrote the phase diagram of " + r.cells().size()

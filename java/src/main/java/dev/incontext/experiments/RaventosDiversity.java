@@ -87,7 +87,7 @@ public final class RaventosDiversity implements Experiment {
         SweepPlan plan = SweepPlan.of(spec);
         ctx.log().accept("raventos-diversity: " + plan.cells().size() + " pool sizes M = " + grid + ", master "
                 + ctx.master());
-        SweepOutcome outcome = Grids.train(plan, ctx);
+        SweepOutcome outcome = Grids.train(plan, ctx.master(), ctx.log());
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < plan.cells().size(); i++) {
             var cell = plan.cells().get(i);

@@ -1,21 +1,5 @@
 package dev.incontext.sweep;
 
-import dev.incontext.config.ConfigLoader;
-import dev.incontext.config.RunConfig;
-import dev.incontext.eval.Evaluation;
-import dev.incontext.eval.Evaluator;
-import dev.incontext.eval.baselines.Averaging;
-import dev.incontext.eval.baselines.LeastSquares;
-import dev.incontext.eval.baselines.NearestNeighbours;
-import dev.incontext.model.Predictor;
-import dev.incontext.report.Reports;
-import dev.incontext.tasks.TaskSampler;
-import dev.incontext.train.CheckpointException;
-import dev.incontext.train.Checkpoints;
-import dev.incontext.train.TrainedModel;
-import dev.incontext.train.Trainer;
-import dev.incontext.train.TrainingListener;
-import dev.incontext.util.Devices;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
@@ -24,11 +8,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -40,13 +22,14 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.YAMLException;
 
 /**
- * Runs one cell of a sweep as an ordinary run directory ({@code <sweep out_dir>/<cell name>}: config.yaml,
- * metrics.jsonl, checkpoints/, eval.csv, eval.json), plus {@code cell.yaml} with the cell's status and metrics once it
- * has finished or failed. Plain Java, no Spark: a Spark task calls it, and so does the serial backend.
+ * Runs one cell of a sweep into its directory ({@code <sweep out_dir>/<cell name>}): the training is the sweep's
+ * {@link CellJob} (a regression run's config.yaml, metrics.jsonl, checkpoints/, eval.csv, eval.json; or another kind's
+ * files), plus {@code cell.yaml} with the cell's status and metrics once it has finished or failed. Plain Java, no
+ * Spark: a Spark task calls it, and so does the serial backend.
  *
- * <p>Resumable. A cell whose {@code cell.yaml} says finished, for the same config, and whose final checkpoint is there,
- * is skipped. A cell with checkpoints and no such record (interrupted, or its final checkpoint deleted) resumes from
- * its newest valid checkpoint. A cell recorded as failed is skipped unless {@code retry}. Every exception a cell throws
+ * <p>Resumable. A cell whose {@code cell.yaml} says finished, for the same config, and whose final outputs are there,
+ * is skipped. Any other cell is trained, and continues from what an interrupted execution left (a regression run's
+ * newest valid checkpoint). A cell recorded as failed is skipped unless {@code retry}. Every exception a cell throws
  * (an invalid config value, divergence, a refused checkpoint) is caught and recorded with its message: it fails the
  * cell at once and never reaches the caller, so a scheduler does not retry a deterministic error.
  */
@@ -55,6 +38,7 @@ public final class CellRunner implements Serializable {
     /** The cell's record in its run directory. */
     public static final String STATUS_FILE = "cell.yaml";
 
+    private final CellJob job;
     private final String baseYaml;
     private final String sweepDir;
     private final Options options;
@@ -67,19 +51,32 @@ public final class CellRunner implements Serializable {
         private static final long serialVersionUID = 1L;
     }
 
-    public CellRunner(String baseYaml, Path sweepDir, Options options) {
+    public CellRunner(CellJob job, String baseYaml, Path sweepDir, Options options) {
+        this.job = job;
         this.baseYaml = baseYaml;
         this.sweepDir = sweepDir.toAbsolutePath().toString();
         this.options = options;
     }
 
     public CellRunner(SweepPlan plan, Options options) {
-        this(plan.baseYaml(), plan.outDir(), options);
+        this(plan.job(), plan.baseYaml(), plan.outDir(), options);
     }
 
     /** Runs a cell (see the class comment); never throws for the cell's own errors. */
     public CellResult run(Cell cell) {
         return run(cell, () -> false, m -> {}, List.of());
+    }
+
+    /**
+     * The device a cell's config asks for (cpu, cuda, cuda:N), or null when its config is invalid (running the cell
+     * records that error).
+     */
+    public String device(Cell cell) {
+        try {
+            return job.prepare(baseYaml, cell, dir(cell), options.threads(), List.of()).device();
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /**
@@ -89,7 +86,7 @@ public final class CellRunner implements Serializable {
      */
     public CellResult run(Cell cell, BooleanSupplier stop, Consumer<String> notices, List<String> extraOverrides) {
         long t0 = System.nanoTime();
-        Path dir = Path.of(sweepDir).resolve(cell.name());
+        Path dir = dir(cell);
         String where = host() + " pid " + ProcessHandle.current().pid() + " " + Thread.currentThread().getName();
         String sha = identity(cell);
         Map<String, Object> prev = readStatus(dir);
@@ -102,59 +99,27 @@ public final class CellRunner implements Serializable {
             }
             retried = true;
         }
-        RunConfig config;
+        CellJob.Run run;
         try {
-            config = SweepPlan.cellConfig(baseYaml, cell, Path.of(sweepDir), options.threads());
-            if (!extraOverrides.isEmpty()) {
-                config = ConfigLoader.withOverrides(config, extraOverrides);
-            }
+            run = job.prepare(baseYaml, cell, dir, options.threads(), extraOverrides);
         } catch (RuntimeException e) {
             return fail(cell, dir, sha, "invalid config: " + message(e), t0, where, retried);
         }
-        if (sameConfig && "finished".equals(prev.get("status")) && finalCheckpointPresent(config, dir)) {
+        if (sameConfig && "finished".equals(prev.get("status")) && run.complete()) {
             return new CellResult(cell.index(), cell.name(), CellResult.Status.FINISHED, CellResult.Action.SKIPPED, -1,
                     "", 0, metricsOf(prev), where);
         }
         try (PointerScope scope = new PointerScope()) {
             Files.createDirectories(dir);
             Files.deleteIfExists(dir.resolve(STATUS_FILE));
-            Path resume = null;
-            long from = 0;
-            if (!Checkpoints.list(dir).isEmpty()) {
-                try {
-                    from = Checkpoints.load(dir, notices).step();
-                    resume = dir;
-                } catch (CheckpointException e) {
-                    notices.accept(cell.name() + ": no valid checkpoint (" + e.getMessage() + "); starting afresh");
-                }
-            }
-            long start = System.nanoTime();
-            TrainingListener listener = new TrainingListener() {
-                @Override
-                public void onStep(long stepsDone, long totalSteps) {
-                    if (stop.getAsBoolean()) {
-                        throw new Interrupted();
-                    }
-                }
-
-                @Override
-                public void onNotice(String message) {
-                    notices.accept(cell.name() + ": " + message);
-                }
-            };
-            TrainedModel model = new Trainer(listener).train(config, resume, resume == null);
-            double trainSeconds = (System.nanoTime() - start) / 1e9;
-            LinkedHashMap<String, Double> metrics = finalMetrics(dir.resolve("metrics.jsonl"));
-            metrics.put("train_seconds", trainSeconds);
-            if (options.evaluate()) {
-                metrics.putAll(evaluate(model, config, dir));
-            }
-            writeStatus(dir, "finished", sha, "", (System.nanoTime() - t0) / 1e9, metrics);
+            CellJob.Trained trained = run.train(stop, m -> notices.accept(cell.name() + ": " + m), options.evaluate());
+            writeStatus(dir, "finished", sha, "", (System.nanoTime() - t0) / 1e9, trained.metrics());
+            long from = trained.resumedFromStep();
             CellResult.Action action = retried ? CellResult.Action.RETRIED
-                    : resume != null ? CellResult.Action.RESUMED : CellResult.Action.TRAINED;
-            return new CellResult(cell.index(), cell.name(), CellResult.Status.FINISHED, action, resume != null ? from : -1,
-                    "", (System.nanoTime() - t0) / 1e9, metrics, where);
-        } catch (Interrupted e) {
+                    : from >= 0 ? CellResult.Action.RESUMED : CellResult.Action.TRAINED;
+            return new CellResult(cell.index(), cell.name(), CellResult.Status.FINISHED, action, from, "",
+                    (System.nanoTime() - t0) / 1e9, trained.metrics(), where);
+        } catch (CellJob.Stopped e) {
             return new CellResult(cell.index(), cell.name(), CellResult.Status.INTERRUPTED, CellResult.Action.NONE, -1,
                     "stopped before its last step; a re-run resumes it", (System.nanoTime() - t0) / 1e9,
                     new LinkedHashMap<>(), where);
@@ -163,13 +128,8 @@ public final class CellRunner implements Serializable {
         }
     }
 
-    /** Thrown from the training listener to stop a cell between steps. */
-    private static final class Interrupted extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        Interrupted() {
-            super("cell stopped", null, false, false);
-        }
+    private Path dir(Cell cell) {
+        return Path.of(sweepDir).resolve(cell.name());
     }
 
     private CellResult fail(Cell cell, Path dir, String sha, String message, long t0, String where, boolean retried) {
@@ -196,61 +156,6 @@ public final class CellRunner implements Serializable {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static boolean finalCheckpointPresent(RunConfig c, Path dir) {
-        return c.training().saveEvery() == 0
-                || Files.isDirectory(Checkpoints.dir(dir).resolve(String.format("step-%08d", (long) c.training().steps())));
-    }
-
-    /** The evaluation the config asks for (eval.*): the model, least squares (regression), averaging and k-NN. */
-    static Map<String, Double> evaluate(TrainedModel model, RunConfig c, Path dir) throws IOException {
-        TaskSampler sampler = TaskSampler.forRun(c, Devices.float32(c.device()));
-        List<Predictor> predictors = new ArrayList<>();
-        predictors.add(model.model());
-        var ctx = new dev.incontext.eval.baselines.BaselineContext(c.task(), sampler, c.seed());
-        for (var spec : dev.incontext.eval.baselines.Baselines.forEval(c.task(), c.eval())) {
-            predictors.add(spec.create(ctx));
-        }
-        Evaluation e = Evaluator.evaluate(predictors, sampler, c.eval().numPrompts(), c.eval().batchSize(),
-                c.evalPoints(), c.seed());
-        Reports.csv(e, dir.resolve("eval.csv"));
-        Reports.json(e, dir.resolve("eval.json"));
-        Map<String, Double> out = new LinkedHashMap<>();
-        for (int i = 0; i < e.curves().size(); i++) {
-            Evaluation.Curve curve = e.curves().get(i);
-            String name = i == 0 ? "model" : curve.predictor().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "_")
-                    .replaceAll("^_|_$", "");
-            out.put("eval_" + name, curve.mean()[curve.mean().length - 1]);
-        }
-        return out;
-    }
-
-    /** final_loss and final_excess_loss: the last record of metrics.jsonl. */
-    static LinkedHashMap<String, Double> finalMetrics(Path metricsFile) throws IOException {
-        LinkedHashMap<String, Double> out = new LinkedHashMap<>();
-        out.put("final_loss", Double.NaN);
-        out.put("final_excess_loss", Double.NaN);
-        if (!Files.exists(metricsFile)) {
-            return out;
-        }
-        List<String> lines = Files.readAllLines(metricsFile, StandardCharsets.UTF_8);
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            String l = lines.get(i).strip();
-            if (l.startsWith("{") && l.endsWith("}")) {
-                Object o = new Yaml(new SafeConstructor(new LoaderOptions())).load(l);
-                if (o instanceof Map<?, ?> m) {
-                    out.put("final_loss", number(m.get("loss")));
-                    out.put("final_excess_loss", number(m.get("excess_loss")));
-                }
-                break;
-            }
-        }
-        return out;
-    }
-
-    private static double number(Object o) {
-        return o instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
     /** The record a previous execution left ({@code cell.yaml}), or null when there is none or it is unreadable. */

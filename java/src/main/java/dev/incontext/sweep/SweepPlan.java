@@ -9,17 +9,31 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
- * A sweep made concrete: the resolved base config (with the spec's fixed overrides) and the list of cells. Building
- * one checks every axis key against the config, so a misspelt key fails before any cell runs, naming the axis. A
- * value that is invalid for its key (a negative learning rate) is not an error of the plan: that cell fails on its
- * own, with the config's message, and the others run.
+ * A sweep made concrete: the resolved base config (with the spec's fixed overrides), the list of cells, and the job
+ * that trains a cell ({@code RunJob} for the {@code RunConfig} runs {@link #of} plans; an experiment with runs of
+ * another kind builds its plan with its own). Building one with {@link #of} checks every axis key against the config,
+ * so a misspelt key fails before any cell runs, naming the axis. A value that is invalid for its key (a negative
+ * learning rate) is not an error of the plan: that cell fails on its own, with the config's message, and the others
+ * run.
  */
-public record SweepPlan(SweepSpec spec, String baseYaml, List<Cell> cells, Path outDir) {
+public record SweepPlan(SweepSpec spec, String baseYaml, List<Cell> cells, Path outDir, CellJob job) {
     public SweepPlan {
         cells = List.copyOf(cells);
+        Objects.requireNonNull(job, "job");
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < cells.size(); i++) {
+            if (cells.get(i).index() != i) {
+                throw new IllegalArgumentException("cell " + cells.get(i).name() + " has index " + cells.get(i).index()
+                        + " at position " + i + " of the plan");
+            }
+            if (!names.add(cells.get(i).name())) {
+                throw new IllegalArgumentException("two cells share the directory name " + cells.get(i).name());
+            }
+        }
     }
 
     public static SweepPlan of(SweepSpec spec) {
@@ -61,34 +75,15 @@ public record SweepPlan(SweepSpec spec, String baseYaml, List<Cell> cells, Path 
             }
             cells.add(new Cell(cells.size(), n, keys, values));
         }
-        return new SweepPlan(spec, ConfigLoader.toYaml(base), cells, Path.of(spec.outDir()));
-    }
-
-    /** The config a cell trains with: base + axis values + its own out_dir (threads as the base sets them). */
-    public RunConfig cellConfig(Cell cell) {
-        return cellConfig(baseYaml, cell, outDir, 0);
+        return new SweepPlan(spec, ConfigLoader.toYaml(base), cells, Path.of(spec.outDir()), new RunJob());
     }
 
     /**
-     * {@code baseYaml} plus the cell's values and out_dir; when the config leaves {@code training.threads} and
-     * {@code training.blas_threads} at 0 (the environment's), {@code threads > 0} sets both, so cells side by side
-     * share the cores instead of each taking all of them.
+     * The config a cell of a plan of {@code RunConfig} runs ({@link #of}) trains with: base + axis values + its own
+     * out_dir (threads as the base sets them).
      */
-    public static RunConfig cellConfig(String baseYaml, Cell cell, Path sweepDir, int threads) {
-        List<String> o = new ArrayList<>(cell.overrides());
-        o.add("out_dir=" + sweepDir.resolve(cell.name()));
-        RunConfig c = ConfigLoader.withOverrides(ConfigLoader.fromYaml(baseYaml), o);
-        if (threads > 0) {
-            List<String> t = new ArrayList<>();
-            if (c.training().threads() == 0) {
-                t.add("training.threads=" + threads);
-            }
-            if (c.training().blasThreads() == 0) {
-                t.add("training.blas_threads=" + threads);
-            }
-            c = t.isEmpty() ? c : ConfigLoader.withOverrides(c, t);
-        }
-        return c;
+    public RunConfig cellConfig(Cell cell) {
+        return RunJob.config(baseYaml, cell, outDir.resolve(cell.name()), 0);
     }
 
     private static void checkKey(Map<String, Object> tree, String key) {

@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.function.LongPredicate;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
@@ -43,8 +44,9 @@ import org.bytedeco.pytorch.global.torch;
  * appending to {@code metrics.jsonl} and to {@code metrics.tsv} in the reference's columns; checkpoints (model and
  * config) are written log-spaced between the end of warm-up and the last step, since the o.o.d. phase of deep models
  * can be transient. After every evaluation the whole state (weights, optimiser, step) goes to {@code resume/}; a run
- * started again on the same out_dir with the same config continues from there, and since the data are a pure
- * function of (seed, step), the continued run's metrics equal an uninterrupted run's on the same machine.
+ * started again on the same out_dir with the same config (thread counts aside) continues from there, and since the
+ * data are a pure function of (seed, step), the continued run's metrics equal an uninterrupted run's on the same
+ * machine with the same threads.
  */
 public final class ModularTrainer {
     /** Largest number of rows evaluated in one forward pass (bounds memory at large widths). */
@@ -60,9 +62,10 @@ public final class ModularTrainer {
      * The outcome: the final accuracy at every shot and the loss on each set, the sets and the trained model.
      *
      * @param accuracy per split, accuracy (n) at shot i = with i examples of the task before the query
+     * @param startStep the step this execution started from: 0, or the step of the resume state it continued from
      */
     public record Result(ModularConfig config, ModularTasks tasks, RopeDecoder model, Map<Split, double[]> accuracy,
-            Map<Split, Double> loss, double stepsPerSecond) {
+            Map<Split, Double> loss, double stepsPerSecond, long startStep) {
         public double lastShot(Split s) {
             double[] a = accuracy.get(s);
             return a[a.length - 1];
@@ -74,11 +77,19 @@ public final class ModularTrainer {
      * run continues from it; otherwise it starts afresh (metrics and checkpoints there are replaced).
      */
     public Result train(ModularConfig config) throws IOException {
-        return train(config, Long.MAX_VALUE);
+        return train(config, step -> false);
     }
 
     /** As {@link #train(ModularConfig)}, but returns null before step {@code stopAt} (tests: an interruption). */
     Result train(ModularConfig config, long stopAt) throws IOException {
+        return train(config, step -> step >= stopAt);
+    }
+
+    /**
+     * As {@link #train(ModularConfig)}, but asks {@code stopBefore} before every step and returns null when it says
+     * stop; the resume state of the last evaluation stays in out_dir, so a later run continues from there.
+     */
+    public Result train(ModularConfig config, LongPredicate stopBefore) throws IOException {
         TrainingConfig t = config.training();
         Devices.threads(t.threads(), t.blasThreads());
         TensorOptions options = Devices.float32(config.device());
@@ -96,7 +107,7 @@ public final class ModularTrainer {
         TreeSet<Long> checkpoints = logSpacedSteps(t.warmupSteps(), t.steps(), config.eval().nCheckpoints());
 
         Path resumeDir = dir.resolve("resume");
-        Path state = latestState(resumeDir, yaml);
+        Path state = latestState(resumeDir, config);
         long start = 0;
         if (state != null) {
             loadState(state, model, optimizer);
@@ -123,7 +134,7 @@ public final class ModularTrainer {
                 BufferedWriter tsv = Files.newBufferedWriter(dir.resolve("metrics.tsv"), StandardCharsets.UTF_8,
                         java.nio.file.StandardOpenOption.APPEND)) {
             for (long step = start; step < t.steps(); step++) {
-                if (step >= stopAt) {
+                if (stopBefore.test(step)) {
                     return null;
                 }
                 double trainLoss;
@@ -179,7 +190,7 @@ public final class ModularTrainer {
         stepper.guard.check();
         Checkpoints.deleteTree(resumeDir);   // finished: a new run on this out_dir starts afresh
         double rate = (t.steps() - start) / ((System.nanoTime() - started) / 1e9);
-        return new Result(config, tasks, model, accuracy, loss, rate);
+        return new Result(config, tasks, model, accuracy, loss, rate, start);
     }
 
     /**
@@ -382,13 +393,15 @@ public final class ModularTrainer {
     }
 
     /**
-     * The newest complete resume state (a {@code step-N} directory holding {@code done}) saved with this exact
-     * config, or null.
+     * The newest complete resume state (a {@code step-N} directory holding {@code done}) saved with this config, or
+     * null. Thread counts do not count: they change how fast a run goes (and perhaps the last bits of a sum), not
+     * what it trains, and a sweep sets them by how many cells run side by side.
      */
-    private static Path latestState(Path resumeDir, String yaml) throws IOException {
+    private static Path latestState(Path resumeDir, ModularConfig config) throws IOException {
         if (!Files.isDirectory(resumeDir)) {
             return null;
         }
+        String key = withoutThreads(config);
         Path best = null;
         long bestStep = -1;
         try (var dirs = Files.list(resumeDir)) {
@@ -398,13 +411,27 @@ public final class ModularTrainer {
                     continue;
                 }
                 long step = Long.parseLong(name.substring(5));
-                if (step > bestStep && Files.readString(d.resolve("config.yaml")).equals(yaml)) {
+                if (step > bestStep && key.equals(savedWithoutThreads(d.resolve("config.yaml")))) {
                     best = d;
                     bestStep = step;
                 }
             }
         }
         return best;
+    }
+
+    private static String withoutThreads(ModularConfig c) {
+        return ConfigLoader.toYaml(ConfigLoader.withOverrides(c,
+                List.of("training.threads=0", "training.blas_threads=0")));
+    }
+
+    /** A resume state's config as {@link #withoutThreads}, or null when it is no longer a valid config. */
+    private static String savedWithoutThreads(Path configYaml) throws IOException {
+        try {
+            return withoutThreads(ConfigLoader.modularFromYaml(Files.readString(configYaml, StandardCharsets.UTF_8)));
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     private static void loadState(Path state, RopeDecoder model, AdamW optimizer) {

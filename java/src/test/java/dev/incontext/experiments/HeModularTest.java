@@ -1,16 +1,25 @@
 package dev.incontext.experiments;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.cli.Main;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
+import dev.incontext.sweep.Cell;
+import dev.incontext.sweep.CellResult;
+import dev.incontext.sweep.CellRunner;
+import dev.incontext.sweep.SweepPlan;
+import dev.incontext.sweep.Sweeps;
+import dev.incontext.tasks.ModularSampler.Split;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,6 +78,75 @@ class HeModularTest {
         r = run("attention-map", "--checkpoint", ckpt.toString(), "--layer", "2", "--out", png.toString());
         assertEquals("1", r[0]);
         assertTrue(r[2].contains("layer must be in 0..1"), r[2]);
+    }
+
+    /**
+     * Two cells through the sweep runner on the serial master: each leaves its result, its record and a row of
+     * results.csv, and its config is its own point of the grid; a re-run skips both; a cell stopped part-way (as a
+     * cancelled Spark task is) continues from its last evaluation to the same numbers.
+     */
+    @Test
+    void gridRunsThroughTheSweepRunnerSkipsFinishedCellsAndResumesAStoppedOne(@TempDir Path dir) throws Exception {
+        ModularConfig c = ConfigLoader.loadModular(null, List.of("out_dir=" + dir, "task.p=13", "task.alpha=0.6",
+                "task.points_per_row=16", "training.steps=24", "training.warmup_steps=2", "training.threads=1",
+                "training.blas_threads=1", "eval.every=6", "eval.rows=8", "eval.n_checkpoints=2", "model.n_embd=16",
+                "model.n_head=2", "phase_diagram.n_tasks_pl=[1,3]", "phase_diagram.n_layer=[1]"));
+        SweepPlan plan = HeModular.plan(c);
+        assertEquals(List.of("pl001-L1-a0.60", "pl003-L1-a0.60"), plan.cells().stream().map(Cell::name).toList());
+        List<String> log = new ArrayList<>();
+        HeModular.Report first = new HeModular(c, log::add).run(Sweeps.SERIAL);
+        assertEquals(2, first.cells().size());
+        int[] counts = {1, 3};
+        for (int i = 0; i < 2; i++) {
+            Path cell = dir.resolve("cells").resolve(plan.cells().get(i).name());
+            assertTrue(Files.exists(cell.resolve("result.json")), log.toString());
+            assertTrue(Files.exists(cell.resolve("attention-layer0-head0.png")));
+            assertEquals("finished", CellRunner.readStatus(cell).get("status"));
+            ModularConfig saved = ConfigLoader.modularFromYaml(Files.readString(cell.resolve("config.yaml")));
+            assertEquals(c.cell(counts[i], 1, 0.6, cell.toString()), saved);
+            assertEquals(List.of(counts[i]), saved.phaseDiagram().nTasksPl());
+        }
+        List<String> rows = Files.readAllLines(dir.resolve("cells/results.csv"));
+        assertEquals(3, rows.size(), rows.toString());
+        assertTrue(rows.get(0).startsWith("cell,model.n_layer,task.alpha,task.n_tasks_pl,status,action")
+                && rows.get(0).contains("ood_val_acc_last"), rows.get(0));
+        assertTrue(rows.get(2).startsWith("pl003-L1-a0.60,1,0.6,3,finished,trained,"), rows.get(2));
+
+        // Again: both cells are skipped and their results left as they were.
+        Path result = dir.resolve("cells/pl003-L1-a0.60/result.json");
+        FileTime written = Files.getLastModifiedTime(result);
+        log.clear();
+        new HeModular(c, log::add).run(Sweeps.SERIAL);
+        assertEquals(2, log.stream().filter(l -> l.endsWith(": done before, skipped")).count(), log.toString());
+        assertEquals(written, Files.getLastModifiedTime(result));
+
+        // The second cell from scratch, stopped before step 15: its resume state is the evaluation after step 12.
+        Cell second = plan.cells().get(1);
+        deleteTree(dir.resolve("cells").resolve(second.name()));
+        int[] polls = {0};
+        CellResult stopped = new CellRunner(plan, new CellRunner.Options(1, false, false))
+                .run(second, () -> ++polls[0] > 15, m -> { }, List.of());
+        assertEquals(CellResult.Status.INTERRUPTED, stopped.status(), stopped.message());
+        assertTrue(Files.notExists(dir.resolve("cells").resolve(second.name()).resolve("result.json")));
+        log.clear();
+        HeModular.Report resumed = new HeModular(c, log::add).run(Sweeps.SERIAL);
+        assertTrue(log.stream().anyMatch(l -> l.startsWith(second.name() + ": resuming") && l.endsWith("at step 13")),
+                log.toString());
+        rows = Files.readAllLines(dir.resolve("cells/results.csv"));
+        assertTrue(rows.get(1).startsWith("pl001-L1-a0.60,1,0.6,1,finished,skipped,"), rows.get(1));
+        assertTrue(rows.get(2).startsWith("pl003-L1-a0.60,1,0.6,3,finished,resumed,13,"), rows.get(2));
+        for (Split s : Split.values()) {
+            assertArrayEquals(first.cells().get(1).acc().get(s), resumed.cells().get(1).acc().get(s), s.name());
+            assertEquals(first.cells().get(1).loss().get(s), resumed.cells().get(1).loss().get(s), s.name());
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (var paths = Files.walk(p)) {
+            for (Path q : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
     }
 
     @Test

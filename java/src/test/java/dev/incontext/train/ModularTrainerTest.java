@@ -132,6 +132,18 @@ class ModularTrainerTest {
         assertTrue(notes.stream().noneMatch(n -> n.contains("resuming")), notes.toString());
     }
 
+    /** A sweep sets the threads of a cell by how many run side by side: a run resumes whatever its thread counts. */
+    @Test
+    void resumesWithOtherThreadCounts(@TempDir Path dir) throws IOException {
+        ModularConfig one = small(dir, "training.steps=20", "eval.every=10", "eval.n_checkpoints=0",
+                "training.blas_threads=1");
+        assertEquals(null, new ModularTrainer(s -> {}).train(one, 15));
+        ModularConfig two = ConfigLoader.withOverrides(one, List.of("training.threads=2", "training.blas_threads=2"));
+        List<String> notes = new ArrayList<>();
+        assertEquals(11, new ModularTrainer(notes::add).train(two).startStep());
+        assertTrue(notes.get(0).contains("resuming") && notes.get(0).contains("at step 11"), notes.toString());
+    }
+
     private static final List<String> SMALL = List.of("task.points_per_row=6", "model.n_layer=1", "model.n_embd=16",
             "model.n_head=2", "training.batch_size=16", "training.warmup_steps=5", "training.threads=1",
             "eval.rows=16");

@@ -1,11 +1,8 @@
 package dev.incontext.sweep.spark;
 
-import dev.incontext.config.RunConfig;
 import dev.incontext.sweep.Cell;
 import dev.incontext.sweep.CellResult;
 import dev.incontext.sweep.CellRunner;
-import dev.incontext.sweep.SweepPlan;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,25 +14,19 @@ import org.apache.spark.util.CollectionAccumulator;
 /**
  * One Spark task: runs one cell through {@link CellRunner} and hands its result to the driver through an accumulator.
  * A cell's own error is a result, not an exception, so Spark never retries a deterministic failure; only a lost
- * executor (a native crash in its own JVM) makes Spark run the task again, and the cell then resumes from its newest
- * checkpoint. The task stops between training steps when Spark kills it (the sweep was cancelled).
+ * executor (a native crash in its own JVM) makes Spark run the task again, and the cell then resumes from what it
+ * saved last (a regression run's newest checkpoint, a modular run's resume state). The task stops between training
+ * steps when Spark kills it (the sweep was cancelled).
  */
 final class CellTask implements VoidFunction<Cell> {
     private static final long serialVersionUID = 1L;
 
     private final CellRunner runner;
-    private final String baseYaml;
-    private final String sweepDir;
-    private final int threads;
     private final boolean localMode;
     private final CollectionAccumulator<CellResult> results;
 
-    CellTask(CellRunner runner, String baseYaml, Path sweepDir, int threads, boolean localMode,
-            CollectionAccumulator<CellResult> results) {
+    CellTask(CellRunner runner, boolean localMode, CollectionAccumulator<CellResult> results) {
         this.runner = runner;
-        this.baseYaml = baseYaml;
-        this.sweepDir = sweepDir.toAbsolutePath().toString();
-        this.threads = threads;
         this.localMode = localMode;
         this.results = results;
     }
@@ -54,13 +45,8 @@ final class CellTask implements VoidFunction<Cell> {
      * ({@code spark.task.resource.gpu.amount}), or in local mode one of this machine's GPUs by cell index.
      */
     private List<String> device(Cell cell, TaskContext ctx) {
-        RunConfig c;
-        try {
-            c = SweepPlan.cellConfig(baseYaml, cell, Path.of(sweepDir), threads);
-        } catch (RuntimeException e) {
-            return List.of();   // the runner records the error
-        }
-        if (!c.device().toLowerCase(java.util.Locale.ROOT).startsWith("cuda")) {
+        String device = runner.device(cell);   // null: an invalid config, which the runner records
+        if (device == null || !device.toLowerCase(java.util.Locale.ROOT).startsWith("cuda")) {
             return List.of();
         }
         List<String> out = new ArrayList<>();

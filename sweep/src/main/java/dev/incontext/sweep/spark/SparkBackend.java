@@ -33,8 +33,8 @@ import org.apache.spark.util.CollectionAccumulator;
  * oversubscribe the machine) and {@code spark.task.cpus} on a cluster, unless its config or {@code --threads-per-cell}
  * says otherwise; executors get {@code OMP_WAIT_POLICY=PASSIVE} and the OpenBLAS/OpenMP sizes through
  * {@code spark.executorEnv.*}. Errors: a cell's own error fails that cell at once (no Spark retry); a lost executor
- * (a native crash) is retried by Spark ({@code spark.task.maxFailures}, 4 on a cluster) and the cell resumes from its
- * newest checkpoint. In local mode a native crash ends this JVM: re-running the sweep resumes.
+ * (a native crash) is retried by Spark ({@code spark.task.maxFailures}, 4 on a cluster) and the cell resumes from what
+ * it saved last. In local mode a native crash ends this JVM: re-running the sweep resumes.
  */
 public final class SparkBackend implements SweepBackend {
     private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\s*\\d+)?])?");
@@ -124,8 +124,7 @@ public final class SparkBackend implements SweepBackend {
             CellRunner runner = new CellRunner(plan, new CellRunner.Options(threads, options.retry(),
                     plan.spec().evaluate()));
             JavaRDD<Cell> rdd = sc.parallelize(cells, cells.size());
-            JavaFutureAction<Void> job = rdd.foreachAsync(new CellTask(runner, plan.baseYaml(), plan.outDir(), threads,
-                    embedded, acc));
+            JavaFutureAction<Void> job = rdd.foreachAsync(new CellTask(runner, embedded, acc));
             boolean cancelled = false;
             while (true) {
                 boolean finished = job.isDone();
