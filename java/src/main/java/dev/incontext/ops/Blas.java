@@ -56,6 +56,11 @@ public final class Blas {
         return NativeOps.blas_library();
     }
 
+    /** Whether MKL runs the matrix products in this process (loads the native library). */
+    public static boolean isMkl() {
+        return !threadingLayer().isEmpty();
+    }
+
     /** MKL's threading layer in use ("gnu": libtorch's OpenMP pool), or "" under OpenBLAS. */
     public static String threadingLayer() {
         NativeLibrary.load();

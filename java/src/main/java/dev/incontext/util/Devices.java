@@ -30,6 +30,11 @@ public final class Devices {
         if (blasThreads > 0) {
             dev.incontext.ops.NativeLibrary.load();
             dev.incontext.ops.NativeOps.set_blas_threads(blasThreads);
+        } else if (torchThreads > 0 && dev.incontext.ops.Blas.isMkl()) {
+            // MKL runs on torch's OpenMP pool but keeps its own thread count (the cores, or OMP_NUM_THREADS as the
+            // process started): without this a 1-thread run's products would still split over every core, and
+            // the same config would round differently in a 1-core Spark executor than in a serial run.
+            dev.incontext.ops.NativeOps.set_blas_threads(torchThreads);
         }
     }
 }

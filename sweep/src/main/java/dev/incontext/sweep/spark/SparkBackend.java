@@ -82,12 +82,16 @@ public final class SparkBackend implements SweepBackend {
                 .set("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threads))
                 .set("spark.executorEnv.MKL_THREADING_LAYER", "GNU");
         String cacheDir = System.getProperty("org.bytedeco.javacpp.cachedir");
-        if (cacheDir != null && !embedded) {
+        if (!embedded) {
             // -Xss8m: see the launcher script (libtorch's multithreaded LU overflows a 1 MB thread stack).
-            // The BLAS this JVM chose (dev.incontext.ops.Blas), so that executors run the same matrix products.
-            String blas = System.getProperty(dev.incontext.ops.Blas.JAVACPP_PROPERTY);
-            conf.set("spark.executor.extraJavaOptions", "-Xss8m -Dorg.bytedeco.javacpp.cachedir=" + cacheDir
-                    + (blas == null ? "" : " -D" + dev.incontext.ops.Blas.JAVACPP_PROPERTY + "=" + blas));
+            // The BLAS this JVM runs (dev.incontext.ops.Blas: what loaded, not what was asked for), so that executors
+            // run the same matrix products: with another BLAS a cell's losses differ from a serial run's in their
+            // last bits.
+            String blas = dev.incontext.ops.Blas.isMkl()
+                    ? " -D" + dev.incontext.ops.Blas.JAVACPP_PROPERTY + "=mkl_rt"
+                    : " -D" + dev.incontext.ops.Blas.PROPERTY + "=openblas";
+            conf.set("spark.executor.extraJavaOptions", "-Xss8m"
+                    + (cacheDir == null ? "" : " -Dorg.bytedeco.javacpp.cachedir=" + cacheDir) + blas);
         }
         boolean userClassPath = options.sparkConf().containsKey("spark.jars")
                 || options.sparkConf().containsKey("spark.executor.extraClassPath");
