@@ -177,27 +177,24 @@ inline Vec<float>::type vexp(Vec<float>::type x) {
 }
 
 // Horizontal sum and max of one vector as a tree (depth log2 W), not a chain of W - 1 dependent scalar operations.
-template <class T>
-inline T hsum(typename Vec<T>::type v) {
+template <class T, class Op>
+inline T hreduce(typename Vec<T>::type v, Op op) {
   constexpr int W = Vec<T>::W;
   T a[W];
   __builtin_memcpy(a, &v, sizeof a);
 #pragma GCC unroll 8
   for (int w = W / 2; w >= 1; w /= 2)
 #pragma GCC unroll 16
-    for (int i = 0; i < w; ++i) a[i] += a[i + w];
+    for (int i = 0; i < w; ++i) a[i] = op(a[i], a[i + w]);
   return a[0];
 }
 template <class T>
+inline T hsum(typename Vec<T>::type v) {
+  return hreduce<T>(v, [](T x, T y) { return x + y; });
+}
+template <class T>
 inline T hmax(typename Vec<T>::type v) {
-  constexpr int W = Vec<T>::W;
-  T a[W];
-  __builtin_memcpy(a, &v, sizeof a);
-#pragma GCC unroll 8
-  for (int w = W / 2; w >= 1; w /= 2)
-#pragma GCC unroll 16
-    for (int i = 0; i < w; ++i) a[i] = a[i + w] > a[i] ? a[i + w] : a[i];
-  return a[0];
+  return hreduce<T>(v, [](T x, T y) { return y > x ? y : x; });
 }
 template <class T>
 inline typename Vec<T>::itype lane_index() {
