@@ -39,8 +39,23 @@ public final class Blas {
         if (System.getProperty(JAVACPP_PROPERTY) != null || wanted.equals("openblas") || !mklAvailable()) {
             return;
         }
+        java.util.Set<String> loaded = org.bytedeco.javacpp.Loader.getLoadedLibraries().keySet();
+        if (loaded.stream().anyMatch(k -> k.startsWith("jniopenblas"))) {
+            // libtorch has loaded already, with whatever BLAS it found: asking now would change nothing, and the
+            // property would then claim a BLAS this process does not run (Spark executors copy the truth instead).
+            if (!warned && loaded.stream().noneMatch(k -> k.startsWith("mkl_rt"))) {
+                warned = true;
+                System.err.println("incontext: libtorch was loaded before dev.incontext.ops.Blas.select(), so its "
+                        + "matrix products run on OpenBLAS, not MKL; start the JVM with -D" + JAVACPP_PROPERTY
+                        + "=mkl_rt (or call Blas.select() first) for MKL, or -D" + PROPERTY + "=openblas to keep "
+                        + "OpenBLAS without this message");
+            }
+            return;
+        }
         System.setProperty(JAVACPP_PROPERTY, "mkl_rt");
     }
+
+    private static boolean warned;
 
     /** Whether MKL's redistributable libraries for this platform are on the class path. */
     public static boolean mklAvailable() {

@@ -34,6 +34,22 @@ class BlasTest {
     }
 
     @Test
+    void choosingAfterLibtorchLoadedClaimsNothing() {
+        Blas.library();   // libtorch is loaded now
+        String before = System.getProperty(Blas.JAVACPP_PROPERTY);
+        System.clearProperty(Blas.JAVACPP_PROPERTY);
+        try {
+            Blas.select();
+            assertEquals(null, System.getProperty(Blas.JAVACPP_PROPERTY),
+                    "a choice made after libtorch loaded cannot take effect and must not be recorded as made");
+        } finally {
+            if (before != null) {
+                System.setProperty(Blas.JAVACPP_PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
     void aBadChoiceIsNamed() {
         String before = System.getProperty(Blas.PROPERTY);
         System.setProperty(Blas.PROPERTY, "atlas");
