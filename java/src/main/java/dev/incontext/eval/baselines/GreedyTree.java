@@ -6,8 +6,6 @@ import dev.incontext.util.Tensors;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Greedy regression trees (Garg et al.'s DecisionTreeModel; sklearn DecisionTreeRegressor semantics), one fitted on
@@ -37,12 +35,13 @@ public record GreedyTree(int maxDepth) implements Predictor {
 
     @Override
     public Tensor predict(PromptBatch batch, Tensor queries) {
-        int b = Math.toIntExact(batch.batchSize());
-        int n = Math.toIntExact(batch.points());
-        int d = Math.toIntExact(batch.dims());
-        double[] xs = Tensors.toDoubleArray(batch.xs());
-        double[] ys = Tensors.toDoubleArray(batch.ys());
-        double[] qs = queries == null ? xs : Tensors.toDoubleArray(PrefixMoments.queries(batch, queries));
+        HostBatch h = HostBatch.of(batch, queries);
+        int b = h.b();
+        int n = h.n();
+        int d = h.d();
+        double[] xs = h.xs();
+        double[] ys = h.ys();
+        double[] qs = h.qs();
         double[] out = new double[b * n];
         IntStream.range(0, b).parallel().forEach(p -> {
             double[][] x = new double[n][];
@@ -56,14 +55,8 @@ public record GreedyTree(int maxDepth) implements Predictor {
                 out[p * n + k] = tree.predict(qs, (p * n + k) * d);
             }
         });
-        for (double v : out) {
-            if (!Double.isFinite(v)) {
-                throw new IllegalStateException(name() + ": produced a non-finite prediction (check the prompt for NaN "
-                        + "or infinite values)");
-            }
-        }
-        Tensor t = torch.tensor(out, new TensorOptions(torch.ScalarType.Double)).view(b, n);
-        return t.to(batch.ys().device(), batch.ys().scalar_type());
+        return h.result(out, batch, name() + ": produced a non-finite prediction (check the prompt for NaN or "
+                + "infinite values)");
     }
 
     @Override

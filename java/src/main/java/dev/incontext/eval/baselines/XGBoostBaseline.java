@@ -2,7 +2,6 @@ package dev.incontext.eval.baselines;
 
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.util.Tensors;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -11,8 +10,6 @@ import ml.dmlc.xgboost4j.java.DMatrix;
 import ml.dmlc.xgboost4j.java.XGBoost;
 import ml.dmlc.xgboost4j.java.XGBoostError;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Gradient-boosted trees (Garg et al.'s XGBoostModel, {@code xgb.XGBRegressor()} with its defaults): XGBoost4J with
@@ -31,12 +28,13 @@ public record XGBoostBaseline(long seed) implements Predictor {
 
     @Override
     public Tensor predict(PromptBatch batch, Tensor queries) {
-        int b = Math.toIntExact(batch.batchSize());
-        int n = Math.toIntExact(batch.points());
-        int d = Math.toIntExact(batch.dims());
-        double[] xs = Tensors.toDoubleArray(batch.xs());
-        double[] ys = Tensors.toDoubleArray(batch.ys());
-        double[] qs = queries == null ? xs : Tensors.toDoubleArray(PrefixMoments.queries(batch, queries));
+        HostBatch h = HostBatch.of(batch, queries);
+        int b = h.b();
+        int n = h.n();
+        int d = h.d();
+        double[] xs = h.xs();
+        double[] ys = h.ys();
+        double[] qs = h.qs();
         checkNativeLibrary();
         double[] out = new double[b * n];
         IntStream.range(0, b).parallel().forEach(p -> {
@@ -56,14 +54,8 @@ public record XGBoostBaseline(long seed) implements Predictor {
                 out[p * n + k] = fitAndPredict(x, y, k, d, q, seed);
             }
         });
-        for (double v : out) {
-            if (!Double.isFinite(v)) {
-                throw new IllegalStateException("xgboost: a booster produced a non-finite prediction (check the "
-                        + "prompt for NaN or infinite values)");
-            }
-        }
-        Tensor t = torch.tensor(out, new TensorOptions(torch.ScalarType.Double)).view(b, n);
-        return t.to(batch.ys().device(), batch.ys().scalar_type());
+        return h.result(out, batch, "xgboost: a booster produced a non-finite prediction (check the prompt for NaN "
+                + "or infinite values)");
     }
 
     /** One booster on k rows (row-major x, k by d) with labels y, evaluated at one query. */
