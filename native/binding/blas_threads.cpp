@@ -1,7 +1,8 @@
-// Sizing the BLAS thread pool from inside the process. libtorch's CPU matrix products run on the BLAS its build
-// links (OpenBLAS in the JavaCPP preset), whose pool torch.set_num_threads does not reach; OPENBLAS_NUM_THREADS
-// only counts before the library loads. The symbol is looked up at run time so that builds against another BLAS
-// (MKL in a PyTorch wheel) still load; they report that nothing was set.
+// What the ops and libtorch run on, asked of the process at run time: the BLAS under libtorch's CPU matrix
+// products (OpenBLAS as the JavaCPP preset links it, or MKL when dev.incontext.ops.Blas loads it in OpenBLAS's
+// place), its thread count and MKL's threading layer, the attention kernel's instruction set, and the width of the
+// ops' parallel loops. BLAS symbols are looked up with dlsym, so that the library loads whatever BLAS is present;
+// a BLAS without them reports that nothing was set.
 #include <dlfcn.h>
 
 #include <atomic>

@@ -94,10 +94,9 @@ at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
 
 at::Tensor rope_reference(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   check_args(x, cos, sin);
-  // Plain autograd through the composed formula: what the kernel and its gradient are tested against.
-  const at::Tensor xp = x.unflatten(-1, {x.size(-1) / 2, 2});
-  const at::Tensor rot = at::stack({xp.select(-1, 1).neg(), xp.select(-1, 0)}, -1).flatten(-2);
-  return x * cos + rot * sin;
+  // Plain autograd through the composed formula (the op's non-CPU path): what the kernel and its gradient are
+  // tested against.
+  return rotate_composite(x, cos, sin, false);
 }
 
 }  // namespace incontext

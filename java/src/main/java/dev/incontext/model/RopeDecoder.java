@@ -202,16 +202,4 @@ public final class RopeDecoder {
     public static Tensor rotate(Tensor x, Tensor[] cosSin) {
         return Ops.rope(x, cosSin[0], cosSin[1]);
     }
-
-    /** {@link #rotate} composed of tensor ops, for any rank (..., T, D): the formula the op is tested against. */
-    public static Tensor rotateComposed(Tensor x, Tensor[] cosSin) {
-        long[] shape = x.sizes().vec().get();
-        long dims = shape.length;
-        long[] pairs = java.util.Arrays.copyOf(shape, shape.length + 1);
-        pairs[shape.length - 1] = shape[shape.length - 1] / 2;
-        pairs[shape.length] = 2;
-        Tensor xp = x.reshape(pairs);
-        Tensor rot = torch.stack(new TensorVector(xp.select(dims, 1).neg(), xp.select(dims, 0)), dims).reshape(shape);
-        return x.mul(cosSin[0]).add(rot.mul(cosSin[1]));
-    }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
+import dev.incontext.ops.Ops;
 import dev.incontext.tasks.Rng;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.util.Tensors;
@@ -54,8 +55,9 @@ class RopeDecoderTest {
         double base = 10000.0;
         Tensor x = torch.randn(new long[] {1, 1, len, dim}, Rng.opt(Rng.cpu(4)), F64);
         Tensor[] tables = RopeDecoder.ropeTables(0, len, dim, base, F64);
-        // The native op and the composed formula both, against the complex rotation written out.
-        for (Tensor rotated : new Tensor[] {RopeDecoder.rotate(x, tables), RopeDecoder.rotateComposed(x, tables)}) {
+        // The native op and its reference (the formula composed of tensor ops), against the complex rotation
+        // written out.
+        for (Tensor rotated : new Tensor[] {RopeDecoder.rotate(x, tables), Ops.ropeReference(x, tables[0], tables[1])}) {
             checkComplexRotation(Tensors.toDoubleArray(x), Tensors.toDoubleArray(rotated), len, dim, base);
         }
     }
@@ -74,7 +76,7 @@ class RopeDecoderTest {
             Tensor x1 = base.clone().requires_grad_(true);
             Tensor x2 = base.clone().requires_grad_(true);
             Tensor y1 = RopeDecoder.rotate(x1.transpose(1, 2), tables);
-            Tensor y2 = RopeDecoder.rotateComposed(x2.transpose(1, 2), tables);
+            Tensor y2 = Ops.ropeReference(x2.transpose(1, 2), tables[0], tables[1]);
             assertTrue(Tensors.maxAbsDiff(y1, y2) < tol, "values differ by " + Tensors.maxAbsDiff(y1, y2));
             y1.mul(g).sum().backward();
             y2.mul(g).sum().backward();
@@ -90,10 +92,10 @@ class RopeDecoderTest {
         Tensor x = torch.randn(new long[] {1, 2, 5, 6}, Rng.opt(Rng.cpu(8)), F64);
         Tensor[] t = RopeDecoder.ropeTables(0, 5, 6, 10000.0, F64);
         IllegalArgumentException odd = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> dev.incontext.ops.Ops.rope(x.narrow(3, 0, 5), t[0].narrow(1, 0, 5), t[1].narrow(1, 0, 5)));
+                () -> Ops.rope(x.narrow(3, 0, 5), t[0].narrow(1, 0, 5), t[1].narrow(1, 0, 5)));
         assertTrue(odd.getMessage().contains("must be even"), odd.getMessage());
         IllegalArgumentException shape = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> dev.incontext.ops.Ops.rope(x, t[0].narrow(0, 0, 4), t[1].narrow(0, 0, 4)));
+                () -> Ops.rope(x, t[0].narrow(0, 0, 4), t[1].narrow(0, 0, 4)));
         assertTrue(shape.getMessage().contains("'cos' and 'sin' must be (T, D) = [5, 6]"), shape.getMessage());
     }
 
