@@ -206,10 +206,16 @@ class ModularTrainerTest {
         assertEquals(whole.loss(), resumed.loss());
     }
 
-    /**
-     * One task, a tiny model, a few hundred steps: the z tokens of its training pairs are learnt (from chance 1/p to
-     * nearly all right); the checkpoint and metrics files are right. The held-out pairs are the next test's.
-     */
+    /** One task, a 1-layer model of width 32 with 2 heads, one thread: the shared part of the two tests below. */
+    private static ModularConfig oneTask(Path dir, String... more) {
+        List<String> o = new java.util.ArrayList<>(List.of("out_dir=" + dir, "task.n_tasks_pl=0",
+                "task.parallelogram=false", "task.n_tasks_rd=1", "model.n_layer=1", "model.n_embd=32",
+                "model.n_head=2", "training.batch_size=32", "training.threads=1", "eval.n_checkpoints=2",
+                "phase_diagram.n_tasks_pl=[0]"));
+        o.addAll(List.of(more));
+        return ConfigLoader.loadModular(null, o);
+    }
+
     /**
      * One task, a tiny model: it generalises to the held-out pairs of that task. With one task there is nothing to
      * learn in context; unseen (x, y) need the modular structure itself (grokking). A model that has only memorised
@@ -221,12 +227,9 @@ class ModularTrainerTest {
      */
     @Test
     void tinyModelGeneralisesToTheHeldOutPairsOfOneTask(@TempDir Path dir) throws IOException {
-        ModularConfig c = ConfigLoader.loadModular(null, List.of("out_dir=" + dir, "task.p=11", "task.n_tasks_pl=0",
-                "task.parallelogram=false", "task.n_tasks_rd=1", "task.alpha=0.8", "task.points_per_row=5",
-                "model.n_layer=1", "model.n_embd=32", "model.n_head=2", "training.steps=5000",
-                "training.batch_size=32", "training.learning_rate=1e-2", "training.weight_decay=3.0",
-                "training.warmup_steps=50", "training.threads=1", "eval.every=1000", "eval.rows=128",
-                "eval.n_checkpoints=2", "phase_diagram.n_tasks_pl=[0]"));
+        ModularConfig c = oneTask(dir, "task.p=11", "task.alpha=0.8", "task.points_per_row=5", "training.steps=5000",
+                "training.learning_rate=1e-2", "training.weight_decay=3.0", "training.warmup_steps=50",
+                "eval.every=1000", "eval.rows=128");
         ModularTrainer.Result r = new ModularTrainer(s -> {}).train(c);
         double heldOut = ModularTrainer.mean(r.accuracy().get(Split.ID_TEST));
         double train = ModularTrainer.mean(r.accuracy().get(Split.ID_TRAIN));
@@ -236,14 +239,14 @@ class ModularTrainerTest {
         assertTrue(train > 0.95, "training-pair accuracy " + train);
     }
 
+    /**
+     * One task, a tiny model, a few hundred steps: the z tokens of its training pairs are learnt (from chance 1/p to
+     * nearly all right); the checkpoint and metrics files are right. The held-out pairs are the test above's.
+     */
     @Test
     void tinyModelLearnsOneTask(@TempDir Path dir) throws IOException {
-        ModularConfig c = ConfigLoader.loadModular(null, List.of("out_dir=" + dir, "task.p=7", "task.n_tasks_pl=0",
-                "task.parallelogram=false", "task.n_tasks_rd=1", "task.alpha=0.7", "task.points_per_row=8",
-                "model.n_layer=1", "model.n_embd=32", "model.n_head=2", "training.steps=300",
-                "training.batch_size=32", "training.learning_rate=3e-3", "training.warmup_steps=30",
-                "training.threads=1", "eval.every=100", "eval.rows=64", "eval.n_checkpoints=2",
-                "phase_diagram.n_tasks_pl=[0]"));
+        ModularConfig c = oneTask(dir, "task.p=7", "task.alpha=0.7", "task.points_per_row=8", "training.steps=300",
+                "training.learning_rate=3e-3", "training.warmup_steps=30", "eval.every=100", "eval.rows=64");
         ModularTrainer.Result r = new ModularTrainer(s -> {}).train(c);
         double train = ModularTrainer.mean(r.accuracy().get(Split.ID_TRAIN));
         System.out.printf("one task, p = 7: training-pair accuracy %.3f (chance %.3f), held-out %.3f%n", train,
