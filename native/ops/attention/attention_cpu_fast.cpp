@@ -79,53 +79,50 @@ const char* fast_isa_name() {
 }
 
 // Scratch for one task range, reused by the thread across calls: a fresh vector per call cost a zeroing pass and,
-// from 128 KB up, an mmap with its page faults on every call. Kept only up to 16 MB per thread and type.
+// from 128 KB up, an mmap with its page faults on every call. Kept only up to 16 MB per thread and type; larger
+// requests get a vector of their own for the call. Used as a temporary within the kernel call's full expression.
 template <class T>
-T* scratch_for(int64_t n, std::vector<T>& fallback) {
-  constexpr int64_t kKeepBytes = int64_t{16} << 20;
-  thread_local std::vector<T> kept;
-  std::vector<T>& buf = n * static_cast<int64_t>(sizeof(T)) <= kKeepBytes ? kept : fallback;
-  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
-  return buf.data();
-}
+class Scratch {
+ public:
+  explicit Scratch(int64_t n) {
+    constexpr int64_t kKeepBytes = int64_t{16} << 20;
+    thread_local std::vector<T> kept;
+    std::vector<T>& buf = n * static_cast<int64_t>(sizeof(T)) <= kKeepBytes ? kept : own_;
+    if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+    data_ = buf.data();
+  }
+  T* data() const { return data_; }
+
+ private:
+  std::vector<T> own_;
+  T* data_;
+};
 
 template <class T>
 bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
   // Each build sizes its own scratch (their row blocks differ).
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
   if (isa() == Isa::avx512) {
-    std::vector<T> big;
-    T* scratch = scratch_for<T>(avx512::forward_scratch<T>(p.T_, p.D), big);
-    return avx512::forward_fast<T>(p, bh_begin, bh_end, scratch);
+    return avx512::forward_fast<T>(p, bh_begin, bh_end, Scratch<T>(avx512::forward_scratch<T>(p.T_, p.D)).data());
   }
   if (isa() == Isa::avx2) {
-    std::vector<T> big;
-    T* scratch = scratch_for<T>(avx2::forward_scratch<T>(p.T_, p.D), big);
-    return avx2::forward_fast<T>(p, bh_begin, bh_end, scratch);
+    return avx2::forward_fast<T>(p, bh_begin, bh_end, Scratch<T>(avx2::forward_scratch<T>(p.T_, p.D)).data());
   }
 #endif
-  std::vector<T> big;
-  T* scratch = scratch_for<T>(portable::forward_scratch<T>(p.T_, p.D), big);
-  return portable::forward_fast<T>(p, bh_begin, bh_end, scratch);
+  return portable::forward_fast<T>(p, bh_begin, bh_end, Scratch<T>(portable::forward_scratch<T>(p.T_, p.D)).data());
 }
 
 template <class T>
 void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end) {
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL)
   if (isa() == Isa::avx512) {
-    std::vector<T> big;
-    T* scratch = scratch_for<T>(avx512::backward_scratch<T>(p.T_, p.D), big);
-    return avx512::backward_fast<T>(p, bh_begin, bh_end, scratch);
+    return avx512::backward_fast<T>(p, bh_begin, bh_end, Scratch<T>(avx512::backward_scratch<T>(p.T_, p.D)).data());
   }
   if (isa() == Isa::avx2) {
-    std::vector<T> big;
-    T* scratch = scratch_for<T>(avx2::backward_scratch<T>(p.T_, p.D), big);
-    return avx2::backward_fast<T>(p, bh_begin, bh_end, scratch);
+    return avx2::backward_fast<T>(p, bh_begin, bh_end, Scratch<T>(avx2::backward_scratch<T>(p.T_, p.D)).data());
   }
 #endif
-  std::vector<T> big;
-  T* scratch = scratch_for<T>(portable::backward_scratch<T>(p.T_, p.D), big);
-  portable::backward_fast<T>(p, bh_begin, bh_end, scratch);
+  portable::backward_fast<T>(p, bh_begin, bh_end, Scratch<T>(portable::backward_scratch<T>(p.T_, p.D)).data());
 }
 
 template bool forward_fast<float>(const FwdParams<float, float>&, int64_t, int64_t);
