@@ -41,7 +41,7 @@ public class TrainStepBenchmark {
 
     @Setup
     public void setUp() {
-        RunConfig c = ConfigLoader.load("linear_regression", List.of("model.preset=" + preset,
+        RunConfig c = ConfigLoader.load(RunConfig.class, "linear_regression", List.of("model.preset=" + preset,
                 "model.attention=" + attention, "curriculum.enabled=false"));
         step = TrainingStep.fresh(c);   // the trainer's own step: schedule, clipping, divergence check
     }

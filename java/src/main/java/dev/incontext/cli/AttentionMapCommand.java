@@ -1,7 +1,7 @@
 package dev.incontext.cli;
 
 import dev.incontext.experiments.HeModular;
-import dev.incontext.train.ModularTrainer;
+import dev.incontext.train.TokenObjective;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,7 +38,7 @@ final class AttentionMapCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
-        int[] used = HeModular.attentionMap(ModularTrainer.load(checkpoint), layer, head, prompt, out);
+        int[] used = HeModular.attentionMap(TokenObjective.load(checkpoint), layer, head, prompt, out);
         w.printf("layer %d, head %d, prompt %s -> %s%n", layer, head,
                 Arrays.stream(used).mapToObj(Integer::toString).collect(Collectors.joining(" ")), out);
         w.flush();

@@ -1,5 +1,6 @@
 package dev.incontext.cli;
 
+import dev.incontext.ops.Threads;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.train.TrainingStep;
@@ -59,24 +60,15 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        Devices.threads(threads, blasThreads);
-        RunConfig c = ConfigLoader.load("linear_regression", List.of("model.preset=" + preset,
+        Threads.set(threads, blasThreads);
+        RunConfig c = ConfigLoader.load(RunConfig.class, "linear_regression", List.of("model.preset=" + preset,
                 "model.attention=" + attention, "task.n_dims=" + dims, "training.batch_size=" + batch,
                 "curriculum.enabled=false", "curriculum.dims={start: " + dims + ", end: " + dims + ", inc: 0, interval: 1}",
                 "curriculum.points={start: " + points + ", end: " + points + ", inc: 0, interval: 1}",
                 "model.n_positions=" + Math.max(points, 1)));
         TrainingStep step = TrainingStep.fresh(c);   // the trainer's own step: schedule, clipping and all
-        List<Double> times = new ArrayList<>();
-        for (int i = 0; i < warmup + steps; i++) {
-            try (PointerScope scope = new PointerScope()) {
-                long t0 = System.nanoTime();
-                step.run(i).loss().item_double();   // reading the loss waits for the step to finish
-                if (i >= warmup) {
-                    times.add((System.nanoTime() - t0) / 1e6);
-                }
-            }
-        }
-        double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] t = step.time(warmup, steps);
+        Arrays.sort(t);
         out.printf(Locale.ROOT, "java preset=%s attention=%s threads=%d batch=%d points=%d dims=%d params=%d "
                 + "median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s blas=\"%s\"%n", preset, attention,
                 torch.get_num_threads(), batch, points, dims, step.model().parameterCount(), t[t.length / 2],

@@ -44,7 +44,7 @@ final class BenchEvalCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%-26s %-28s %-24s %10s %14s %7s%n", "task", "baseline", "spec", "ms/batch",
                 "positions/s", "share");
         for (String t : tasks) {
-            RunConfig c = ConfigLoader.load(t, List.of());
+            RunConfig c = ConfigLoader.load(RunConfig.class, t, List.of());
             int n = points > 0 ? points : c.evalPoints();
             for (EvalThroughput.Row r : EvalThroughput.measure(c.task(), c.eval(), prompts, n, repeats,
                     Devices.float32(c.device()))) {

@@ -2,7 +2,7 @@ package dev.incontext.cli;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
-import dev.incontext.train.ModularTrainer;
+import dev.incontext.train.TrainingStep;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,9 +48,9 @@ final class BenchModularCommand implements Callable<Integer> {
             case "paper" -> "he_modular_paper";
             default -> throw new IllegalArgumentException("unknown preset '" + preset + "'; valid: cpu, paper");
         };
-        ModularConfig c = ConfigLoader.loadModular(base, overrides);
+        ModularConfig c = ConfigLoader.load(ModularConfig.class, base, overrides);
         try (PointerScope scope = new PointerScope()) {
-            double[] t = ModularTrainer.timeSteps(c, warmup, steps);
+            double[] t = TrainingStep.fresh(c).time(warmup, steps);   // the trainer's own step
             Arrays.sort(t);
             out.printf(Locale.ROOT, "java preset=%s p=%d layers=%d width=%d heads=%d batch=%d points=%d "
                     + "attention=%s threads=%d median_ms=%.2f min_ms=%.2f%n", preset, c.task().p(),

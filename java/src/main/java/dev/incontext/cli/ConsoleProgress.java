@@ -42,10 +42,21 @@ final class ConsoleProgress implements TrainingListener, AutoCloseable {
     public void onLog(TrainingLog log) {
         lastExtra = String.format(Locale.ROOT, " loss %.4f", log.loss());
         if (!terminal && total > 0 && (log.step() % Math.max(1, total / 10) < Math.max(1, total / 1000) || log.step() == total - 1)) {
-            out.printf(Locale.ROOT, "step %d/%d  loss %.5f  lr %.2e  dims %d  points %d  %.1f steps/s%n", log.step(),
-                    total, log.loss(), log.lr(), log.dims(), log.points(), log.stepsPerSecond());
+            StringBuilder extra = new StringBuilder();
+            log.fields().forEach((k, v) -> {
+                if (v instanceof Integer || v instanceof Long) {
+                    extra.append("  ").append(k.startsWith("n_") ? k.substring(2) : k).append(' ').append(v);
+                }
+            });
+            out.printf(Locale.ROOT, "step %d/%d  loss %.5f  lr %.2e%s  %.1f steps/s%n", log.step(), total, log.loss(),
+                    log.lr(), extra, log.stepsPerSecond());
             out.flush();
         }
+    }
+
+    @Override
+    public void onEvaluation(long step, String summary) {
+        line(summary);
     }
 
     @Override
@@ -58,10 +69,14 @@ final class ConsoleProgress implements TrainingListener, AutoCloseable {
 
     @Override
     public void onNotice(String message) {
+        line("note: " + message);
+    }
+
+    private void line(String message) {
         if (bar != null) {
             bar.pause();
         }
-        out.println("note: " + message);
+        out.println(message);
         out.flush();
         if (bar != null) {
             bar.resume();

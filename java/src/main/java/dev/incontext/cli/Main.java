@@ -34,6 +34,7 @@ public final class Main implements Runnable {
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         dev.incontext.ops.Blas.select();  // before anything loads libtorch
         CommandLine cli = new CommandLine(new Main());
+        ExperimentCommand.describeExperiments(cli.getSubcommands().get("experiment").getCommandSpec());
         if (out != null) {
             cli.setOut(out);
         }

@@ -2,7 +2,10 @@ package dev.incontext.cli;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
-import dev.incontext.train.TrainedModel;
+import dev.incontext.config.RunSpec;
+import dev.incontext.eval.baselines.Baselines;
+import dev.incontext.model.InContextModel;
+import dev.incontext.model.TrainableModel;
 import dev.incontext.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -19,10 +22,9 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code incontext train}: trains a model from a config, with checkpoints and resume. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train an in-context learner.",
-            "CONFIG is a YAML file (may `inherit:` others) or the name of a shipped config "
-                + "(demo, toy, linear_regression, sparse_linear_regression, noisy_linear_regression, "
-                + "linear_classification, quadratic_regression, relu_2nn_regression, decision_tree, "
-                + "lsa_linear_regression).",
+            "CONFIG is a YAML file (may `inherit:` others) or the name of a shipped config (an unknown name lists "
+                + "them). A config that is or inherits he_modular trains a token run (modular arithmetic); any "
+                + "other, a regression run.",
             "Overrides: key.path=value (or --key.path=value), e.g. training.steps=1000 model.preset=tiny."})
 final class TrainCommand implements Callable<Integer> {
     @Spec
@@ -45,15 +47,22 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        RunConfig c = ConfigLoader.load(config, overrides);
+        RunSpec c = ConfigLoader.load(ConfigLoader.kindOf(config), config, overrides);
+        if (c instanceof RunConfig r) {
+            Baselines.validate(r.eval());
+        }
         out.println("# resolved config");
-        out.print(ConfigLoader.toYaml(c));
+        out.print(ConfigLoader.toYaml((Record) c));
         out.flush();
         try (PointerScope scope = new PointerScope(); ConsoleProgress progress = new ConsoleProgress(out)) {
-            TrainedModel m = new Trainer(progress).train(c, resume, overwrite);
-            out.printf("trained %s (%,d parameters); run directory %s%n", m.model().name(), m.model().parameterCount(),
-                    Path.of(c.outDir()).toAbsolutePath());
+            Trainer.Outcome o = new Trainer(progress).train(Trainer.prepare(c), resume, overwrite);
+            out.printf("trained %s (%,d parameters); run directory %s%n", name(o.objective().model()),
+                    o.objective().model().parameterCount(), Path.of(c.outDir()).toAbsolutePath());
         }
         return 0;
+    }
+
+    private static String name(TrainableModel m) {
+        return m instanceof InContextModel r ? r.name() : m.getClass().getSimpleName();
     }
 }

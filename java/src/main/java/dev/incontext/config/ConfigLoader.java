@@ -19,7 +19,7 @@ import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.representer.Representer;
 
 /**
- * Resolves a {@link RunConfig}: the built-in defaults, then a YAML file and the files it inherits
+ * Resolves a run's config ({@link #load}): its kind's built-in defaults, then a YAML file and the files it inherits
  * ({@code inherit: other.yaml} or a list; relative to the file; later entries and the file itself win), then
  * {@code key.path=value} overrides (values parsed as YAML scalars). Names without a path that match a shipped
  * config ({@code linear_regression}, {@code models/tiny}, {@code demo}, ...) load that config from the jar.
@@ -29,49 +29,58 @@ public final class ConfigLoader {
 
     private ConfigLoader() {}
 
-    public static RunConfig load(String config, List<String> overrides) {
-        Map<String, Object> merged = new LinkedHashMap<>();
-        deepMerge(merged, readShipped("defaults"), "");
-        if (config != null) {
-            deepMerge(merged, resolve(config, null, new ArrayDeque<>()), "");
-        }
-        for (String o : overrides) {
-            applyOverride(merged, o);
-        }
-        return RecordBinder.bind(RunConfig.class, merged, "");
-    }
-
     /**
-     * Resolves a {@link ModularConfig} the same way: the shipped {@code he_modular} (which lists every key), then
-     * {@code config} (a file or shipped name such as {@code he_modular_paper}; null for the defaults alone), then
-     * overrides.
+     * Resolves a config of the kind {@code type} names ({@link RunConfig} or {@link ModularConfig}): that kind's
+     * shipped defaults (which list every key), then {@code config} (a file or a shipped name; null for the defaults
+     * alone) with what it inherits, then {@code key.path=value} overrides. The one way every run's config is read.
      */
-    public static ModularConfig loadModular(String config, List<String> overrides) {
+    public static <C extends Record & RunSpec> C load(Class<C> type, String config, List<String> overrides) {
+        return type.cast(load(RunKind.of(type), config, overrides));
+    }
+
+    /** As {@link #load(Class, String, List)}, for a kind known at run time (e.g. from {@link #kindOf}). */
+    public static RunSpec load(RunKind kind, String config, List<String> overrides) {
         Map<String, Object> merged = new LinkedHashMap<>();
-        deepMerge(merged, readShipped(MODULAR_DEFAULTS), "");
+        deepMerge(merged, readShipped(kind.defaults()), "");
         if (config != null) {
-            deepMerge(merged, resolve(config, null, new ArrayDeque<>()), "");
+            deepMerge(merged, resolve(config, null, new ArrayDeque<>(), new ArrayList<>()), "");
         }
         for (String o : overrides) {
             applyOverride(merged, o);
         }
-        return RecordBinder.bind(ModularConfig.class, merged, "");
+        return (RunSpec) RecordBinder.bind(kind.type().asSubclass(Record.class), merged, "");
     }
-
-    /** A saved {@link ModularConfig} (a run's or checkpoint's {@code config.yaml}) on top of the modular defaults. */
-    public static ModularConfig modularFromYaml(String yaml) {
-        Map<String, Object> merged = new LinkedHashMap<>();
-        deepMerge(merged, readShipped(MODULAR_DEFAULTS), "");
-        deepMerge(merged, parse(yaml, "saved config"), "");
-        return RecordBinder.bind(ModularConfig.class, merged, "");
-    }
-
-    /** The shipped config holding every key of a {@link ModularConfig}. */
-    public static final String MODULAR_DEFAULTS = "he_modular";
 
     /**
-     * {@code base} (a {@link RunConfig} or {@link ModularConfig}) with {@code key.path=value} overrides applied,
-     * validated like any loaded config.
+     * The kind of run a config file or shipped name describes: a token run when it is, or inherits, the shipped
+     * defaults of token runs ({@code he_modular}); a regression run otherwise.
+     */
+    public static RunKind kindOf(String config) {
+        List<String> seen = new ArrayList<>();
+        resolve(config, null, new ArrayDeque<>(), seen);
+        for (RunKind k : RunKind.values()) {
+            if (k != RunKind.REGRESSION && seen.contains("shipped:" + k.defaults())) {
+                return k;
+            }
+        }
+        return RunKind.REGRESSION;
+    }
+
+    /** A saved config (a run's or checkpoint's {@code config.yaml}) of the kind {@code type}, on its defaults. */
+    public static <C extends Record & RunSpec> C fromYaml(Class<C> type, String yaml) {
+        return type.cast(fromYaml(RunKind.of(type), yaml));
+    }
+
+    /** A saved config of the given kind, on that kind's defaults. */
+    public static RunSpec fromYaml(RunKind kind, String yaml) {
+        Map<String, Object> merged = new LinkedHashMap<>();
+        deepMerge(merged, readShipped(kind.defaults()), "");
+        deepMerge(merged, parse(yaml, "saved config"), "");
+        return (RunSpec) RecordBinder.bind(kind.type().asSubclass(Record.class), merged, "");
+    }
+
+    /**
+     * {@code base} (any run config) with {@code key.path=value} overrides applied, validated like any loaded config.
      */
     public static <C extends Record> C withOverrides(C base, List<String> overrides) {
         Map<String, Object> merged = RecordBinder.toMap(base);
@@ -83,11 +92,12 @@ public final class ConfigLoader {
         return RecordBinder.bind(type, merged, "");
     }
 
-    /** The names of the configs shipped in the jar (for --help and errors). */
+    /**
+     * The names of the configs shipped in the jar (for --help and errors), found from the resources themselves:
+     * {@code linear_regression}, {@code models/tiny}, ... in name order.
+     */
     public static List<String> shippedNames() {
-        return List.of("demo", "toy", "base", "linear_regression", "sparse_linear_regression", "noisy_linear_regression",
-                "linear_classification", "quadratic_regression", "relu_2nn_regression", "decision_tree",
-                "lsa_linear_regression", "models/standard", "models/small", "models/tiny");
+        return ShippedConfigs.names();
     }
 
     /** A config record as YAML (snake_case keys), as saved next to checkpoints and results. */
@@ -98,19 +108,12 @@ public final class ConfigLoader {
         return new Yaml(new SafeConstructor(new LoaderOptions()), new Representer(o), o).dump(RecordBinder.toMap(config));
     }
 
-    public static RunConfig fromYaml(String yaml) {
-        Map<String, Object> merged = new LinkedHashMap<>();
-        deepMerge(merged, readShipped("defaults"), "");
-        deepMerge(merged, parse(yaml, "saved config"), "");
-        return RecordBinder.bind(RunConfig.class, merged, "");
-    }
-
     /**
      * A config and its ancestors, merged. {@code ref} is a file (relative to the inheriting file, if any) or, when
      * no such file exists, the name of a shipped config (shipped configs inherit shipped names such as
      * {@code base} or {@code models/tiny}).
      */
-    private static Map<String, Object> resolve(String ref, Path base, Deque<String> chain) {
+    private static Map<String, Object> resolve(String ref, Path base, Deque<String> chain, List<String> seen) {
         Path file = base == null ? Path.of(ref) : base.resolveSibling(ref);
         String id;
         Map<String, Object> own;
@@ -136,6 +139,7 @@ public final class ConfigLoader {
             throw new ConfigException("inherit", "cycle: " + String.join(" -> ", chain) + " -> " + id);
         }
         chain.push(id);
+        seen.add(id);
         Object inherit = own.remove("inherit");
         List<String> parents = new ArrayList<>();
         if (inherit instanceof String s) {
@@ -147,7 +151,7 @@ public final class ConfigLoader {
         }
         Map<String, Object> result = new LinkedHashMap<>();
         for (String p : parents) {
-            deepMerge(result, resolve(p, file, chain), "");
+            deepMerge(result, resolve(p, file, chain, seen), "");
         }
         deepMerge(result, own, "");
         chain.pop();

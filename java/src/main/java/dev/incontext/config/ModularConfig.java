@@ -12,28 +12,17 @@ import java.util.Locale;
  *
  * <p>This is a root config of its own rather than a section of {@link RunConfig}: a regression run's keys (n_dims,
  * curriculum, encodings, n_positions, least-squares evaluation) mean nothing for token tasks, and a token task's
- * keys (p, the example split, pre-training task sets) mean nothing for regression. The optimisation section is the
- * same {@link TrainingConfig} record, so schedules and optimiser options are shared. Loaded by
- * {@link ConfigLoader#loadModular}; the shipped {@code he_modular.yaml} lists every key with its default.
+ * keys (p, the example split, pre-training task sets) mean nothing for regression. What every run has (seed, device,
+ * out_dir, training) is the same {@link RunBasics} record. Loaded by {@link ConfigLoader#load}; the shipped {@code he_modular.yaml} lists every key with its default.
  */
-public record ModularConfig(long seed, String device, String outDir, Task task, Model model, TrainingConfig training,
-        boolean decayEmbeddings, Eval eval, PhaseDiagram phaseDiagram) {
+public record ModularConfig(@Flattened RunBasics run, Task task, Model model, boolean decayEmbeddings, Eval eval,
+        PhaseDiagram phaseDiagram) implements RunSpec {
 
     public ModularConfig {
-        String d = device.toLowerCase(Locale.ROOT);
-        if (!(d.equals("cpu") || d.equals("cuda") || d.matches("cuda:\\d+"))) {
-            throw new ConfigException("device", "expected cpu, cuda or cuda:N; got '" + device + "'");
-        }
-        if (outDir.isBlank()) {
-            throw new ConfigException("out_dir", "must not be empty");
-        }
+        TrainingConfig training = run.training();
         if (training.optimizer() != OptimizerKind.ADAMW) {
             throw new ConfigException("training.optimizer", "modular arithmetic trains with adamw (weight decay on "
                     + "matrices only, He et al.); got " + training.optimizer().name().toLowerCase(Locale.ROOT));
-        }
-        if (training.saveEvery() != 0) {
-            throw new ConfigException("training.save_every", "must be 0 here: modular runs write eval.n_checkpoints "
-                    + "log-spaced checkpoints instead; got " + training.saveEvery());
         }
         for (int n : phaseDiagram.nTasksPl()) {
             for (double a : phaseDiagram.alpha()) {
@@ -47,6 +36,11 @@ public record ModularConfig(long seed, String device, String outDir, Task task, 
         }
     }
 
+    @Override
+    public RunKind kind() {
+        return RunKind.TOKENS;
+    }
+
     /** The number of token positions one row of {@code points_per_row} examples needs (inputs: 3n - 1 tokens). */
     public int contextLength() {
         return 3 * task.pointsPerRow() - 1;
@@ -57,8 +51,8 @@ public record ModularConfig(long seed, String device, String outDir, Task task, 
      * whose phase diagram is that one point (so that the cell's config does not change when the grid grows).
      */
     public ModularConfig cell(int nTasksPl, int nLayer, double alpha, String cellOutDir) {
-        return new ModularConfig(seed, device, cellOutDir, task.withSeedTasks(nTasksPl).withAlpha(alpha),
-                model.withLayers(nLayer), training, decayEmbeddings, eval,
+        return new ModularConfig(run.withOutDir(cellOutDir), task.withSeedTasks(nTasksPl).withAlpha(alpha),
+                model.withLayers(nLayer), decayEmbeddings, eval,
                 new PhaseDiagram(List.of(nTasksPl), List.of(nLayer), List.of(alpha)));
     }
 

@@ -31,26 +31,36 @@ public final class RecordBinder {
             throw new ConfigException(path, "expected a mapping of " + keys(type) + "; got " + describe(value));
         }
         RecordComponent[] components = type.getRecordComponents();
-        Map<String, RecordComponent> byKey = new LinkedHashMap<>();
-        for (RecordComponent c : components) {
-            byKey.put(snake(c.getName()), c);
-        }
+        List<String> valid = keyList(type);
         for (Object k : map.keySet()) {
-            if (!byKey.containsKey(String.valueOf(k))) {
+            if (!valid.contains(String.valueOf(k))) {
                 throw new ConfigException(join(path, String.valueOf(k)),
-                        "unknown key; valid keys here are " + String.join(", ", byKey.keySet()));
+                        "unknown key; valid keys here are " + String.join(", ", valid));
             }
         }
         Object[] args = new Object[components.length];
         Class<?>[] types = new Class<?>[components.length];
         for (int i = 0; i < components.length; i++) {
+            types[i] = components[i].getType();
+            if (flattened(components[i])) {
+                // Its keys sit in this mapping: bind it to the part of the mapping that is its own.
+                @SuppressWarnings("unchecked")
+                Class<? extends Record> sub = (Class<? extends Record>) components[i].getType();
+                Map<Object, Object> own = new LinkedHashMap<>();
+                for (String k : keyList(sub)) {
+                    if (map.containsKey(k)) {
+                        own.put(k, map.get(k));
+                    }
+                }
+                args[i] = bind(sub, own, path);
+                continue;
+            }
             String key = snake(components[i].getName());
             String sub = join(path, key);
             if (!map.containsKey(key)) {
                 throw new ConfigException(sub, "missing (no default either)");
             }
             args[i] = convert(components[i].getGenericType(), map.get(key), sub);
-            types[i] = components[i].getType();
         }
         try {
             Constructor<R> ctor = type.getDeclaredConstructor(types);
@@ -149,14 +159,57 @@ public final class RecordBinder {
         throw new ConfigException(path, "expected an integer; got " + describe(value));
     }
 
-    /** The record as nested maps with snake_case keys (enums lower-case), ready to be written as YAML. */
+    /**
+     * A copy of {@code record} with the components named in {@code changes} (snake_case keys, as in YAML) replaced,
+     * validated like any bound config: no positional constructor call that a new component would break.
+     */
+    @SuppressWarnings("unchecked")
+    public static <R extends Record> R with(R record, Map<String, Object> changes) {
+        Map<String, Object> m = toMap(record);
+        for (Map.Entry<String, Object> e : changes.entrySet()) {
+            if (!m.containsKey(e.getKey())) {
+                throw new IllegalArgumentException("no component '" + e.getKey() + "' in " + record.getClass()
+                        .getSimpleName() + "; valid: " + String.join(", ", m.keySet()));
+            }
+            m.put(e.getKey(), e.getValue());
+        }
+        return bind((Class<R>) record.getClass(), m, "");
+    }
+
+    /**
+     * The record as nested maps with snake_case keys (enums lower-case), ready to be written as YAML; a
+     * {@link Flattened} component's keys are put in the record's own mapping.
+     */
     public static Map<String, Object> toMap(Record record) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (RecordComponent c : record.getClass().getRecordComponents()) {
             try {
-                out.put(snake(c.getName()), plain(c.getAccessor().invoke(record)));
+                Object v = c.getAccessor().invoke(record);
+                if (flattened(c)) {
+                    out.putAll(toMap((Record) v));
+                } else {
+                    out.put(snake(c.getName()), plain(v));
+                }
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException(e);
+            }
+        }
+        return out;
+    }
+
+    private static boolean flattened(RecordComponent c) {
+        return c.isAnnotationPresent(Flattened.class) && c.getType().isRecord();
+    }
+
+    /** The keys a mapping of {@code type} holds, a flattened component's own keys in its place. */
+    @SuppressWarnings("unchecked")
+    private static List<String> keyList(Class<? extends Record> type) {
+        List<String> out = new ArrayList<>();
+        for (RecordComponent c : type.getRecordComponents()) {
+            if (flattened(c)) {
+                out.addAll(keyList((Class<? extends Record>) c.getType()));
+            } else {
+                out.add(snake(c.getName()));
             }
         }
         return out;
@@ -176,8 +229,7 @@ public final class RecordBinder {
     }
 
     static String keys(Class<? extends Record> type) {
-        return Arrays.stream(type.getRecordComponents()).map(c -> snake(c.getName()))
-                .collect(Collectors.joining(", ", "{", "}"));
+        return keyList(type).stream().collect(Collectors.joining(", ", "{", "}"));
     }
 
     private static String join(String path, String key) {

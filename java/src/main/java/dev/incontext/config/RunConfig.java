@@ -1,24 +1,17 @@
 package dev.incontext.config;
 
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 
 /**
  * One fully resolved, validated run: what to train, on what, how, and how to evaluate it. Built by
  * {@link ConfigLoader} from YAML (with {@code inherit:}) plus {@code --key=value} overrides; saved next to every
  * checkpoint and result as {@code config.yaml}.
  */
-public record RunConfig(long seed, String device, String outDir, ModelConfig model, TaskConfig task,
-        TrainingConfig training, CurriculumConfig curriculum, EvalConfig eval) {
+public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig task, CurriculumConfig curriculum,
+        EvalConfig eval) implements RunSpec {
 
     public RunConfig {
-        String d = device.toLowerCase(Locale.ROOT);
-        if (!(d.equals("cpu") || d.equals("cuda") || d.matches("cuda:\\d+"))) {
-            throw new ConfigException("device", "expected cpu, cuda or cuda:N; got '" + device + "'");
-        }
-        if (outDir.isBlank()) {
-            throw new ConfigException("out_dir", "must not be empty");
-        }
         if (curriculum.points().end() > model.nPositions()) {
             throw new ConfigException("curriculum.points.end", "is " + curriculum.points().end()
                     + " but the model has positions for model.n_positions = " + model.nPositions() + " points");
@@ -31,6 +24,11 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
             throw new ConfigException("eval.n_points", "is " + eval.nPoints() + " but model.n_positions = "
                     + model.nPositions());
         }
+    }
+
+    @Override
+    public RunKind kind() {
+        return RunKind.REGRESSION;
     }
 
     /** Number of points per prompt at evaluation: eval.n_points, or the curriculum's final length when 0. */
@@ -141,6 +139,11 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
                 throw new ConfigException("num_tasks", "set at most one of num_tasks and num_training_examples");
             }
         }
+
+        /** A copy with the keys in {@code changes} (as in YAML: {@code x_scale}, {@code name}, ...) replaced. */
+        public TaskConfig with(Map<String, Object> changes) {
+            return RecordBinder.with(this, changes);
+        }
     }
 
     /**
@@ -234,13 +237,6 @@ public record RunConfig(long seed, String device, String outDir, ModelConfig mod
         public EvalConfig {
             knnK = List.copyOf(knnK);
             baselines = List.copyOf(baselines);
-            for (String b : baselines) {
-                try {
-                    dev.incontext.eval.baselines.BaselineSpec.parse(b);
-                } catch (IllegalArgumentException e) {
-                    throw new ConfigException("baselines", e.getMessage());
-                }
-            }
             if (numPrompts < 1 || batchSize < 1 || nPoints < 0) {
                 throw new ConfigException("num_prompts", "num_prompts and batch_size must be >= 1, n_points >= 0");
             }

@@ -3,7 +3,7 @@ package dev.incontext.eval;
 import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.util.Tensors;
 import java.util.ArrayList;

@@ -3,6 +3,7 @@ package dev.incontext.eval;
 import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.config.RunConfig.TaskKind;
 import dev.incontext.config.RunConfig.XDistribution;
+import dev.incontext.tasks.TaskFamily;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,11 +46,7 @@ public record EvalSuite(String name, List<Setting> settings, boolean agreement) 
             @Override
             public EvalSuite suite(TaskConfig trained) {
                 List<Setting> s = new ArrayList<>(List.of(new Setting.Standard()));
-                boolean linear = switch (trained.name()) {
-                    case LINEAR_REGRESSION, NOISY_LINEAR_REGRESSION, SPARSE_LINEAR_REGRESSION -> true;
-                    default -> false;
-                };
-                if (linear) {
+                if (TaskFamily.of(trained).linear()) {
                     s.add(new Setting.Covariance(XDistribution.SKEWED));
                     s.add(new Setting.Covariance(XDistribution.HALF_SUBSPACE));
                     s.add(new Setting.OrthantsGaussianQuery());

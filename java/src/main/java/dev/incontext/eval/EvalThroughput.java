@@ -7,7 +7,7 @@ import dev.incontext.eval.baselines.BaselineSpec;
 import dev.incontext.eval.baselines.Baselines;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.util.Tensors;
 import java.util.ArrayList;

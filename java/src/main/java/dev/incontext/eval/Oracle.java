@@ -20,7 +20,7 @@ public record Oracle(TaskFamily family) implements Predictor {
 
     private TaskFamily noiseless() {
         if (family instanceof TaskFamily.Linear l) {
-            return new TaskFamily.Linear(l.scale(), 0.0, false);
+            return new TaskFamily.Linear(l.scale(), 0.0, false, false);
         }
         return family;
     }

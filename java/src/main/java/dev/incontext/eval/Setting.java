@@ -1,6 +1,6 @@
 package dev.incontext.eval;
 
-import static dev.incontext.tasks.Rng.opt;
+import static dev.incontext.ops.Rng.opt;
 
 import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.config.RunConfig.TaskKind;
@@ -9,6 +9,7 @@ import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.TaskFamily;
 import dev.incontext.tasks.TaskSampler;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
@@ -74,12 +75,6 @@ public sealed interface Setting {
         return TaskFamily.of(t).normalisation(t.nDims());
     }
 
-    private static TaskConfig copy(TaskConfig t, TaskKind name, double noiseStd, boolean renormalize,
-            XDistribution x, double xScale, double yScale, double covScale) {
-        return new TaskConfig(name, t.nDims(), noiseStd, renormalize, t.sparsity(), t.hiddenLayerSize(), t.depth(), x,
-                xScale, yScale, covScale, t.numTasks(), t.numTrainingExamples());
-    }
-
     /**
      * E y² of a linear family when each input coordinate has variance {@code xVariance}: (d or s) * y_scale² *
      * xVariance, plus the noise variance; d after renormalisation (which rescales signal and noise to E y² = d).
@@ -94,10 +89,7 @@ public sealed interface Setting {
     }
 
     private static boolean linear(TaskConfig t) {
-        return switch (t.name()) {
-            case LINEAR_REGRESSION, NOISY_LINEAR_REGRESSION, SPARSE_LINEAR_REGRESSION -> true;
-            default -> false;
-        };
+        return TaskFamily.of(t).linear();
     }
 
     private static Optional<String> linearOnly(TaskConfig trained, String what) {
@@ -142,7 +134,7 @@ public sealed interface Setting {
         }
 
         public TaskConfig task(TaskConfig t) {
-            return copy(t, t.name(), t.noiseStd(), t.renormalizeYs(), kind, t.xScale(), t.yScale(), t.covScale());
+            return t.with(Map.of("x_distribution", kind));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
@@ -165,8 +157,7 @@ public sealed interface Setting {
         }
 
         public TaskConfig task(TaskConfig t) {
-            return copy(t, t.name(), t.noiseStd(), t.renormalizeYs(), XDistribution.ORTHANTS, t.xScale(), t.yScale(),
-                    t.covScale());
+            return t.with(Map.of("x_distribution", XDistribution.ORTHANTS));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
@@ -275,8 +266,7 @@ public sealed interface Setting {
         }
 
         public TaskConfig task(TaskConfig t) {
-            return copy(t, t.name(), t.noiseStd(), t.renormalizeYs(), t.xDistribution(), t.xScale() * c, t.yScale(),
-                    t.covScale());
+            return t.with(Map.of("x_scale", t.xScale() * c));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
@@ -305,8 +295,7 @@ public sealed interface Setting {
         }
 
         public TaskConfig task(TaskConfig t) {
-            return copy(t, t.name(), t.noiseStd(), t.renormalizeYs(), t.xDistribution(), t.xScale(), t.yScale() * c,
-                    t.covScale());
+            return t.with(Map.of("y_scale", t.yScale() * c));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
@@ -329,8 +318,8 @@ public sealed interface Setting {
         }
 
         public TaskConfig task(TaskConfig t) {
-            return copy(t, TaskKind.NOISY_LINEAR_REGRESSION, noiseStd, true, t.xDistribution(), t.xScale(),
-                    t.yScale(), t.covScale());
+            return t.with(Map.of("name", TaskKind.NOISY_LINEAR_REGRESSION, "noise_std", noiseStd,
+                    "renormalize_ys", true));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
@@ -423,8 +412,7 @@ public sealed interface Setting {
         }
 
         public TaskConfig task(TaskConfig t) {
-            return copy(t, kind, t.noiseStd(), t.renormalizeYs(), t.xDistribution(), t.xScale(), t.yScale(),
-                    t.covScale());
+            return t.with(Map.of("name", kind));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
@@ -450,8 +438,7 @@ public sealed interface Setting {
         }
 
         public TaskConfig task(TaskConfig t) {
-            return new TaskConfig(t.name(), t.nDims(), t.noiseStd(), t.renormalizeYs(), t.sparsity(),
-                    t.hiddenLayerSize(), t.depth(), t.xDistribution(), t.xScale(), t.yScale(), t.covScale(), 0, 0);
+            return t.with(Map.of("num_tasks", 0L, "num_training_examples", 0L));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {

@@ -17,7 +17,7 @@ import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.util.Devices;
@@ -85,7 +85,7 @@ public final class AkyurekAlgorithms implements Experiment {
         }
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "akyurek_algorithms_paper"
                 : "akyurek_algorithms";
-        RunConfig c = ConfigLoader.load(base, overrides);
+        RunConfig c = ConfigLoader.load(RunConfig.class, base, overrides);
         if (c.model().family() != RunConfig.ModelFamily.GPT2 || (c.task().name() != RunConfig.TaskKind.NOISY_LINEAR_REGRESSION
                 && c.task().name() != RunConfig.TaskKind.LINEAR_REGRESSION)) {
             throw new IllegalArgumentException("akyurek-algorithms trains gpt2 on (noisy_)linear_regression; the config "

@@ -53,7 +53,8 @@ public final class Demo implements Experiment {
     }
 
     public Result runDemo(ExperimentContext ctx) throws IOException {
-        RunConfig c = ConfigLoader.load(ctx.configFile() != null ? ctx.configFile() : "demo", ctx.overrides());
+        RunConfig c = ConfigLoader.load(RunConfig.class, ctx.configFile() != null ? ctx.configFile() : "demo", ctx.overrides());
+        dev.incontext.eval.baselines.Baselines.validate(c.eval());
         ctx.log().accept(String.format(Locale.ROOT, "demo: training a tiny GPT-2 (%d layers, %d heads, width %d) on "
                 + "%d-dimensional linear regression, %d points per prompt, %d steps on %s", c.model().layers(),
                 c.model().heads(), c.model().width(), c.task().nDims(), c.curriculum().points().end(),

@@ -13,9 +13,12 @@ import dev.incontext.sweep.Sweeps;
 import dev.incontext.tasks.ModularSampler;
 import dev.incontext.tasks.ModularSampler.Split;
 import dev.incontext.tasks.ModularTasks;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TokenBatch;
-import dev.incontext.train.ModularTrainer;
+import dev.incontext.train.TokenObjective;
+import dev.incontext.util.Json;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.incontext.sweep.CellTraining;
 import dev.incontext.util.Devices;
 import dev.incontext.util.Tensors;
 import java.io.IOException;
@@ -34,9 +37,6 @@ import java.util.function.Consumer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.TensorOptions;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * He et al. 2024's experiment (papers.md §3): trains the phase diagram's grid (pre-training tasks x depth x alpha),
@@ -47,7 +47,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * <p>The grid runs through the sweep runner ({@link Sweeps}): one cell after another in this JVM on the master
  * {@code serial}, or as Spark tasks ({@code local[N]}, a cluster's URL). A finished cell leaves {@code result.json}
  * and its sweep record {@code cell.yaml}; running the experiment again skips those cells, and an unfinished one
- * continues from its last evaluation ({@link ModularTrainer}'s resume state). A cell's config is its own point of the
+ * continues from its newest checkpoint (every {@code training.save_every} steps). A cell's config is its own point of the
  * phase diagram, so cells already trained are skipped when the grid grows.
  */
 public final class HeModular {
@@ -132,7 +132,7 @@ public final class HeModular {
             }
         }
         // The spec names the axes for results.csv; the cells come from the resolved config above, not from its base.
-        SweepSpec spec = new SweepSpec(ConfigLoader.MODULAR_DEFAULTS, List.of(), List.of(
+        SweepSpec spec = new SweepSpec(dev.incontext.config.RunKind.TOKENS.defaults(), List.of(), List.of(
                 new SweepSpec.Axis(AXES.get(0), depths.stream().map(String::valueOf).toList()),
                 new SweepSpec.Axis(AXES.get(1), alphas.stream().map(String::valueOf).toList()),
                 new SweepSpec.Axis(AXES.get(2), counts.stream().map(String::valueOf).toList())), SweepSpec.Mode.CROSS,
@@ -141,8 +141,8 @@ public final class HeModular {
     }
 
     /**
-     * One cell of the phase diagram as a sweep job: a {@link ModularTrainer} run, which continues from its resume
-     * state, then the cell's attention map and {@code result.json}, the file the report reads (and whose presence
+     * One cell of the phase diagram as a sweep job: a token run of the one trainer ({@link CellTraining}), which
+     * continues from its newest checkpoint, then the cell's attention map and {@code result.json}, the file the report reads (and whose presence
      * makes the cell complete). Metrics for results.csv: the loss and last-shot accuracy of every set, steps/s.
      */
     static final class Job implements CellJob {
@@ -151,7 +151,7 @@ public final class HeModular {
         @Override
         public Run prepare(String baseYaml, dev.incontext.sweep.Cell cell, Path dir, int threads,
                 List<String> extraOverrides) {
-            ModularConfig c = ConfigLoader.modularFromYaml(baseYaml).cell(Integer.parseInt(cell.value(AXES.get(2))),
+            ModularConfig c = ConfigLoader.fromYaml(ModularConfig.class, baseYaml).cell(Integer.parseInt(cell.value(AXES.get(2))),
                     Integer.parseInt(cell.value(AXES.get(0))), Double.parseDouble(cell.value(AXES.get(1))),
                     dir.toString());
             List<String> o = new ArrayList<>(CellJob.threadOverrides(c.training(), threads));
@@ -184,30 +184,108 @@ public final class HeModular {
                     cell.task().idTasks(), cell.model().nLayer(), cell.task().alpha()));
             long t0 = System.nanoTime();
             try (PointerScope scope = new PointerScope()) {
-                ModularTrainer.Result r = new ModularTrainer(notices).train(cell, step -> stop.getAsBoolean());
-                if (r == null) {
-                    throw new Stopped();
-                }
-                Cell c = new Cell(cell.task().nTasksPl(), r.tasks().idTasks().size(), cell.model().nLayer(),
-                        cell.task().alpha(), r.stepsPerSecond(), r.accuracy(), r.loss());
-                writeAttentionMap(cell, r, dir);
+                CellTraining.Result r = CellTraining.train(cell, dir, stop, notices);
+                TokenObjective objective = (TokenObjective) r.outcome().objective();
+                // The last evaluation, as recorded: also there when this execution had nothing left to train.
+                Cell c = lastEvaluation(dir.resolve("metrics.jsonl"), cell.task().nTasksPl(),
+                        objective.tasks().idTasks().size(), cell.model().nLayer(), cell.task().alpha());
+                writeAttentionMap(cell, objective, dir);
+                exportTsv(dir.resolve("metrics.jsonl"), dir.resolve("metrics.tsv"));
                 Path tmp = dir.resolve(".result.json.tmp");
-                Files.writeString(tmp, toJson(c), StandardCharsets.UTF_8);
+                Files.writeString(tmp, Json.pretty(toJson(c)), StandardCharsets.UTF_8);
                 Files.move(tmp, result, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 LinkedHashMap<String, Double> metrics = new LinkedHashMap<>();
                 metrics.put("train_seconds", (System.nanoTime() - t0) / 1e9);
-                metrics.put("steps_per_s", r.stepsPerSecond());
+                metrics.put("steps_per_s", c.stepsPerSecond());
                 for (Split sp : Split.values()) {
                     metrics.put(sp.column + "_loss", c.loss.get(sp));
                     metrics.put(sp.column + "_acc_last", c.last(sp));
                 }
-                return new Trained(r.startStep() > 0 ? r.startStep() : -1, metrics);
+                return new Trained(r.resumedFromStep(), metrics);
             }
         }
     }
 
+    /**
+     * A cell's results from the last evaluation record of its metrics.jsonl, with the mean training rate over the
+     * records that give one.
+     */
+    static Cell lastEvaluation(Path metricsJsonl, int nTasksPl, int nId, int nLayer, double alpha) throws IOException {
+        JsonNode last = null;
+        double rateSum = 0;
+        int rates = 0;
+        for (String line : Files.readAllLines(metricsJsonl, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode r = Json.parse(line);
+            if (r.get("steps_per_s") != null && r.get("steps_per_s").isNumber()) {
+                rateSum += r.get("steps_per_s").asDouble();
+                rates++;
+            }
+            if (r.has(Split.ID_TRAIN.column)) {
+                last = r;
+            }
+        }
+        if (last == null) {
+            throw new IllegalStateException(metricsJsonl + " holds no evaluation record");
+        }
+        Map<Split, double[]> acc = new LinkedHashMap<>();
+        Map<Split, Double> loss = new LinkedHashMap<>();
+        for (Split sp : Split.values()) {
+            JsonNode part = last.get(sp.column);
+            acc.put(sp, doubles(part.get("acc_per_shot")));
+            loss.put(sp, number(part.get("loss")));
+        }
+        return new Cell(nTasksPl, nId, nLayer, alpha, rates > 0 ? rateSum / rates : Double.NaN, acc, loss);
+    }
+
+    private static double number(JsonNode n) {
+        return n == null || n.isNull() ? Double.NaN : n.asDouble();
+    }
+
+    private static double[] doubles(JsonNode a) {
+        double[] v = new double[a.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = number(a.get(i));
+        }
+        return v;
+    }
+
+    /**
+     * The evaluation records of a run's metrics.jsonl in the reference's TSV columns (step, then loss, mean accuracy
+     * over shots and last-shot accuracy of each set), for tools that read the reference's files.
+     */
+    static void exportTsv(Path metricsJsonl, Path tsv) throws IOException {
+        StringBuilder s = new StringBuilder("step");
+        for (Split sp : Split.values()) {
+            s.append('\t').append(sp.column).append("_loss\t").append(sp.column).append("_acc\t").append(sp.column)
+                    .append("_acc_last");
+        }
+        s.append('\n');
+        for (String line : Files.readAllLines(metricsJsonl, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode r = Json.parse(line);
+            if (!r.has(Split.ID_TRAIN.column)) {
+                continue;   // a record without an evaluation
+            }
+            s.append(r.get("step").asLong());
+            for (Split sp : Split.values()) {
+                JsonNode e = r.get(sp.column);
+                s.append(String.format(Locale.ROOT, "\t%.6f\t%.6f\t%.6f", e.get("loss").asDouble(),
+                        e.get("acc").asDouble(), e.get("acc_last").asDouble()));
+            }
+            s.append('\n');
+        }
+        Path tmp = tsv.resolveSibling("." + tsv.getFileName() + ".tmp");
+        Files.writeString(tmp, s, StandardCharsets.UTF_8);
+        Files.move(tmp, tsv, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
     /** Layer 0, head 0 on one o.o.d. held-out row, as the reference's attn_map does for its released models. */
-    private static void writeAttentionMap(ModularConfig cell, ModularTrainer.Result r, Path dir) throws IOException {
+    private static void writeAttentionMap(ModularConfig cell, TokenObjective r, Path dir) throws IOException {
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             TensorOptions o = Devices.float32(cell.device());
             ModularSampler s = new ModularSampler(r.tasks(), cell.task().pointsPerRow(), o);
@@ -224,7 +302,7 @@ public final class HeModular {
      * the given digit tokens ({@code x y z x y z ...}, without the final z), or, when null, one o.o.d. held-out row
      * drawn from the run's sets. Returns the prompt used.
      */
-    public static int[] attentionMap(ModularTrainer.Loaded loaded, int layer, int head, int[] prompt, Path png)
+    public static int[] attentionMap(TokenObjective loaded, int layer, int head, int[] prompt, Path png)
             throws IOException {
         ModularConfig c = loaded.config();
         int p = c.task().p();
@@ -256,37 +334,33 @@ public final class HeModular {
         return prompt;
     }
 
-    private static String toJson(Cell c) {
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "{\"n_tasks_pl\": %d, \"n_id\": %d, "
-                + "\"n_layer\": %d, \"alpha\": %s, \"steps_per_s\": %.3f", c.nTasksPl, c.nId, c.nLayer, c.alpha,
-                c.stepsPerSecond));
+    private static Map<String, Object> toJson(Cell c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("n_tasks_pl", c.nTasksPl);
+        m.put("n_id", c.nId);
+        m.put("n_layer", c.nLayer);
+        m.put("alpha", c.alpha);
+        m.put("steps_per_s", c.stepsPerSecond);
         for (Split sp : Split.values()) {
-            s.append(", \"").append(sp.column).append("\": {\"loss\": ").append(c.loss.get(sp))
-                    .append(", \"acc_per_shot\": [");
-            double[] a = c.acc.get(sp);
-            for (int i = 0; i < a.length; i++) {
-                s.append(i == 0 ? "" : ", ").append(a[i]);
-            }
-            s.append("]}");
+            Map<String, Object> part = new LinkedHashMap<>();
+            part.put("loss", c.loss.get(sp));
+            part.put("acc_per_shot", c.acc.get(sp));
+            m.put(sp.column, part);
         }
-        return s.append("}\n").toString();
+        return m;
     }
 
-    @SuppressWarnings("unchecked")
     static Cell readCell(Path file) throws IOException {
-        Map<String, Object> m = new Yaml(new SafeConstructor(new LoaderOptions()))
-                .load(Files.readString(file, StandardCharsets.UTF_8));
+        JsonNode m = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
         Map<Split, double[]> acc = new LinkedHashMap<>();
         Map<Split, Double> loss = new LinkedHashMap<>();
         for (Split sp : Split.values()) {
-            Map<String, Object> part = (Map<String, Object>) m.get(sp.column);
-            List<Number> a = (List<Number>) part.get("acc_per_shot");
-            acc.put(sp, a.stream().mapToDouble(Number::doubleValue).toArray());
-            loss.put(sp, ((Number) part.get("loss")).doubleValue());
+            JsonNode part = m.get(sp.column);
+            acc.put(sp, doubles(part.get("acc_per_shot")));
+            loss.put(sp, number(part.get("loss")));
         }
-        return new Cell(((Number) m.get("n_tasks_pl")).intValue(), ((Number) m.get("n_id")).intValue(),
-                ((Number) m.get("n_layer")).intValue(), ((Number) m.get("alpha")).doubleValue(),
-                ((Number) m.get("steps_per_s")).doubleValue(), acc, loss);
+        return new Cell(m.get("n_tasks_pl").asInt(), m.get("n_id").asInt(), m.get("n_layer").asInt(),
+                m.get("alpha").asDouble(), m.get("steps_per_s").asDouble(), acc, loss);
     }
 
     private Path writePhaseDiagram(List<Cell> cells, Path out) throws IOException {
@@ -434,7 +508,8 @@ public final class HeModular {
         }
         s.append("\n\nFiles: `phase_diagram.png` / `.tsv` (o.o.d. held-out accuracy at the last shot per cell), "
                 + "`shots-*.png` / `.tsv` (accuracy per shot with the Bayes and exact-solver lines), "
-                + "`cells/*/metrics.tsv` (the reference's columns over training), "
+                + "`cells/*/metrics.jsonl` (every record of training; `metrics.tsv` has its evaluations in the "
+                + "reference's columns), "
                 + "`cells/*/attention-layer0-head0.png`.\n");
         Path file = out.resolve("summary.md");
         Files.writeString(file, s, StandardCharsets.UTF_8);

@@ -27,7 +27,7 @@ public final class HeModularExperiment implements Experiment {
                     + "`inherit: he_modular_paper`)");
         }
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "he_modular_paper" : null;
-        ModularConfig c = ConfigLoader.loadModular(base, ctx.overrides());
+        ModularConfig c = ConfigLoader.load(ModularConfig.class, base, ctx.overrides());
         ctx.log().accept("# resolved config\n" + ConfigLoader.toYaml(c).stripTrailing());
         HeModular.Report r = new HeModular(c, ctx.log()).run(ctx.master());
         List<Path> files = new ArrayList<>(r.curves());

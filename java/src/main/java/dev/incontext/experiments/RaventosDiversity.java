@@ -74,7 +74,7 @@ public final class RaventosDiversity implements Experiment {
         }
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "raventos_diversity_paper"
                 : "raventos_diversity";
-        RunConfig c = ConfigLoader.load(base, overrides);
+        RunConfig c = ConfigLoader.load(RunConfig.class, base, overrides);
         if (c.task().name() != RunConfig.TaskKind.NOISY_LINEAR_REGRESSION || c.task().renormalizeYs()
                 || c.task().noiseStd() <= 0) {
             throw new IllegalArgumentException("raventos-diversity needs noisy_linear_regression with noise_std > 0 "

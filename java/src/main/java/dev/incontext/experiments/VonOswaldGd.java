@@ -10,7 +10,7 @@ import dev.incontext.model.LinearAttentionStack;
 import dev.incontext.model.LsaModel;
 import dev.incontext.model.Models;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.train.Checkpoints;
 import dev.incontext.train.TrainedModel;
@@ -67,7 +67,7 @@ public final class VonOswaldGd implements Experiment {
     public ExperimentReport run(ExperimentContext ctx) throws IOException {
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "von_oswald_gd_paper"
                 : "von_oswald_gd";
-        RunConfig c = ConfigLoader.load(base, ctx.overrides());
+        RunConfig c = ConfigLoader.load(RunConfig.class, base, ctx.overrides());
         if (c.model().family() != RunConfig.ModelFamily.LSA) {
             throw new IllegalArgumentException("von-oswald-gd trains model.family=lsa; got " + c.model().family());
         }

@@ -54,7 +54,7 @@ public final class ZhangLsa implements Experiment {
     @Override
     public ExperimentReport run(ExperimentContext ctx) throws IOException {
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "zhang_lsa_paper" : "zhang_lsa";
-        RunConfig c = ConfigLoader.load(base, ctx.overrides());
+        RunConfig c = ConfigLoader.load(RunConfig.class, base, ctx.overrides());
         if (c.model().family() != RunConfig.ModelFamily.LSA || c.task().name() != RunConfig.TaskKind.LINEAR_REGRESSION
                 || c.task().xDistribution() != RunConfig.XDistribution.ISOTROPIC) {
             throw new IllegalArgumentException("zhang-lsa trains model.family=lsa on isotropic linear_regression; the "

@@ -9,8 +9,9 @@ import org.bytedeco.pytorch.Tensor;
  * A trainable in-context learner: a libtorch {@link Module} holding the parameters, and a differentiable forward
  * pass from a prompt to predictions at every position.
  */
-public abstract class InContextModel implements Predictor {
+public abstract class InContextModel implements Predictor, TrainableModel {
     /** The parameters (for optimisers and checkpoints). */
+    @Override
     public abstract Module module();
 
     /** Differentiable predictions (B, n). */
@@ -41,15 +42,5 @@ public abstract class InContextModel implements Predictor {
         try (NoGradGuard guard = new NoGradGuard()) {
             return queries == null ? forward(batch.xs(), batch.ys()) : forwardAtQueries(batch.xs(), batch.ys(), queries);
         }
-    }
-
-    /** Number of scalar parameters. */
-    public long parameterCount() {
-        long n = 0;
-        var params = module().parameters();
-        for (long i = 0; i < params.size(); i++) {
-            n += params.get(i).numel();
-        }
-        return n;
     }
 }

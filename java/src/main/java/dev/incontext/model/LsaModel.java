@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 
 /**
  * One linear self-attention layer (Zhang, Frei &amp; Bartlett 2023): f(E) = E + W^PV E (E^T W^KQ E) / rho on the

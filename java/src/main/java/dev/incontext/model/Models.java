@@ -1,7 +1,7 @@
 package dev.incontext.model;
 
 import dev.incontext.config.RunConfig;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import org.bytedeco.pytorch.TensorOptions;
 
 /** Builds the model a config names, initialised from the run's INIT random stream. */

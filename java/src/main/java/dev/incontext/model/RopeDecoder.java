@@ -31,7 +31,7 @@ import org.bytedeco.pytorch.global.torch;
  * <p>RoPE is applied to q and k before the attention op (rather than fused into it): the rotation is two
  * element-wise products on (B, H, T, D), small beside the attention and MLP matrix products.
  */
-public final class RopeDecoder {
+public final class RopeDecoder implements TrainableModel {
     private static final double LN_EPS = 1e-5;
     private final Module root = new Module("rope_decoder");
     private final ModularConfig.Model config;
@@ -89,6 +89,7 @@ public final class RopeDecoder {
     }
 
     /** The parameters, for optimisers and checkpoints. */
+    @Override
     public Module module() {
         return root;
     }

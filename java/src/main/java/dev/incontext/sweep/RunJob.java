@@ -7,12 +7,13 @@ import dev.incontext.eval.Evaluator;
 import dev.incontext.model.Predictor;
 import dev.incontext.report.Reports;
 import dev.incontext.tasks.TaskSampler;
-import dev.incontext.train.CheckpointException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.incontext.eval.baselines.Baselines;
+import dev.incontext.model.InContextModel;
 import dev.incontext.train.Checkpoints;
 import dev.incontext.train.TrainedModel;
-import dev.incontext.train.Trainer;
-import dev.incontext.train.TrainingListener;
 import dev.incontext.util.Devices;
+import dev.incontext.util.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,9 +25,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * The sweep's own cells: {@link RunConfig} runs trained by {@link Trainer} into an ordinary run directory
@@ -41,6 +39,7 @@ final class RunJob implements CellJob {
     @Override
     public CellJob.Run prepare(String baseYaml, Cell cell, Path dir, int threads, List<String> extraOverrides) {
         RunConfig c = config(baseYaml, cell, dir, threads);
+        Baselines.validate(c.eval());
         RunConfig config = extraOverrides.isEmpty() ? c : ConfigLoader.withOverrides(c, extraOverrides);
         return new CellJob.Run() {
             @Override
@@ -65,45 +64,24 @@ final class RunJob implements CellJob {
     static RunConfig config(String baseYaml, Cell cell, Path dir, int threads) {
         List<String> o = new ArrayList<>(cell.overrides());
         o.add("out_dir=" + dir);
-        RunConfig c = ConfigLoader.withOverrides(ConfigLoader.fromYaml(baseYaml), o);
+        RunConfig c = ConfigLoader.withOverrides(ConfigLoader.fromYaml(RunConfig.class, baseYaml), o);
         List<String> t = CellJob.threadOverrides(c.training(), threads);
         return t.isEmpty() ? c : ConfigLoader.withOverrides(c, t);
     }
 
     private static Trained train(RunConfig config, Path dir, BooleanSupplier stop, Consumer<String> notices,
             boolean evaluate) throws IOException {
-        Path resume = null;
-        long from = -1;
-        if (!Checkpoints.list(dir).isEmpty()) {
-            try {
-                from = Checkpoints.load(dir, notices).step();
-                resume = dir;
-            } catch (CheckpointException e) {
-                notices.accept("no valid checkpoint (" + e.getMessage() + "); starting afresh");
-            }
-        }
         long start = System.nanoTime();
-        TrainingListener listener = new TrainingListener() {
-            @Override
-            public void onStep(long stepsDone, long totalSteps) {
-                if (stop.getAsBoolean()) {
-                    throw new CellJob.Stopped();
-                }
-            }
-
-            @Override
-            public void onNotice(String message) {
-                notices.accept(message);
-            }
-        };
-        TrainedModel model = new Trainer(listener).train(config, resume, resume == null);
+        CellTraining.Result r = CellTraining.train(config, dir, stop, notices);
         double trainSeconds = (System.nanoTime() - start) / 1e9;
         LinkedHashMap<String, Double> metrics = finalMetrics(dir.resolve("metrics.jsonl"));
         metrics.put("train_seconds", trainSeconds);
         if (evaluate) {
+            TrainedModel model = new TrainedModel(config, (InContextModel) r.outcome().objective().model(),
+                    r.outcome().lastCheckpoint());
             metrics.putAll(evaluate(model, config, dir));
         }
-        return new Trained(resume != null ? from : -1, metrics);
+        return new Trained(r.resumedFromStep(), metrics);
     }
 
     /** The evaluation the config asks for (eval.*): the model, least squares (regression), averaging and k-NN. */
@@ -140,19 +118,22 @@ final class RunJob implements CellJob {
         List<String> lines = Files.readAllLines(metricsFile, StandardCharsets.UTF_8);
         for (int i = lines.size() - 1; i >= 0; i--) {
             String l = lines.get(i).strip();
-            if (l.startsWith("{") && l.endsWith("}")) {
-                Object o = new Yaml(new SafeConstructor(new LoaderOptions())).load(l);
-                if (o instanceof Map<?, ?> m) {
-                    out.put("final_loss", number(m.get("loss")));
-                    out.put("final_excess_loss", number(m.get("excess_loss")));
-                }
+            if (l.isEmpty()) {
+                continue;
+            }
+            try {
+                JsonNode m = Json.parse(l);
+                out.put("final_loss", number(m.get("loss")));
+                out.put("final_excess_loss", number(m.get("excess_loss")));
                 break;
+            } catch (IllegalArgumentException e) {
+                // a torn last line: the record before it is the last one
             }
         }
         return out;
     }
 
-    private static double number(Object o) {
-        return o instanceof Number n ? n.doubleValue() : Double.NaN;
+    private static double number(JsonNode n) {
+        return n != null && n.isNumber() ? n.doubleValue() : Double.NaN;
     }
 }

@@ -39,7 +39,7 @@ public record SweepPlan(SweepSpec spec, String baseYaml, List<Cell> cells, Path 
     public static SweepPlan of(SweepSpec spec) {
         RunConfig base;
         try {
-            base = ConfigLoader.load(spec.base(), spec.overrides());
+            base = ConfigLoader.load(RunConfig.class, spec.base(), spec.overrides());
         } catch (ConfigException e) {
             throw new ConfigException(e.key(), stripKey(e.getMessage(), e.key()) + " (in the sweep's base config "
                     + spec.base() + " with its overrides)");

@@ -1,6 +1,7 @@
 package dev.incontext.tasks;
 
-import static dev.incontext.tasks.Rng.opt;
+import dev.incontext.ops.Rng;
+import static dev.incontext.ops.Rng.opt;
 
 import dev.incontext.config.RunConfig.XDistribution;
 import org.bytedeco.pytorch.Generator;

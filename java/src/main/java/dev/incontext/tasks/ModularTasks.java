@@ -1,5 +1,6 @@
 package dev.incontext.tasks;
 
+import dev.incontext.ops.Rng;
 import dev.incontext.config.ModularConfig;
 import java.util.ArrayList;
 import java.util.Arrays;

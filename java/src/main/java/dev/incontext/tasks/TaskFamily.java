@@ -1,9 +1,12 @@
 package dev.incontext.tasks;
 
-import static dev.incontext.tasks.Rng.opt;
+import dev.incontext.ops.Rng;
+import static dev.incontext.ops.Rng.opt;
 
 import dev.incontext.config.RunConfig.TaskConfig;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
@@ -34,10 +37,36 @@ public sealed interface TaskFamily {
         return false;
     }
 
+    /**
+     * The baselines a model of this family is compared with by default (Garg et al.'s table, papers.md §1.5), by
+     * the names the evaluation parses ({@code least_squares}, {@code lasso:0.1}, ...); {@code knn} are the k-NN
+     * entries to include. Declared by each family, so a new family brings its own list.
+     */
+    List<String> relevantBaselines(List<String> knn);
+
+    /**
+     * Whether y = s x.w (+ noise) for a weight vector w: the families to which Garg et al.'s input shifts, the
+     * discrete MMSE over a task pool and the Bayes ridge apply.
+     */
+    default boolean linear() {
+        return false;
+    }
+
+    /** {@code first}, then {@code knn}, then {@code rest}: the usual shape of a family's baseline list. */
+    private static List<String> baselines(List<String> first, List<String> knn, List<String> rest) {
+        List<String> out = new ArrayList<>(first);
+        out.addAll(knn);
+        out.addAll(rest);
+        return out;
+    }
+
+    /** Lasso's alphas in Garg et al.'s sparse-regression comparison. */
+    List<String> LASSO_ALPHAS = List.of("1", "0.1", "0.01", "0.001", "0.0001");
+
     static TaskFamily of(TaskConfig c) {
         return switch (c.name()) {
-            case LINEAR_REGRESSION -> new Linear(c.yScale(), 0.0, false);
-            case NOISY_LINEAR_REGRESSION -> new Linear(c.yScale(), c.noiseStd(), c.renormalizeYs());
+            case LINEAR_REGRESSION -> new Linear(c.yScale(), 0.0, false, false);
+            case NOISY_LINEAR_REGRESSION -> new Linear(c.yScale(), c.noiseStd(), c.renormalizeYs(), true);
             case SPARSE_LINEAR_REGRESSION -> new SparseLinear(c.yScale(), c.sparsity());
             case LINEAR_CLASSIFICATION -> new LinearClassification();
             case QUADRATIC_REGRESSION -> new Quadratic(c.yScale());
@@ -51,7 +80,19 @@ public sealed interface TaskFamily {
     }
 
     /** y = scale * x.w (+ N(0, noise^2)); renormalised to E y^2 = d with one batch-wide std when asked. */
-    record Linear(double scale, double noiseStd, boolean renormalize) implements TaskFamily {
+    record Linear(double scale, double noiseStd, boolean renormalize, boolean noisy) implements TaskFamily {
+        /** Noisy regression adds the Bayes-optimal ridge. */
+        @Override
+        public List<String> relevantBaselines(List<String> knn) {
+            return baselines(List.of("least_squares", "averaging"), knn,
+                    noisy ? List.of("bayes_ridge") : List.of());
+        }
+
+        @Override
+        public boolean linear() {
+            return true;
+        }
+
         @Override
         public Map<String, Tensor> sampleParams(long batch, int nDims, int activeDims, Generator gen, TensorOptions o) {
             return Map.of("w", gaussianWeights(batch, nDims, gen, o));
@@ -80,6 +121,17 @@ public sealed interface TaskFamily {
     /** w ~ N(0, I) with all but `sparsity` coordinates, chosen among the active ones, set to zero. */
     record SparseLinear(double scale, int sparsity) implements TaskFamily {
         @Override
+        public List<String> relevantBaselines(List<String> knn) {
+            return baselines(List.of("least_squares", "averaging"), knn,
+                    LASSO_ALPHAS.stream().map(a -> "lasso:" + a).toList());
+        }
+
+        @Override
+        public boolean linear() {
+            return true;
+        }
+
+        @Override
         public Map<String, Tensor> sampleParams(long batch, int nDims, int activeDims, Generator gen, TensorOptions o) {
             Tensor w = gaussianWeights(batch, nDims, gen, o);
             // A uniform random subset of size s of the active coordinates: the s smallest of i.i.d. uniforms.
@@ -106,6 +158,11 @@ public sealed interface TaskFamily {
     /** y = sign(x.w). */
     record LinearClassification() implements TaskFamily {
         @Override
+        public List<String> relevantBaselines(List<String> knn) {
+            return baselines(List.of(), knn, List.of("averaging"));
+        }
+
+        @Override
         public Map<String, Tensor> sampleParams(long batch, int nDims, int activeDims, Generator gen, TensorOptions o) {
             return Map.of("w", gaussianWeights(batch, nDims, gen, o));
         }
@@ -129,6 +186,11 @@ public sealed interface TaskFamily {
     /** y = ((x * x) . w) / sqrt(3), so that E y^2 = d. */
     record Quadratic(double scale) implements TaskFamily {
         @Override
+        public List<String> relevantBaselines(List<String> knn) {
+            return baselines(List.of("least_squares", "averaging"), knn, List.of());
+        }
+
+        @Override
         public Map<String, Tensor> sampleParams(long batch, int nDims, int activeDims, Generator gen, TensorOptions o) {
             return Map.of("w", gaussianWeights(batch, nDims, gen, o));
         }
@@ -146,6 +208,11 @@ public sealed interface TaskFamily {
 
     /** y = sqrt(2/k) relu(x W1) W2 with W1 (d, k), W2 (k, 1) i.i.d. N(0, 1): E y^2 = d. */
     record Relu2nn(double scale, int hidden) implements TaskFamily {
+        @Override
+        public List<String> relevantBaselines(List<String> knn) {
+            return baselines(List.of("least_squares", "averaging"), knn, List.of("gd_relu_net"));
+        }
+
         @Override
         public Map<String, Tensor> sampleParams(long batch, int nDims, int activeDims, Generator gen, TensorOptions o) {
             Map<String, Tensor> m = new HashMap<>();
@@ -171,6 +238,11 @@ public sealed interface TaskFamily {
      * (2j + 2) if x_{c_j} > 0, else left (2j + 1); leaves carry N(0, 1) values. E y^2 = 1.
      */
     record DecisionTree(int depth) implements TaskFamily {
+        @Override
+        public List<String> relevantBaselines(List<String> knn) {
+            return baselines(List.of("least_squares"), knn, List.of("tree:4", "tree", "xgboost", "averaging"));
+        }
+
         @Override
         public Map<String, Tensor> sampleParams(long batch, int nDims, int activeDims, Generator gen, TensorOptions o) {
             long internal = (1L << depth) - 1;

@@ -1,8 +1,10 @@
 package dev.incontext.train;
 
 import dev.incontext.config.ConfigLoader;
-import dev.incontext.config.RecordBinder;
+import dev.incontext.config.ModularConfig;
 import dev.incontext.config.RunConfig;
+import dev.incontext.config.RunKind;
+import dev.incontext.config.RunSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +20,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Optimizer;
@@ -49,8 +50,27 @@ public final class Checkpoints {
 
     private Checkpoints() {}
 
-    /** A verified checkpoint: its directory, step and config. */
-    public record Saved(Path dir, long step, RunConfig config) {}
+    /** A verified checkpoint: its directory, step and config (of the kind its meta.yaml names). */
+    public record Saved(Path dir, long step, RunSpec config) {
+        /** The config of a regression run; a checkpoint of another kind of run is refused, naming its kind. */
+        public RunConfig regression() {
+            if (config instanceof RunConfig c) {
+                return c;
+            }
+            throw new CheckpointException(dir, "checkpoint " + dir + " is of a " + config.kind().id() + " run, not "
+                    + "a regression run: evaluate and predict read regression checkpoints (a token run's "
+                    + "checkpoints are read by `incontext attention-map` and the he-modular experiment)");
+        }
+
+        /** The config of a token run; a checkpoint of another kind of run is refused, naming its kind. */
+        public ModularConfig tokens() {
+            if (config instanceof ModularConfig c) {
+                return c;
+            }
+            throw new CheckpointException(dir, "checkpoint " + dir + " is of a " + config.kind().id() + " run, not "
+                    + "a token (modular arithmetic) run");
+        }
+    }
 
     public static Path dir(Path runDir) {
         return runDir.resolve("checkpoints");
@@ -58,11 +78,11 @@ public final class Checkpoints {
 
     /**
      * Writes {@code checkpoints/step-N/} (model, optimiser state when not null, the config as YAML, meta.yaml with
-     * SHA-256 sums) crash-safely, then keeps the newest {@code keep}. Any config record: regression runs and token
-     * runs use the same format.
+     * the run's kind and SHA-256 sums) crash-safely, then keeps the newest {@code keep} of those whose step is not
+     * in {@code kept} (those are all kept). Every kind of run uses this format.
      */
-    public static Path save(Path runDir, long step, Record config, Module model, Optimizer optimizer, int keep)
-            throws IOException {
+    public static Path save(Path runDir, long step, RunSpec config, Module model, Optimizer optimizer, int keep,
+            java.util.Set<Long> kept) throws IOException {
         Path root = dir(runDir);
         Files.createDirectories(root);
         String name = String.format("%s%08d", PREFIX, step);
@@ -76,9 +96,10 @@ public final class Checkpoints {
             optimizer.save(o);
             o.save_to(tmp.resolve("optimizer.pt").toString());
         }
-        Files.writeString(tmp.resolve("config.yaml"), ConfigLoader.toYaml(config), StandardCharsets.UTF_8);
+        Files.writeString(tmp.resolve("config.yaml"), ConfigLoader.toYaml((Record) config), StandardCharsets.UTF_8);
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
+        meta.put("kind", config.kind().id());
         meta.put("step", step);
         Map<String, String> sums = new LinkedHashMap<>();
         for (String f : FILES) {
@@ -97,7 +118,7 @@ public final class Checkpoints {
         } else {
             move(tmp, target);
         }
-        prune(root, keep);
+        prune(root, keep, kept);
         return target;
     }
 
@@ -224,14 +245,44 @@ public final class Checkpoints {
     /** Reads and verifies a checkpoint's metadata, files and config; refuses a broken one, naming the file. */
     public static Saved inspect(Path ckpt) throws IOException {
         long step = verify(ckpt);
-        RunConfig config;
+        String kind = kindOf(ckpt);
+        String yaml = Files.readString(ckpt.resolve("config.yaml"));
+        RunSpec config;
         try {
-            config = ConfigLoader.fromYaml(Files.readString(ckpt.resolve("config.yaml")));
+            if (kind == null) {
+                // Written before checkpoints named their kind: a regression run's, or else a token run's.
+                try {
+                    config = ConfigLoader.fromYaml(RunKind.REGRESSION, yaml);
+                } catch (RuntimeException e) {
+                    config = ConfigLoader.fromYaml(RunKind.TOKENS, yaml);
+                }
+            } else {
+                config = ConfigLoader.fromYaml(parseKind(ckpt, kind), yaml);
+            }
+        } catch (CheckpointException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new CheckpointException(ckpt.resolve("config.yaml"), "checkpoint " + ckpt + " has a config.yaml "
                     + "this version cannot read: " + firstLine(e.getMessage()), e);
         }
         return new Saved(ckpt, step, config);
+    }
+
+    /** The run kind a (verified) checkpoint's meta.yaml names, or null when it names none. */
+    private static String kindOf(Path ckpt) throws IOException {
+        try (InputStream in = Files.newInputStream(ckpt.resolve("meta.yaml"))) {
+            Object parsed = new Yaml(new SafeConstructor(new LoaderOptions())).load(in);
+            Object kind = parsed instanceof Map<?, ?> m ? m.get("kind") : null;
+            return kind == null ? null : String.valueOf(kind);
+        }
+    }
+
+    private static RunKind parseKind(Path ckpt, String kind) {
+        try {
+            return RunKind.parse(kind);
+        } catch (IllegalArgumentException e) {
+            throw corrupted(ckpt.resolve("meta.yaml"), "its 'kind' is '" + kind + "' (" + e.getMessage() + ")");
+        }
     }
 
     /**
@@ -321,35 +372,15 @@ public final class Checkpoints {
         optimizer.load(a);
     }
 
-    /**
-     * The config keys that must agree for a checkpoint to be resumed by a run: model, task, seed and the
-     * optimiser's kind. Returns the differing keys (empty when compatible).
-     */
-    public static List<String> incompatibilities(RunConfig saved, RunConfig now) {
-        List<String> diffs = new ArrayList<>();
-        compare("", RecordBinder.toMap(saved), RecordBinder.toMap(now), diffs);
-        diffs.removeIf(k -> !(k.startsWith("model.") || k.startsWith("task.") || k.equals("seed")
-                || k.equals("training.optimizer") || k.equals("training.batch_size") || k.startsWith("curriculum.")));
-        return diffs;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static void compare(String path, Map<String, Object> a, Map<String, Object> b, List<String> out) {
-        for (String k : a.keySet()) {
-            Object x = a.get(k);
-            Object y = b.get(k);
-            if (x instanceof Map && y instanceof Map) {
-                compare(path + k + ".", (Map<String, Object>) x, (Map<String, Object>) y, out);
-            } else if (!Objects.equals(x, y)) {
-                out.add(path + k + " (checkpoint: " + x + ", now: " + y + ")");
-            }
-        }
-    }
-
-    private static void prune(Path root, int keep) throws IOException {
+    private static void prune(Path root, int keep, java.util.Set<Long> kept) throws IOException {
         List<Path> all = new ArrayList<>();
         try (DirectoryStream<Path> s = Files.newDirectoryStream(root, PREFIX + "*")) {
-            s.forEach(all::add);
+            for (Path p : s) {
+                String digits = p.getFileName().toString().substring(PREFIX.length());
+                if (!(digits.matches("\\d+") && kept.contains(Long.parseLong(digits)))) {
+                    all.add(p);
+                }
+            }
         }
         all.sort(null);   // zero-padded step numbers: name order is step order
         for (int i = 0; i < all.size() - keep; i++) {

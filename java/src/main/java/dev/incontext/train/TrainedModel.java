@@ -75,10 +75,11 @@ public final class TrainedModel {
     public static TrainedModel load(Path checkpointOrRunDir, java.util.function.Consumer<String> notices)
             throws IOException {
         Checkpoints.Saved saved = Checkpoints.load(checkpointOrRunDir, notices);
-        InContextModel model = Models.create(saved.config(), Devices.float32(saved.config().device()));
+        RunConfig config = saved.regression();
+        InContextModel model = Models.create(config, Devices.float32(config.device()));
         Checkpoints.loadModel(saved.dir(), model.module());
         model.module().eval();
-        return new TrainedModel(saved.config(), model, saved.dir());
+        return new TrainedModel(config, model, saved.dir());
     }
 
     public RunConfig config() {

@@ -1,5 +1,7 @@
 package dev.incontext.train;
 
+import java.util.Map;
+
 /** Receives what the trainer logs; the CLI turns it into a progress bar, tests into assertions. */
 public interface TrainingListener {
     /** Called at every logged step (and the last one). */
@@ -11,25 +13,31 @@ public interface TrainingListener {
     /** Called when a checkpoint was written. */
     default void onCheckpoint(java.nio.file.Path dir, long step) {}
 
+    /** Called after an evaluation during training, with a line saying what it found. */
+    default void onEvaluation(long step, String summary) {}
+
     /** Something the user should know that is not an error (a skipped corrupted checkpoint, a clean-up). */
     default void onNotice(String message) {}
 
-    /** One line of metrics.jsonl. */
-    record TrainingLog(long step, double loss, double lr, int dims, int points, double stepsPerSecond,
-            Double excessLoss) {
-        public String toJson() {
-            StringBuilder s = new StringBuilder("{");
-            s.append("\"step\":").append(step).append(",\"loss\":").append(num(loss)).append(",\"lr\":").append(num(lr))
-                    .append(",\"n_dims\":").append(dims).append(",\"n_points\":").append(points)
-                    .append(",\"steps_per_s\":").append(num(stepsPerSecond));
-            if (excessLoss != null) {
-                s.append(",\"excess_loss\":").append(num(excessLoss));
-            }
-            return s.append('}').toString();
+    /**
+     * One record of metrics.jsonl: the step (0-based), its batch's loss, the learning rate, the rate since the
+     * previous record, and what the objective adds ({@code n_dims}, {@code n_points}, {@code excess_loss} for
+     * regression; the evaluation sets' results when it evaluated at this step).
+     */
+    record TrainingLog(long step, double loss, double lr, double stepsPerSecond, Map<String, Object> fields) {
+        public TrainingLog {
+            fields = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(fields));
         }
 
-        private static String num(double v) {
-            return Double.isFinite(v) ? Double.toString(v) : "null";
+        /** The record as one JSON object, in the order written to metrics.jsonl. */
+        public Map<String, Object> record() {
+            Map<String, Object> r = new java.util.LinkedHashMap<>();
+            r.put("step", step);
+            r.put("loss", loss);
+            r.put("lr", lr);
+            r.putAll(fields);
+            r.put("steps_per_s", stepsPerSecond);
+            return r;
         }
     }
 }

@@ -1,13 +1,11 @@
 package dev.incontext.train;
 
-import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TrainingConfig;
-import dev.incontext.model.InContextModel;
-import dev.incontext.model.Models;
-import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
-import dev.incontext.tasks.TaskSampler;
+import dev.incontext.config.RunSpec;
+import dev.incontext.model.TrainableModel;
 import dev.incontext.util.Devices;
+import java.util.ArrayList;
+import java.util.List;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -15,43 +13,80 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * One training step, the only one in the project: the batch of the step (a pure function of seed and step, at the
- * curriculum's size), the scheduled learning rate, forward, the loss, the divergence check, backward, gradient
- * clipping and the optimiser step. {@link Trainer} runs it in its loop; {@code bench-train} and the JMH benchmark
- * time this same object, so a benchmark measures exactly what training does.
+ * One training step, the only one in the project, for every kind of run: the objective's loss on the step's batch
+ * (a pure function of seed and step), the scheduled learning rate, the divergence check, backward, gradient clipping
+ * and the optimiser step. {@link Trainer} runs it in its loop; {@code bench-train}, {@code bench-modular} and the
+ * JMH benchmark time this same object, so a benchmark measures exactly what training does.
  *
  * <p>Call {@link #run} inside a {@link org.bytedeco.javacpp.PointerScope}: the returned loss tensor lives in it.
  */
 public final class TrainingStep {
-    private final RunConfig config;
-    private final InContextModel model;
+    private final Objective objective;
     private final Optimizer optimizer;
-    private final TaskSampler sampler;
     private final TensorVector params;
     private final DivergenceGuard guard;
 
-    /** What one step did: its loss (a 0-D tensor on the model's device, not read back) and its settings. */
-    public record Result(long step, Tensor loss, double learningRate, int dims, int points) {}
+    /** What one step did: its loss (a 0-D tensor on the model's device, not read back) and its learning rate. */
+    public record Result(long step, Tensor loss, double learningRate) {}
 
-    TrainingStep(RunConfig config, InContextModel model, Optimizer optimizer, TensorOptions options) {
-        this.config = config;
-        this.model = model;
+    TrainingStep(Objective objective, Optimizer optimizer, TensorOptions options) {
+        this.objective = objective;
         this.optimizer = optimizer;
-        this.sampler = TaskSampler.forRun(config, options);
-        this.params = model.module().parameters();
-        this.guard = new DivergenceGuard(!options.device().is_cpu(), config.training().learningRate());
+        this.params = objective.model().module().parameters();
+        this.guard = new DivergenceGuard(!options.device().is_cpu(), objective.config().training().learningRate());
     }
 
-    /** A fresh model and optimiser for {@code config} on its device (what a benchmark times). */
-    public static TrainingStep fresh(RunConfig config) {
-        TensorOptions options = Devices.float32(config.device());
-        InContextModel model = Models.create(config, options);
-        return new TrainingStep(config, model, Trainer.optimizer(config.training(), model.module().parameters()),
-                options);
+    /**
+     * A fresh objective (model initialised) and optimiser for {@code config} on its device, with the config's thread
+     * counts set (0 leaves them as they are): what a benchmark times.
+     */
+    public static TrainingStep fresh(RunSpec config) {
+        Objective objective = Trainer.prepare(config);
+        return new TrainingStep(objective, optimizer(objective), Devices.float32(config.device()));
     }
 
-    public InContextModel model() {
-        return model;
+    /**
+     * Times whole steps (batch, forward, backward, optimiser step, reading the loss, which waits for the step):
+     * the milliseconds of each of {@code steps} steps after {@code warmup} untimed ones. Nothing is written.
+     */
+    public double[] time(int warmup, int steps) {
+        double[] ms = new double[steps];
+        for (int i = 0; i < warmup + steps; i++) {
+            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                long t0 = System.nanoTime();
+                run(i).loss().item_double();
+                if (i >= warmup) {
+                    ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+        }
+        return ms;
+    }
+
+    /** The optimiser of an objective: its parameters in module order, those it exempts without weight decay. */
+    static Optimizer optimizer(Objective objective) {
+        List<Tensor> noDecay = objective.noDecay();
+        List<Tensor> decay = new ArrayList<>();
+        TensorVector all = objective.model().module().parameters();
+        for (long i = 0; i < all.size(); i++) {
+            Tensor p = all.get(i);
+            if (noDecay.stream().noneMatch(p::is_same)) {
+                decay.add(p);
+            }
+        }
+        return Optimizers.build(objective.config().training(), decay, noDecay);
+    }
+
+    public TrainableModel model() {
+        return objective.model();
+    }
+
+    public Objective objective() {
+        return objective;
+    }
+
+    Optimizer optimizer() {
+        return optimizer;
     }
 
     /**
@@ -59,23 +94,24 @@ public final class TrainingStep {
      * the optimiser sees it; on a GPU it is recorded on the device and thrown by {@link #checkDivergence()}.
      */
     public Result run(long step) {
-        TrainingConfig t = config.training();
-        int dims = config.curriculum().dimsAt(step);
-        int points = config.curriculum().pointsAt(step);
-        PromptBatch batch = sampler.sample(t.batchSize(), points, dims,
-                sampler.generator(Rng.derive(config.seed(), Rng.Stream.DATA, step)));
+        TrainingConfig t = objective.config().training();
         double lr = Schedule.lr(t, step);
-        Trainer.setLearningRate(optimizer, lr);
+        Optimizers.setLearningRate(optimizer, lr);
         optimizer.zero_grad();
-        Tensor preds = guard.forward(step, params, () -> model.forwardForLoss(batch.xs(), batch.ys()));
-        Tensor loss = Trainer.loss(preds, batch.ys(), sampler.family().classification(), model.lossOnAllPositions());
+        Tensor loss = guard.forward(step, params, () -> objective.loss(step));
         guard.observe(step, loss);   // on the CPU: stops before the optimiser sees a non-finite loss
         loss.backward();
         if (t.gradClip() > 0) {
             torch.clip_grad_norm_(params, t.gradClip());
         }
         optimizer.step();
-        return new Result(step, loss, lr, dims, points);
+        return new Result(step, loss, lr);
+    }
+
+    /** The objective's evaluation after step {@code step}, a non-finite model inside it reported as divergence. */
+    Objective.Evaluated evaluate(long step) {
+        // The state after this step is what the next step starts from: name that step if it diverged.
+        return guard.forward(step + 1, params, () -> objective.evaluate(step));
     }
 
     /** Throws if a non-finite loss was recorded on the device (GPU runs); a no-op when none was. */

@@ -18,7 +18,7 @@ class MainTest {
                 "--model.n_layer=1", "model.n_head=1", "--model.n_embd=8", "training.batch_size=4",
                 "training.save_every=2", "out_dir=" + dir);
         assertEquals(0, rc);
-        RunConfig saved = ConfigLoader.fromYaml(Files.readString(dir.resolve("config.yaml")));
+        RunConfig saved = ConfigLoader.fromYaml(RunConfig.class, Files.readString(dir.resolve("config.yaml")));
         assertEquals(2, saved.training().steps());
         assertEquals(8, saved.model().width());
         assertTrue(Files.isDirectory(dir.resolve("checkpoints/step-00000002")));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.eval.baselines.Averaging;
 import dev.incontext.eval.baselines.LeastSquares;
@@ -27,7 +28,7 @@ class AgreementsTest {
      */
     @Test
     void closedForms() {
-        TaskConfig lr = ConfigLoader.load("demo", List.of()).task();
+        TaskConfig lr = ConfigLoader.load(RunConfig.class, "demo", List.of()).task();
         int d = lr.nDims();
         Oracle truth = new Oracle(TaskFamily.of(lr));
         List<Agreement> a = Agreements.measure(truth, List.of(truth, new LeastSquares(0), new Zero(), new Averaging()),

@@ -4,12 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.eval.baselines.Averaging;
 import dev.incontext.eval.baselines.LeastSquares;
 import dev.incontext.eval.baselines.NearestNeighbours;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
@@ -28,7 +29,7 @@ class EvaluatorTest {
     @Test
     void baselinesMatchTheirClosedForms() {
         int d = 5;
-        TaskSampler s = TaskSampler.forRun(ConfigLoader.load("demo", List.of()), F64);
+        TaskSampler s = TaskSampler.forRun(ConfigLoader.load(RunConfig.class, "demo", List.of()), F64);
         Evaluation e = Evaluator.evaluate(List.of(new LeastSquares(0), new Averaging()), s, 12000, 2000, 12, 77);
         Evaluation.Curve ls = e.curve("Least squares");
         Evaluation.Curve avg = e.curve("Averaging");
@@ -48,7 +49,7 @@ class EvaluatorTest {
     /** k-NN against a plain Java loop over earlier points. */
     @Test
     void nearestNeighboursMatchABruteForceLoop() {
-        TaskSampler s = TaskSampler.forRun(ConfigLoader.load("demo", List.of()), F64);
+        TaskSampler s = TaskSampler.forRun(ConfigLoader.load(RunConfig.class, "demo", List.of()), F64);
         PromptBatch b = s.sample(4, 9, 5, Rng.cpu(5));
         for (boolean weighted : new boolean[] {false, true}) {
             Tensor pred = new NearestNeighbours(3, weighted).predict(b);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import dev.incontext.eval.baselines.Averaging;
 import dev.incontext.eval.baselines.LeastSquares;
 import dev.incontext.tasks.TaskSampler;
@@ -68,7 +69,7 @@ class HostReadsTest {
     @Test
     void evaluatorRunsOnFinitePoolsAcrossBatches() {
         for (String pool : new String[] {"task.num_tasks=8", "task.num_training_examples=8"}) {
-            TaskSampler s = TaskSampler.forRun(ConfigLoader.load("demo", List.of(pool)),
+            TaskSampler s = TaskSampler.forRun(ConfigLoader.load(RunConfig.class, "demo", List.of(pool)),
                     new TensorOptions(torch.ScalarType.Double));
             Evaluation e = Evaluator.evaluate(List.of(new LeastSquares(0), new Averaging()), s, 64, 16, 11, 3);
             assertEquals(0.0, e.curve("Least squares").mean()[10], 1e-9, pool);

@@ -8,7 +8,7 @@ import dev.incontext.config.RunConfig;
 import dev.incontext.model.Gpt2Model;
 import dev.incontext.model.Models;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.util.Tensors;
@@ -31,7 +31,7 @@ class LinearProbesTest {
      */
     @Test
     void probesRecoverAPlantedLinearFeature() {
-        RunConfig c = ConfigLoader.load("demo", List.of());
+        RunConfig c = ConfigLoader.load(RunConfig.class, "demo", List.of());
         TaskSampler s = new TaskSampler(c.task(), 1, F64);
         int width = 16;
         Tensor map = torch.randn(new long[] {5, width}, Rng.opt(Rng.cpu(2)), F64);
@@ -56,7 +56,7 @@ class LinearProbesTest {
     /** Prefix targets: Xᵀy and the least-squares weights of the first k examples (0 at k = 0). */
     @Test
     void prefixTargets() {
-        RunConfig c = ConfigLoader.load("demo", List.of());
+        RunConfig c = ConfigLoader.load(RunConfig.class, "demo", List.of());
         PromptBatch b = new TaskSampler(c.task(), 1, F64).sample(3, 9, 5, Rng.cpu(4));
         Map<String, Tensor> t = LinearProbes.targets(b);
         Tensor xty = t.get("xty");
@@ -71,7 +71,7 @@ class LinearProbesTest {
     /** The hidden states come from the same pass as the predictions: one per layer plus the embedding. */
     @Test
     void gpt2ExposesHiddenStatesOfTheSamePass() {
-        RunConfig c = ConfigLoader.load("demo", List.of());
+        RunConfig c = ConfigLoader.load(RunConfig.class, "demo", List.of());
         Gpt2Model m = (Gpt2Model) Models.create(c, F64);
         PromptBatch b = new TaskSampler(c.task(), 1, F64).sample(2, 6, 5, Rng.cpu(4));
         Gpt2Model.WithHidden h = m.forwardWithHidden(b.xs(), b.ys());

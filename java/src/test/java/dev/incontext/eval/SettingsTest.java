@@ -33,7 +33,7 @@ class SettingsTest {
     private static final int D = 5;
 
     private static RunConfig demo(String... overrides) {
-        return ConfigLoader.load("demo", List.of(overrides));
+        return ConfigLoader.load(RunConfig.class, "demo", List.of(overrides));
     }
 
     private static Evaluation run(List<? extends Predictor> predictors, TaskConfig task, int points, Setting s,
@@ -144,7 +144,7 @@ class SettingsTest {
     void randomCovarianceIsSharedWithinABatch() {
         TaskConfig lr = demo().task();
         var sampler = new dev.incontext.tasks.TaskSampler(lr, 3, F64);
-        var batch = new Setting.RandomCovariance(4).prompts(sampler, 2000, 3, dev.incontext.tasks.Rng.cpu(3));
+        var batch = new Setting.RandomCovariance(4).prompts(sampler, 2000, 3, dev.incontext.ops.Rng.cpu(3));
         // Per-coordinate variance across the batch is c * lambda_i for one lambda: the coordinates differ a lot,
         // while per-prompt lambdas would average out to c = 4 in every coordinate.
         double[] var = dev.incontext.util.Tensors.toDoubleArray(batch.xs().pow(new org.bytedeco.pytorch.Scalar(2))

@@ -3,6 +3,7 @@ package dev.incontext.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.incontext.ops.Threads;
 import dev.incontext.model.LsaClosedForm;
 import dev.incontext.util.Devices;
 import java.util.concurrent.atomic.AtomicReference;
@@ -25,7 +26,7 @@ class StackSafetyTest {
         double[] results = new double[2];
         Thread t = new Thread(null, () -> {
             try (PointerScope scope = new PointerScope()) {
-                Devices.threads(0, 2);
+                Threads.set(0, 2);
                 TensorOptions f64 = new TensorOptions(torch.ScalarType.Double);
                 // Probes of a 320-wide hidden state: one 320 x 320 solve per position.
                 Tensor hTrain = torch.randn(new long[] {400, 3, 320}, f64);
@@ -38,7 +39,7 @@ class StackSafetyTest {
             } catch (Throwable e) {
                 failure.set(e);
             } finally {
-                Devices.threads(0, 1);
+                Threads.set(0, 1);
             }
         }, "one-megabyte-stack", 1L << 20);
         t.start();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -67,10 +68,10 @@ class GridExperimentsTest {
 
     @Test
     void paperPresetsHaveThePapersSizes() {
-        var r = ConfigLoader.load("raventos_diversity_paper", List.of());
+        var r = ConfigLoader.load(RunConfig.class, "raventos_diversity_paper", List.of());
         assertEquals(8, r.model().layers());
         assertEquals(500000, r.training().steps());
-        var a = ConfigLoader.load("akyurek_algorithms_paper", List.of());
+        var a = ConfigLoader.load(RunConfig.class, "akyurek_algorithms_paper", List.of());
         assertEquals(512, a.model().width());
         assertEquals(41, a.evalPoints());
     }

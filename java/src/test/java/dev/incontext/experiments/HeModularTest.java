@@ -87,9 +87,9 @@ class HeModularTest {
      */
     @Test
     void gridRunsThroughTheSweepRunnerSkipsFinishedCellsAndResumesAStoppedOne(@TempDir Path dir) throws Exception {
-        ModularConfig c = ConfigLoader.loadModular(null, List.of("out_dir=" + dir, "task.p=13", "task.alpha=0.6",
+        ModularConfig c = ConfigLoader.load(ModularConfig.class, null, List.of("out_dir=" + dir, "task.p=13", "task.alpha=0.6",
                 "task.points_per_row=16", "training.steps=24", "training.warmup_steps=2", "training.threads=1",
-                "training.blas_threads=1", "eval.every=6", "eval.rows=8", "eval.n_checkpoints=2", "model.n_embd=16",
+                "training.blas_threads=1", "training.save_every=6", "eval.every=6", "eval.rows=8", "eval.n_checkpoints=2", "model.n_embd=16",
                 "model.n_head=2", "phase_diagram.n_tasks_pl=[1,3]", "phase_diagram.n_layer=[1]"));
         SweepPlan plan = HeModular.plan(c);
         assertEquals(List.of("pl001-L1-a0.60", "pl003-L1-a0.60"), plan.cells().stream().map(Cell::name).toList());
@@ -102,7 +102,7 @@ class HeModularTest {
             assertTrue(Files.exists(cell.resolve("result.json")), log.toString());
             assertTrue(Files.exists(cell.resolve("attention-layer0-head0.png")));
             assertEquals("finished", CellRunner.readStatus(cell).get("status"));
-            ModularConfig saved = ConfigLoader.modularFromYaml(Files.readString(cell.resolve("config.yaml")));
+            ModularConfig saved = ConfigLoader.fromYaml(ModularConfig.class, Files.readString(cell.resolve("config.yaml")));
             assertEquals(c.cell(counts[i], 1, 0.6, cell.toString()), saved);
             assertEquals(List.of(counts[i]), saved.phaseDiagram().nTasksPl());
         }
@@ -120,7 +120,7 @@ class HeModularTest {
         assertEquals(2, log.stream().filter(l -> l.endsWith(": done before, skipped")).count(), log.toString());
         assertEquals(written, Files.getLastModifiedTime(result));
 
-        // The second cell from scratch, stopped before step 15: its resume state is the evaluation after step 12.
+        // The second cell from scratch, stopped after 16 steps: it continues from its checkpoint of step 12.
         Cell second = plan.cells().get(1);
         deleteTree(dir.resolve("cells").resolve(second.name()));
         int[] polls = {0};
@@ -130,11 +130,11 @@ class HeModularTest {
         assertTrue(Files.notExists(dir.resolve("cells").resolve(second.name()).resolve("result.json")));
         log.clear();
         HeModular.Report resumed = new HeModular(c, log::add).run(Sweeps.SERIAL);
-        assertTrue(log.stream().anyMatch(l -> l.startsWith(second.name() + ": resuming") && l.endsWith("at step 13")),
+        assertTrue(log.stream().anyMatch(l -> l.startsWith(second.name() + ": resuming") && l.endsWith("at step 12")),
                 log.toString());
         rows = Files.readAllLines(dir.resolve("cells/results.csv"));
         assertTrue(rows.get(1).startsWith("pl001-L1-a0.60,1,0.6,1,finished,skipped,"), rows.get(1));
-        assertTrue(rows.get(2).startsWith("pl003-L1-a0.60,1,0.6,3,finished,resumed,13,"), rows.get(2));
+        assertTrue(rows.get(2).startsWith("pl003-L1-a0.60,1,0.6,3,finished,resumed,12,"), rows.get(2));
         for (Split s : Split.values()) {
             assertArrayEquals(first.cells().get(1).acc().get(s), resumed.cells().get(1).acc().get(s), s.name());
             assertEquals(first.cells().get(1).loss().get(s), resumed.cells().get(1).loss().get(s), s.name());
@@ -151,7 +151,7 @@ class HeModularTest {
 
     @Test
     void paperPresetHasThePapersSizesAndStartsOnTheCpu(@TempDir Path dir) {
-        ModularConfig c = ConfigLoader.loadModular("he_modular_paper", List.of());
+        ModularConfig c = ConfigLoader.load(ModularConfig.class, "he_modular_paper", List.of());
         assertEquals(29, c.task().p());
         assertEquals(4, c.model().nLayer());
         assertEquals(512, c.model().nEmbd());

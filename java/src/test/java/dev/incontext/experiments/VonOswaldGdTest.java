@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.cli.Main;
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -33,16 +34,16 @@ class VonOswaldGdTest {
 
     @Test
     void optimalStepFollowsTheInputDistribution() {
-        var gauss = ConfigLoader.load("von_oswald_gd", List.of("task.x_distribution=isotropic", "task.x_scale=1"))
+        var gauss = ConfigLoader.load(RunConfig.class, "von_oswald_gd", List.of("task.x_distribution=isotropic", "task.x_scale=1"))
                 .task();
         assertEquals(10.0 / 21, VonOswaldGd.optimalStep(gauss, 10), 1e-12);
-        var uniform = ConfigLoader.load("von_oswald_gd", List.of()).task();
+        var uniform = ConfigLoader.load(RunConfig.class, "von_oswald_gd", List.of()).task();
         assertEquals(3 / (1 + 9.8 / 10), VonOswaldGd.optimalStep(uniform, 10), 1e-9);
     }
 
     @Test
     void paperPresetStartsOnTheCpu(@TempDir Path dir) {
-        assertEquals(50000, ConfigLoader.load("von_oswald_gd_paper", List.of()).training().steps());
+        assertEquals(50000, ConfigLoader.load(RunConfig.class, "von_oswald_gd_paper", List.of()).training().steps());
         StringWriter out = new StringWriter();
         int rc = Main.execute(new PrintWriter(out), new PrintWriter(out), "experiment", "von-oswald-gd", "--preset",
                 "paper", "training.steps=2", "training.save_every=1", "eval.num_prompts=64", "out_dir=" + dir);

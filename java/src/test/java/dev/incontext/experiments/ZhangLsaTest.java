@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.cli.Main;
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ class ZhangLsaTest {
 
     @Test
     void paperPresetStartsOnTheCpu(@TempDir Path dir) {
-        var c = ConfigLoader.load("zhang_lsa_paper", List.of());
+        var c = ConfigLoader.load(RunConfig.class, "zhang_lsa_paper", List.of());
         assertEquals(8192, c.training().batchSize());
         assertEquals(20000, c.training().steps());
         StringWriter out = new StringWriter();

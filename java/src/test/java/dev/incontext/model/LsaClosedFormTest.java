@@ -4,12 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
 import dev.incontext.eval.Setting;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.util.Tensors;
@@ -26,7 +27,7 @@ class LsaClosedFormTest {
     private static final TensorOptions F64 = new TensorOptions(torch.ScalarType.Double);
 
     private static TaskConfig lr(int d) {
-        return ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=" + d, "curriculum.dims.start=" + d,
+        return ConfigLoader.load(RunConfig.class, "lsa_linear_regression", List.of("task.n_dims=" + d, "curriculum.dims.start=" + d,
                 "curriculum.dims.end=" + d)).task();
     }
 
@@ -126,7 +127,7 @@ class LsaClosedFormTest {
         int d = 10;
         int n = 10;
         for (String dist : new String[] {"isotropic", "uniform"}) {
-            TaskConfig t = ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=10",
+            TaskConfig t = ConfigLoader.load(RunConfig.class, "lsa_linear_regression", List.of("task.n_dims=10",
                     "curriculum.dims.start=10", "curriculum.dims.end=10", "task.x_distribution=" + dist)).task();
             boolean uniform = dist.equals("uniform");
             double eta = uniform ? 1 / (1 + (d - 0.2) / n) : n / (n + d + 1.0);
@@ -146,7 +147,7 @@ class LsaClosedFormTest {
      */
     @Test
     void gdBaselineUsesTheUniformOptimalStep() {
-        var c = ConfigLoader.load("von_oswald_gd", List.of());
+        var c = ConfigLoader.load(RunConfig.class, "von_oswald_gd", List.of());
         TaskSampler s = new TaskSampler(c.task(), 1, F64);
         PromptBatch b = s.sample(32, 11, 10, Rng.cpu(8));
         Tensor gd = dev.incontext.eval.baselines.BaselineSpec.parse("gd:1")
@@ -164,7 +165,7 @@ class LsaClosedFormTest {
     @Test
     void lastPositionFastPathEqualsForward() {
         int d = 6;
-        var c = ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=6", "curriculum.dims.end=6",
+        var c = ConfigLoader.load(RunConfig.class, "lsa_linear_regression", List.of("task.n_dims=6", "curriculum.dims.end=6",
                 "curriculum.dims.start=6"));
         LsaModel m = (LsaModel) Models.create(c, F64);
         // Perturb every entry so that no block is zero by construction.

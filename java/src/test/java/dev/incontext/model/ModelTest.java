@@ -7,7 +7,7 @@ import dev.incontext.config.ConfigLoader;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.config.RunConfig;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.util.Tensors;
 import java.util.List;
@@ -25,12 +25,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ModelTest {
     private static final TensorOptions F32 = new TensorOptions(torch.ScalarType.Float);
     private static RunConfig config(String... overrides) {
-        return ConfigLoader.load("demo", List.of(overrides));
+        return ConfigLoader.load(RunConfig.class, "demo", List.of(overrides));
     }
 
     @Test
     void standardPresetHasGpt2ParameterCount() {
-        RunConfig c = ConfigLoader.load("linear_regression", List.of());
+        RunConfig c = ConfigLoader.load(RunConfig.class, "linear_regression", List.of());
         // 12 blocks x (12 E^2 + 13 E) + positions 202 x E + read-in (20 E + E) + final LN 2E + read-out (E + 1)
         long e = 256;
         long expected = 12 * (12 * e * e + 13 * e) + 202 * e + (20 * e + e) + 2 * e + (e + 1);
@@ -57,7 +57,7 @@ class ModelTest {
     @ParameterizedTest(name = "model={0}")
     @ValueSource(strings = {"interleaved", "token_pair", "lsa"})
     void queryPathEqualsThePerPositionForwardPasses(String kind) {
-        RunConfig c = kind.equals("lsa") ? ConfigLoader.load("lsa_linear_regression", List.of("task.n_dims=5", "curriculum.dims.end=5", "curriculum.dims.start=5"))
+        RunConfig c = kind.equals("lsa") ? ConfigLoader.load(RunConfig.class, "lsa_linear_regression", List.of("task.n_dims=5", "curriculum.dims.end=5", "curriculum.dims.start=5"))
                 : config("model.encoding=" + kind);
         InContextModel m = Models.create(c, F32);
         TaskSampler sampler = TaskSampler.forRun(c, F32);

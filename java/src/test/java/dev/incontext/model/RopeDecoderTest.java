@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
 import dev.incontext.ops.Ops;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.util.Tensors;
 import java.util.List;
@@ -24,7 +24,7 @@ class RopeDecoderTest {
     private static final TensorOptions F64 = new TensorOptions(torch.ScalarType.Double);
 
     private static RopeDecoder model(String... overrides) {
-        ModularConfig c = ConfigLoader.loadModular(null, List.of(overrides));
+        ModularConfig c = ConfigLoader.load(ModularConfig.class, null, List.of(overrides));
         return new RopeDecoder(c.model(), c.task().vocabSize(), Rng.cpu(3), F32);
     }
 
@@ -138,7 +138,7 @@ class RopeDecoderTest {
         // One (V, C) matrix in the module: the head adds no parameters. Width 64, 2 layers, ReLU MLP 4x.
         long e = 64;
         long blocks = 2 * (4 * e + 3 * e * e + e * e + 8 * e * e);
-        long vocab = ConfigLoader.loadModular(null, List.of()).task().p() + 18;
+        long vocab = ConfigLoader.load(ModularConfig.class, null, List.of()).task().p() + 18;
         assertEquals(vocab, m.embedding().size(0));
         assertEquals(vocab * e + blocks + 2 * e, parameterCount(m));
     }

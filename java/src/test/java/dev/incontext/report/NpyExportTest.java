@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
@@ -42,7 +43,7 @@ class NpyExportTest {
      */
     @Test
     void everyMeanOfEvalCsvFollowsFromTheExportedArrays() throws Exception {
-        TaskConfig task = ConfigLoader.load("demo", List.of()).task();
+        TaskConfig task = ConfigLoader.load(RunConfig.class, "demo", List.of()).task();
         TensorOptions f32 = new TensorOptions(torch.ScalarType.Float);
         for (Setting setting : List.of(new Setting.Standard(), new Setting.OrthogonalQuery())) {
             Evaluator.Result r = Evaluator.evaluate(

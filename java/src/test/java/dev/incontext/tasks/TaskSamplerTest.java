@@ -1,5 +1,6 @@
 package dev.incontext.tasks;
 
+import dev.incontext.ops.Rng;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,7 +32,7 @@ class TaskSamplerTest {
             }
         }
         o.add("curriculum.dims={start: 1, end: " + d + ", inc: 1, interval: 1}");
-        RunConfig c = ConfigLoader.load("linear_regression", o);
+        RunConfig c = ConfigLoader.load(RunConfig.class, "linear_regression", o);
         return TaskSampler.forRun(c, F32);
     }
 

@@ -3,13 +3,14 @@ package dev.incontext.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TrainingConfig;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ScheduleTest {
     private static TrainingConfig t(String... overrides) {
-        return ConfigLoader.load("demo", List.of(overrides)).training();
+        return ConfigLoader.load(RunConfig.class, "demo", List.of(overrides)).training();
     }
 
     @Test

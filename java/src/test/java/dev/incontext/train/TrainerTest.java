@@ -43,7 +43,7 @@ class TrainerTest {
                 "model.n_embd=16", "training.steps=10", "training.log_every=1", "training.save_every=0",
                 "training.threads=1", "training.batch_size=16", "seed=1234", "out_dir=" + out));
         o.addAll(List.of(more));
-        return ConfigLoader.load("demo", o);
+        return ConfigLoader.load(RunConfig.class, "demo", o);
     }
 
     static class Losses implements TrainingListener {
@@ -174,7 +174,7 @@ class TrainerTest {
         train(tiny(run, "training.save_every=5"), null);
         CheckpointException e = assertThrows(CheckpointException.class,
                 () -> train(tiny(run, "model.n_embd=32", "training.steps=12"), run));
-        assertTrue(e.getMessage().contains("model.n_embd (checkpoint: 16, now: 32)"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.n_embd (saved: 16, now: 32)"), e.getMessage());
     }
 
     /** libstdc++ stores std::tuple in reverse order; the betas must land in the right slots. */
@@ -184,7 +184,7 @@ class TrainerTest {
         org.bytedeco.pytorch.AdamOptions defaults = new org.bytedeco.pytorch.AdamOptions(1e-3);
         int beta1Slot = defaults.betas().get(0) == 0.9 ? 0 : 1;
         org.bytedeco.pytorch.AdamOptions o = new org.bytedeco.pytorch.AdamOptions(1e-3);
-        Trainer.setBetas(o.betas(), t);
+        Optimizers.setBetas(o.betas(), t);
         assertEquals(0.8, o.betas().get(beta1Slot));
         assertEquals(0.95, o.betas().get(1 - beta1Slot));
     }
@@ -193,8 +193,8 @@ class TrainerTest {
     @Test
     void learningRateReachesTheOptimiser() {
         var p = torch.ones(3).requires_grad_(true);
-        var opt = Trainer.optimizer(tiny(Path.of("unused")).training(), new org.bytedeco.pytorch.TensorVector(p));
-        Trainer.setLearningRate(opt, 0.25);
+        var opt = Optimizers.build(tiny(Path.of("unused")).training(), List.of(p), List.of());
+        Optimizers.setLearningRate(opt, 0.25);
         p.sum().backward();
         opt.step();
         assertEquals(0.75, p.select(0, 0).item_double(), 1e-6);

@@ -1,7 +1,9 @@
 package dev.incontext.eval.baselines;
 
+import dev.incontext.config.ConfigException;
 import dev.incontext.config.RunConfig.EvalConfig;
 import dev.incontext.config.RunConfig.TaskConfig;
+import dev.incontext.tasks.TaskFamily;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,6 +14,21 @@ import java.util.List;
 public final class Baselines {
     private Baselines() {}
 
+    /**
+     * Refuses, before any work, an {@code eval.baselines} entry that does not name a baseline with valid arguments:
+     * a {@link ConfigException} on {@code eval.baselines} naming the entry and the valid forms.
+     */
+    public static EvalConfig validate(EvalConfig eval) {
+        for (String b : eval.baselines()) {
+            try {
+                BaselineSpec.parse(b);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("eval.baselines", e.getMessage());
+            }
+        }
+        return eval;
+    }
+
     /** {@code eval.baselines} when set, else the task family's relevant set. */
     public static List<BaselineSpec> forEval(TaskConfig task, EvalConfig eval) {
         if (!eval.baselines().isEmpty()) {
@@ -20,56 +37,15 @@ public final class Baselines {
         return relevant(task, eval.knnK());
     }
 
-    /** Lasso's alphas in Garg et al.'s sparse-regression comparison. */
-    static final List<String> LASSO_ALPHAS = List.of("1", "0.1", "0.01", "0.001", "0.0001");
-
     /**
-     * The relevant baselines of a task family (Garg et al.'s table, papers.md §1.5), with k-NN at each of
-     * {@code knnK}; noisy regression adds the Bayes-optimal ridge, and a linear task over a finite pool
-     * (num_tasks &gt; 0) adds dMMSE and ridge, the two Bayes references of Raventós et al. One exhaustive switch: a new
-     * task family does not compile until it declares its baselines.
+     * The relevant baselines of a task (papers.md §1.5): those its family declares
+     * ({@link TaskFamily#relevantBaselines}), with k-NN at each of {@code knnK}; a linear task over a finite pool
+     * (num_tasks &gt; 0) adds dMMSE and ridge, the two Bayes references of Raventós et al.
      */
     public static List<BaselineSpec> relevant(TaskConfig task, List<Integer> knnK) {
-        List<String> s = new ArrayList<>();
-        List<String> knn = knnK.stream().map(k -> "knn:" + k).toList();
-        boolean linear = false;
-        switch (task.name()) {
-            case LINEAR_REGRESSION -> {
-                s.addAll(List.of("least_squares", "averaging"));
-                s.addAll(knn);
-                linear = true;
-            }
-            case NOISY_LINEAR_REGRESSION -> {
-                s.addAll(List.of("least_squares", "averaging"));
-                s.addAll(knn);
-                s.add("bayes_ridge");
-                linear = true;
-            }
-            case SPARSE_LINEAR_REGRESSION -> {
-                s.addAll(List.of("least_squares", "averaging"));
-                s.addAll(knn);
-                LASSO_ALPHAS.forEach(a -> s.add("lasso:" + a));
-                linear = true;
-            }
-            case QUADRATIC_REGRESSION -> {
-                s.addAll(List.of("least_squares", "averaging"));
-                s.addAll(knn);
-            }
-            case RELU_2NN_REGRESSION -> {
-                s.addAll(List.of("least_squares", "averaging"));
-                s.addAll(knn);
-                s.add("gd_relu_net");
-            }
-            case DECISION_TREE -> {
-                s.add("least_squares");
-                s.addAll(knn);
-                s.addAll(List.of("tree:4", "tree", "xgboost", "averaging"));
-            }
-            case LINEAR_CLASSIFICATION -> {
-                s.addAll(knn);
-                s.add("averaging");
-            }
-        }
+        TaskFamily family = TaskFamily.of(task);
+        List<String> s = new ArrayList<>(family.relevantBaselines(knnK.stream().map(k -> "knn:" + k).toList()));
+        boolean linear = family.linear();
         // dMMSE needs the pool's weights to give the labels' likelihood, which renormalised labels break.
         if (linear && task.numTasks() > 0 && !task.renormalizeYs()) {
             s.add("dmmse");

@@ -4,6 +4,7 @@ import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.config.RunConfig.TaskKind;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
+import dev.incontext.tasks.TaskFamily;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
@@ -54,8 +55,7 @@ public final class DiscreteMmse implements Predictor {
 
     /** The dMMSE of a task: refuses tasks that are not linear regression over a finite pool, naming why. */
     public static DiscreteMmse forTask(TaskConfig task, dev.incontext.tasks.TaskSampler sampler) {
-        if (task.name() != TaskKind.LINEAR_REGRESSION && task.name() != TaskKind.NOISY_LINEAR_REGRESSION
-                && task.name() != TaskKind.SPARSE_LINEAR_REGRESSION) {
+        if (!TaskFamily.of(task).linear()) {
             throw new IllegalArgumentException("dmmse: needs a linear regression task (linear, noisy or sparse), "
                     + "whose labels are y = s x.w + noise; " + task.name().name().toLowerCase() + " is not one");
         }

@@ -2,7 +2,7 @@ package dev.incontext.eval.baselines;
 
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Adam;
 import org.bytedeco.pytorch.AdamOptions;

@@ -3,7 +3,7 @@ package dev.incontext.eval.baselines;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.tasks.PromptBatch;
-import dev.incontext.tasks.Rng;
+import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.util.Tensors;
 import java.util.List;
@@ -24,7 +24,7 @@ final class Prompts {
     static RunConfig config(String name, String... overrides) {
         List<String> all = new java.util.ArrayList<>(List.of("curriculum.dims.start=1", "curriculum.dims.end=1"));
         all.addAll(List.of(overrides));
-        return ConfigLoader.load(name, all);
+        return ConfigLoader.load(RunConfig.class, name, all);
     }
 
     static TaskSampler sampler(String name, String... overrides) {

@@ -64,7 +64,7 @@ class SparkSweepTest {
         // The same cells trained one after another in this thread, without Spark: bit for bit the same.
         for (Cell c : plan.cells()) {
             Path cellDir = out.resolve(c.name());
-            RunConfig saved = ConfigLoader.fromYaml(Files.readString(cellDir.resolve("config.yaml")));
+            RunConfig saved = ConfigLoader.fromYaml(RunConfig.class, Files.readString(cellDir.resolve("config.yaml")));
             RunConfig serial = ConfigLoader.withOverrides(saved, List.of("out_dir=" + dir.resolve("serial").resolve(c.name())));
             try (PointerScope scope = new PointerScope()) {
                 new Trainer().train(serial, null);

@@ -175,7 +175,7 @@ class StandaloneSweepTest {
 
     /** Trains the cell's saved config serially elsewhere; its losses must equal the cell's bit for bit. */
     private static void assertEqualsSerial(Path cellDir, Path serialDir) throws IOException {
-        RunConfig saved = ConfigLoader.fromYaml(Files.readString(cellDir.resolve("config.yaml")));
+        RunConfig saved = ConfigLoader.fromYaml(RunConfig.class, Files.readString(cellDir.resolve("config.yaml")));
         try (PointerScope scope = new PointerScope()) {
             new Trainer().train(ConfigLoader.withOverrides(saved, List.of("out_dir=" + serialDir)), null);
         }

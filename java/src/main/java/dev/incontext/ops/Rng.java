@@ -1,4 +1,4 @@
-package dev.incontext.tasks;
+package dev.incontext.ops;
 
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
