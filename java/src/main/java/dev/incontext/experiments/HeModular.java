@@ -2,10 +2,13 @@ package dev.incontext.experiments;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
+import dev.incontext.config.RunKind;
+import dev.incontext.config.RunSpec;
 import dev.incontext.eval.ZpReference;
 import dev.incontext.model.RopeDecoder;
 import dev.incontext.report.ModularPlots;
-import dev.incontext.sweep.CellJob;
+import dev.incontext.sweep.CellResults;
+import dev.incontext.sweep.RunJob;
 import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
@@ -32,7 +35,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -137,54 +139,47 @@ public final class HeModular {
                 new SweepSpec.Axis(AXES.get(1), alphas.stream().map(String::valueOf).toList()),
                 new SweepSpec.Axis(AXES.get(2), counts.stream().map(String::valueOf).toList())), SweepSpec.Mode.CROSS,
                 0, dir.toString(), false, "final_loss");
-        return new SweepPlan(spec, ConfigLoader.toYaml(base), cells, dir, new Job());
+        return new SweepPlan(spec, ConfigLoader.toYaml(base), cells, dir, new RunJob(new CellOutputs()));
     }
 
     /**
-     * One cell of the phase diagram as a sweep job: a token run of the one trainer ({@link CellTraining}), which
-     * continues from its newest checkpoint, then the cell's attention map and {@code result.json}, the file the report reads (and whose presence
-     * makes the cell complete). Metrics for results.csv: the loss and last-shot accuracy of every set, steps/s.
+     * What a he-modular cell adds to the one sweep job: its config is its own point of the phase diagram; after
+     * training it writes its attention map, its metrics.tsv (the reference's columns, from metrics.jsonl) and
+     * {@code result.json}, the file the report reads and whose presence makes the cell complete. Metrics for
+     * results.csv: the loss and last-shot accuracy of every set, steps/s.
      */
-    static final class Job implements CellJob {
+    static final class CellOutputs implements CellResults {
         private static final long serialVersionUID = 1L;
 
         @Override
-        public Run prepare(String baseYaml, dev.incontext.sweep.Cell cell, Path dir, int threads,
-                List<String> extraOverrides) {
-            ModularConfig c = ConfigLoader.fromYaml(ModularConfig.class, baseYaml).cell(Integer.parseInt(cell.value(AXES.get(2))),
-                    Integer.parseInt(cell.value(AXES.get(0))), Double.parseDouble(cell.value(AXES.get(1))),
-                    dir.toString());
-            List<String> o = new ArrayList<>(CellJob.threadOverrides(c.training(), threads));
-            o.addAll(extraOverrides);
-            ModularConfig config = o.isEmpty() ? c : ConfigLoader.withOverrides(c, o);
-            return new Run() {
-                @Override
-                public String device() {
-                    return config.device();
-                }
-
-                @Override
-                public boolean complete() {
-                    return Files.exists(dir.resolve("result.json"));
-                }
-
-                @Override
-                public Trained train(BooleanSupplier stop, Consumer<String> notices, boolean evaluate)
-                        throws IOException {
-                    return Job.train(config, dir, stop, notices);
-                }
-            };
+        public RunKind kind() {
+            return RunKind.TOKENS;
         }
 
-        private static Trained train(ModularConfig cell, Path dir, BooleanSupplier stop, Consumer<String> notices)
-                throws IOException {
-            Path result = dir.resolve("result.json");
-            Files.deleteIfExists(result);   // what the report reads is this run's, or nothing
+        @Override
+        public RunSpec configure(RunSpec config) {
+            ModularConfig c = (ModularConfig) config;
+            return c.cell(c.task().nTasksPl(), c.model().nLayer(), c.task().alpha(), c.outDir());
+        }
+
+        @Override
+        public boolean complete(RunSpec config, Path dir) {
+            return Files.exists(dir.resolve("result.json"));
+        }
+
+        @Override
+        public void started(RunSpec config, Path dir, Consumer<String> notices) throws IOException {
+            ModularConfig cell = (ModularConfig) config;
+            Files.deleteIfExists(dir.resolve("result.json"));   // what the report reads is this run's, or nothing
             notices.accept(String.format(Locale.ROOT, "%d pre-training tasks, depth %d, alpha %.2f",
                     cell.task().idTasks(), cell.model().nLayer(), cell.task().alpha()));
-            long t0 = System.nanoTime();
+        }
+
+        @Override
+        public LinkedHashMap<String, Double> finished(RunSpec config, CellTraining.Result r, Path dir,
+                double trainSeconds, boolean evaluate) throws IOException {
+            ModularConfig cell = (ModularConfig) config;
             try (PointerScope scope = new PointerScope()) {
-                CellTraining.Result r = CellTraining.train(cell, dir, stop, notices);
                 TokenObjective objective = (TokenObjective) r.outcome().objective();
                 // The last evaluation, as recorded: also there when this execution had nothing left to train.
                 Cell c = lastEvaluation(dir.resolve("metrics.jsonl"), cell.task().nTasksPl(),
@@ -193,15 +188,16 @@ public final class HeModular {
                 exportTsv(dir.resolve("metrics.jsonl"), dir.resolve("metrics.tsv"));
                 Path tmp = dir.resolve(".result.json.tmp");
                 Files.writeString(tmp, Json.pretty(toJson(c)), StandardCharsets.UTF_8);
-                Files.move(tmp, result, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(tmp, dir.resolve("result.json"), StandardCopyOption.REPLACE_EXISTING,
+                        StandardCopyOption.ATOMIC_MOVE);
                 LinkedHashMap<String, Double> metrics = new LinkedHashMap<>();
-                metrics.put("train_seconds", (System.nanoTime() - t0) / 1e9);
+                metrics.put("train_seconds", trainSeconds);
                 metrics.put("steps_per_s", c.stepsPerSecond());
                 for (Split sp : Split.values()) {
                     metrics.put(sp.column + "_loss", c.loss.get(sp));
                     metrics.put(sp.column + "_acc_last", c.last(sp));
                 }
-                return new Trained(r.resumedFromStep(), metrics);
+                return metrics;
             }
         }
     }

@@ -10,11 +10,10 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * What the cells of a sweep train. {@link CellRunner} does what is the same for every kind of run (the cell's record,
- * skipping a finished cell, turning any error into a failed cell, stopping on request) and asks the job for the rest:
- * a cell's config, and its training. The sweep's own job, {@code RunJob}, trains {@code RunConfig} cells with
- * {@code Trainer}; an experiment whose runs have another config kind brings its own (he-modular's cells are
- * {@code ModularConfig} runs of {@code ModularTrainer}). A job travels to Spark executors inside the runner, so it
+ * What the cells of a sweep train, as {@link CellRunner} sees it. {@link CellRunner} does what is the same for every
+ * cell (its record, skipping a finished cell, turning any error into a failed cell, stopping on request) and asks the
+ * job for the rest: a cell's config, and its training. There is one job, {@link RunJob}, for every kind of run; what
+ * an experiment's cells add is a {@link CellResults}. A job travels to Spark executors inside the runner, so it
  * holds plain values only.
  */
 public interface CellJob extends Serializable {

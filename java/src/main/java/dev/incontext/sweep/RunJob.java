@@ -1,46 +1,34 @@
 package dev.incontext.sweep;
 
 import dev.incontext.config.ConfigLoader;
-import dev.incontext.config.RunConfig;
-import dev.incontext.eval.Evaluation;
-import dev.incontext.eval.Evaluator;
-import dev.incontext.model.Predictor;
-import dev.incontext.report.Reports;
-import dev.incontext.tasks.TaskSampler;
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.incontext.eval.baselines.Baselines;
-import dev.incontext.model.InContextModel;
-import dev.incontext.train.Checkpoints;
-import dev.incontext.train.TrainedModel;
-import dev.incontext.util.Devices;
-import dev.incontext.util.Json;
+import dev.incontext.config.RunKind;
+import dev.incontext.config.RunSpec;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * The sweep's own cells: {@link RunConfig} runs trained by {@link Trainer} into an ordinary run directory
- * (config.yaml, metrics.jsonl, checkpoints/), evaluated against the task's baselines (eval.csv, eval.json) when the
- * sweep asks. A cell with checkpoints resumes from its newest valid one; it is complete when its final checkpoint is
- * there. Metrics: {@code final_loss}, {@code final_excess_loss} (the last record of metrics.jsonl),
- * {@code train_seconds} and {@code eval_<predictor>} (the evaluation metric at the last position).
+ * The one sweep job: every cell, whatever its kind of run, is the sweep's base config with the cell's values, its
+ * directory as out_dir and its share of the threads, trained by the one trainer into an ordinary run directory
+ * (config.yaml, metrics.jsonl, checkpoints/) and resumed from its newest valid checkpoint ({@link CellTraining}).
+ * What differs between kinds of cell (how the base is read, what a finished cell reports) is its {@link CellResults}.
  */
-final class RunJob implements CellJob {
+public final class RunJob implements CellJob {
     private static final long serialVersionUID = 1L;
+    private final CellResults results;
+
+    public RunJob(CellResults results) {
+        this.results = results;
+    }
 
     @Override
     public CellJob.Run prepare(String baseYaml, Cell cell, Path dir, int threads, List<String> extraOverrides) {
-        RunConfig c = config(baseYaml, cell, dir, threads);
-        Baselines.validate(c.eval());
-        RunConfig config = extraOverrides.isEmpty() ? c : ConfigLoader.withOverrides(c, extraOverrides);
+        RunSpec c = config(results.kind(), baseYaml, cell, dir, threads);
+        RunSpec config = results.configure(extraOverrides.isEmpty() ? c
+                : (RunSpec) ConfigLoader.withOverrides((Record) c, extraOverrides));
         return new CellJob.Run() {
             @Override
             public String device() {
@@ -49,91 +37,26 @@ final class RunJob implements CellJob {
 
             @Override
             public boolean complete() {
-                return config.training().saveEvery() == 0 || Files.isDirectory(Checkpoints.dir(dir)
-                        .resolve(String.format("step-%08d", (long) config.training().steps())));
+                return results.complete(config, dir);
             }
 
             @Override
             public Trained train(BooleanSupplier stop, Consumer<String> notices, boolean evaluate) throws IOException {
-                return RunJob.train(config, dir, stop, notices, evaluate);
+                results.started(config, dir, notices);
+                long start = System.nanoTime();
+                CellTraining.Result r = CellTraining.train(config, dir, stop, notices);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                return new Trained(r.resumedFromStep(), results.finished(config, r, dir, seconds, evaluate));
             }
         };
     }
 
-    /** {@code baseYaml} plus the cell's values, {@code dir} as out_dir, threads: see {@link CellJob#prepare}. */
-    static RunConfig config(String baseYaml, Cell cell, Path dir, int threads) {
+    /** {@code baseYaml} (of {@code kind}) plus the cell's values, {@code dir} as out_dir, threads: see {@link CellJob#prepare}. */
+    static RunSpec config(RunKind kind, String baseYaml, Cell cell, Path dir, int threads) {
         List<String> o = new ArrayList<>(cell.overrides());
         o.add("out_dir=" + dir);
-        RunConfig c = ConfigLoader.withOverrides(ConfigLoader.fromYaml(RunConfig.class, baseYaml), o);
-        List<String> t = CellJob.threadOverrides(c.training(), threads);
-        return t.isEmpty() ? c : ConfigLoader.withOverrides(c, t);
-    }
-
-    private static Trained train(RunConfig config, Path dir, BooleanSupplier stop, Consumer<String> notices,
-            boolean evaluate) throws IOException {
-        long start = System.nanoTime();
-        CellTraining.Result r = CellTraining.train(config, dir, stop, notices);
-        double trainSeconds = (System.nanoTime() - start) / 1e9;
-        LinkedHashMap<String, Double> metrics = finalMetrics(dir.resolve("metrics.jsonl"));
-        metrics.put("train_seconds", trainSeconds);
-        if (evaluate) {
-            TrainedModel model = new TrainedModel(config, (InContextModel) r.outcome().objective().model(),
-                    r.outcome().lastCheckpoint());
-            metrics.putAll(evaluate(model, config, dir));
-        }
-        return new Trained(r.resumedFromStep(), metrics);
-    }
-
-    /** The evaluation the config asks for (eval.*): the model, least squares (regression), averaging and k-NN. */
-    static Map<String, Double> evaluate(TrainedModel model, RunConfig c, Path dir) throws IOException {
-        TaskSampler sampler = TaskSampler.forRun(c, Devices.float32(c.device()));
-        List<Predictor> predictors = new ArrayList<>();
-        predictors.add(model.model());
-        var ctx = new dev.incontext.eval.baselines.BaselineContext(c.task(), sampler, c.seed());
-        for (var spec : dev.incontext.eval.baselines.Baselines.forEval(c.task(), c.eval())) {
-            predictors.add(spec.create(ctx));
-        }
-        Evaluation e = Evaluator.evaluate(predictors, sampler, c.eval().numPrompts(), c.eval().batchSize(),
-                c.evalPoints(), c.seed());
-        Reports.csv(e, dir.resolve("eval.csv"));
-        Reports.json(e, dir.resolve("eval.json"));
-        Map<String, Double> out = new LinkedHashMap<>();
-        for (int i = 0; i < e.curves().size(); i++) {
-            Evaluation.Curve curve = e.curves().get(i);
-            String name = i == 0 ? "model" : curve.predictor().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "_")
-                    .replaceAll("^_|_$", "");
-            out.put("eval_" + name, curve.mean()[curve.mean().length - 1]);
-        }
-        return out;
-    }
-
-    /** final_loss and final_excess_loss: the last record of metrics.jsonl. */
-    static LinkedHashMap<String, Double> finalMetrics(Path metricsFile) throws IOException {
-        LinkedHashMap<String, Double> out = new LinkedHashMap<>();
-        out.put("final_loss", Double.NaN);
-        out.put("final_excess_loss", Double.NaN);
-        if (!Files.exists(metricsFile)) {
-            return out;
-        }
-        List<String> lines = Files.readAllLines(metricsFile, StandardCharsets.UTF_8);
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            String l = lines.get(i).strip();
-            if (l.isEmpty()) {
-                continue;
-            }
-            try {
-                JsonNode m = Json.parse(l);
-                out.put("final_loss", number(m.get("loss")));
-                out.put("final_excess_loss", number(m.get("excess_loss")));
-                break;
-            } catch (IllegalArgumentException e) {
-                // a torn last line: the record before it is the last one
-            }
-        }
-        return out;
-    }
-
-    private static double number(JsonNode n) {
-        return n != null && n.isNumber() ? n.doubleValue() : Double.NaN;
+        Record c = ConfigLoader.withOverrides((Record) ConfigLoader.fromYaml(kind, baseYaml), o);
+        List<String> t = CellJob.threadOverrides(((RunSpec) c).training(), threads);
+        return (RunSpec) (t.isEmpty() ? c : ConfigLoader.withOverrides(c, t));
     }
 }

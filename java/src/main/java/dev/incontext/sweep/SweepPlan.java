@@ -4,6 +4,7 @@ import dev.incontext.config.ConfigException;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RecordBinder;
 import dev.incontext.config.RunConfig;
+import dev.incontext.config.RunKind;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -14,8 +15,8 @@ import java.util.Set;
 
 /**
  * A sweep made concrete: the resolved base config (with the spec's fixed overrides), the list of cells, and the job
- * that trains a cell ({@code RunJob} for the {@code RunConfig} runs {@link #of} plans; an experiment with runs of
- * another kind builds its plan with its own). Building one with {@link #of} checks every axis key against the config,
+ * that trains a cell (the one {@link RunJob}, with {@link RegressionCells} for the runs {@link #of} plans; an
+ * experiment whose cells report other results builds its plan with its own {@link CellResults}). Building one with {@link #of} checks every axis key against the config,
  * so a misspelt key fails before any cell runs, naming the axis. A value that is invalid for its key (a negative
  * learning rate) is not an error of the plan: that cell fails on its own, with the config's message, and the others
  * run.
@@ -75,7 +76,7 @@ public record SweepPlan(SweepSpec spec, String baseYaml, List<Cell> cells, Path 
             }
             cells.add(new Cell(cells.size(), n, keys, values));
         }
-        return new SweepPlan(spec, ConfigLoader.toYaml(base), cells, Path.of(spec.outDir()), new RunJob());
+        return new SweepPlan(spec, ConfigLoader.toYaml(base), cells, Path.of(spec.outDir()), new RunJob(new RegressionCells()));
     }
 
     /**
@@ -83,7 +84,7 @@ public record SweepPlan(SweepSpec spec, String baseYaml, List<Cell> cells, Path 
      * out_dir (threads as the base sets them).
      */
     public RunConfig cellConfig(Cell cell) {
-        return RunJob.config(baseYaml, cell, outDir.resolve(cell.name()), 0);
+        return (RunConfig) RunJob.config(RunKind.REGRESSION, baseYaml, cell, outDir.resolve(cell.name()), 0);
     }
 
     private static void checkKey(Map<String, Object> tree, String key) {
