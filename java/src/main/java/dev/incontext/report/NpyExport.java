@@ -3,6 +3,7 @@ package dev.incontext.report;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
 import dev.incontext.eval.Metric;
+import dev.incontext.util.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -92,13 +93,16 @@ public final class NpyExport {
         Set<String> used = new HashSet<>();
         Set<String> inEvaluation = new HashSet<>();
         evaluation.curves().forEach(c -> inEvaluation.add(c.predictor()));
-        List<String> entries = new ArrayList<>();
+        List<Object> entries = new ArrayList<>();
         for (Map.Entry<String, double[]> p : predictions.entrySet()) {
             String file = "pred_" + unique(slug(p.getKey()), used) + ".npy";
             Npy.write(dir.resolve(file), p.getValue(), b, n);
-            entries.add("{\"name\":" + Json.str(p.getKey()) + ",\"file\":" + Json.str(file) + ",\"settings\":"
-                    + Json.str(predictorSettings.getOrDefault(p.getKey(), "")) + ",\"in_eval_csv\":"
-                    + inEvaluation.contains(p.getKey()) + "}");
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("name", p.getKey());
+            entry.put("file", file);
+            entry.put("settings", predictorSettings.getOrDefault(p.getKey(), ""));
+            entry.put("in_eval_csv", inEvaluation.contains(p.getKey()));
+            entries.add(entry);
         }
         Reports.csv(evaluation, dir.resolve("eval.csv"));
 
@@ -107,55 +111,57 @@ public final class NpyExport {
         return manifest;
     }
 
-    private static String manifest(Evaluator.Captured c, Evaluation e, boolean separateTargets, List<String> entries) {
+    private static String manifest(Evaluator.Captured c, Evaluation e, boolean separateTargets, List<Object> entries) {
         long b = c.prompts();
         long n = c.points();
         long d = c.dims();
-        String score = score(e.metric());
-        StringBuilder s = new StringBuilder("{\n");
-        s.append("\"format\":\"incontext evaluation export 1: float64 NPY 1.0 arrays, C order\",\n");
-        s.append("\"setting\":").append(Json.str(e.setting())).append(",\n");
-        s.append("\"description\":").append(Json.str(e.description())).append(",\n");
-        s.append("\"prompts\":").append(b).append(",\"points\":").append(n).append(",\"dims\":").append(d)
-                .append(",\"scored_positions\":").append(e.points()).append(",\n");
-        s.append("\"convention\":").append(Json.str(CONVENTION + ": index b is the prompt, k the position "
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", "incontext evaluation export 1: float64 NPY 1.0 arrays, C order");
+        m.put("setting", e.setting());
+        m.put("description", e.description());
+        m.put("prompts", b);
+        m.put("points", n);
+        m.put("dims", d);
+        m.put("scored_positions", e.points());
+        m.put("convention", CONVENTION + ": index b is the prompt, k the position "
                 + "(0-based), i the input coordinate; the prediction pred[b, k] sees the pairs (xs[b, j], ys[b, j]) "
                 + "for j < k and the query at k, which is "
                 + (c.queries() == null ? "xs[b, k] (this setting has no separate queries)" : "queries[b, k]")
                 + ", and is scored against targets[b, k]. Positions k >= scored_positions are not scored (the setting "
-                + "is undefined there); their predictions are exported as computed.")).append(",\n");
-        s.append("\"arrays\":{\n");
-        s.append(" \"xs\":").append(array("xs.npy", new long[] {b, n, d}, "prompt inputs x")).append(",\n");
-        s.append(" \"ys\":").append(array("ys.npy", new long[] {b, n}, "prompt labels y (what the predictors see)"))
-                .append(",\n");
-        s.append(" \"targets\":").append(array(separateTargets ? "targets.npy" : "ys.npy", new long[] {b, n},
+                + "is undefined there); their predictions are exported as computed.");
+        Map<String, Object> arrays = new LinkedHashMap<>();
+        arrays.put("xs", array("xs.npy", new long[] {b, n, d}, "prompt inputs x"));
+        arrays.put("ys", array("ys.npy", new long[] {b, n}, "prompt labels y (what the predictors see)"));
+        arrays.put("targets", array(separateTargets ? "targets.npy" : "ys.npy", new long[] {b, n},
                 separateTargets ? "labels of the queries: what each position is scored against"
-                        : "the scored labels are the prompt's own ys")).append(",\n");
-        s.append(" \"queries\":").append(c.queries() == null ? "null" : array("queries.npy", new long[] {b, n, d},
-                "the query of each position, drawn apart from the prompt")).append("\n},\n");
-        s.append("\"metric\":{\"label\":").append(Json.str(e.metric().label())).append(",\"formula\":")
-                .append(Json.str(e.metric().formula())).append(",\"trivial\":").append(Json.exact(e.metric().trivial()))
-                .append(",\"lower_is_better\":").append(e.metric().lowerIsBetter()).append("},\n");
-        s.append("\"normaliser\":").append(Json.exact(e.normaliser())).append(",\n");
-        s.append("\"normaliser_meaning\":\"E[y_q^2] of the setting's targets; squared errors are divided by it\",\n");
-        s.append("\"score\":").append(Json.str("score[b, k] = " + score)).append(",\n");
-        s.append("\"recompute\":").append(Json.str("eval.csv's mean at k = the mean over prompts b of score[b, k], for "
+                        : "the scored labels are the prompt's own ys"));
+        arrays.put("queries", c.queries() == null ? null : array("queries.npy", new long[] {b, n, d},
+                "the query of each position, drawn apart from the prompt"));
+        m.put("arrays", arrays);
+        Map<String, Object> metric = new LinkedHashMap<>();
+        metric.put("label", e.metric().label());
+        metric.put("formula", e.metric().formula());
+        metric.put("trivial", e.metric().trivial());
+        metric.put("lower_is_better", e.metric().lowerIsBetter());
+        m.put("metric", metric);
+        m.put("normaliser", e.normaliser());
+        m.put("normaliser_meaning", "E[y_q^2] of the setting's targets; squared errors are divided by it");
+        m.put("score", "score[b, k] = " + score(e.metric()));
+        m.put("recompute", "eval.csv's mean at k = the mean over prompts b of score[b, k], for "
                 + "k < scored_positions; its ci_low and ci_high are the 5th and 95th percentiles of 1000 bootstrap "
                 + "means over whole prompts (seeded resampling, so they are reproduced in distribution, not digit for "
-                + "digit)")).append(",\n");
-        s.append("\"python\":[")
-                .append(String.join(",", List.of(
-                        Json.str("# run in this directory: prints every predictor's mean score per k, eval.csv's means"),
-                        Json.str("import json, numpy as np"),
-                        Json.str("m = json.load(open('manifest.json'))"),
-                        Json.str("targets = np.load(m['arrays']['targets']['file'])"),
-                        Json.str("for p in m['predictors']:"),
-                        Json.str("    pred = np.load(p['file'])"),
-                        Json.str("    score = " + python(e.metric())),
-                        Json.str("    print(p['name'], score[:, :m['scored_positions']].mean(axis=0))"))))
-                .append("],\n");
-        s.append("\"predictors\":[\n ").append(String.join(",\n ", entries)).append("\n]\n}\n");
-        return s.toString();
+                + "digit)");
+        m.put("python", List.of(
+                "# run in this directory: prints every predictor's mean score per k, eval.csv's means",
+                "import json, numpy as np",
+                "m = json.load(open('manifest.json'))",
+                "targets = np.load(m['arrays']['targets']['file'])",
+                "for p in m['predictors']:",
+                "    pred = np.load(p['file'])",
+                "    score = " + python(e.metric()),
+                "    print(p['name'], score[:, :m['scored_positions']].mean(axis=0))"));
+        m.put("predictors", entries);
+        return Json.pretty(m);
     }
 
     private static String score(Metric m) {
@@ -168,9 +174,12 @@ public final class NpyExport {
                 : "(pred - targets) ** 2 / m['normaliser']";
     }
 
-    private static String array(String file, long[] shape, String meaning) {
-        return "{\"file\":" + Json.str(file) + ",\"shape\":" + Json.array(shape) + ",\"meaning\":" + Json.str(meaning)
-                + "}";
+    private static Map<String, Object> array(String file, long[] shape, String meaning) {
+        Map<String, Object> a = new LinkedHashMap<>();
+        a.put("file", file);
+        a.put("shape", shape);
+        a.put("meaning", meaning);
+        return a;
     }
 
     private static void check(String what, double[] a, long expected, String formula, Evaluation e) {

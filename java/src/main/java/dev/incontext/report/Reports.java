@@ -4,7 +4,12 @@ import dev.incontext.eval.Evaluation;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
+import dev.incontext.util.Json;
 import java.io.IOException;
+import java.util.Map;
+import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -62,23 +67,26 @@ public final class Reports {
      * normaliser, prompts, and per predictor the mean and the 90% bootstrap band per k (non-finite values as null).
      */
     public static void json(Evaluation e, Path file) throws IOException {
-        StringBuilder s = new StringBuilder();
-        s.append("{\"setting\":").append(Json.str(e.setting()))
-                .append(",\"description\":").append(Json.str(e.description()))
-                .append(",\"metric\":").append(Json.str(e.metric().label()))
-                .append(",\"metric_formula\":").append(Json.str(e.metric().formula()))
-                .append(",\"lower_is_better\":").append(e.metric().lowerIsBetter())
-                .append(",\"normaliser\":").append(Json.exact(e.normaliser()))
-                .append(",\"trivial\":").append(Json.exact(e.metric().trivial()))
-                .append(",\"prompts\":").append(e.prompts())
-                .append(",\"curves\":[");
-        for (int i = 0; i < e.curves().size(); i++) {
-            Evaluation.Curve c = e.curves().get(i);
-            s.append(i == 0 ? "" : ",").append("{\"predictor\":").append(Json.str(c.predictor())).append(",\"mean\":")
-                    .append(Json.array(c.mean())).append(",\"ci_low\":").append(Json.array(c.low()))
-                    .append(",\"ci_high\":").append(Json.array(c.high())).append('}');
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("setting", e.setting());
+        m.put("description", e.description());
+        m.put("metric", e.metric().label());
+        m.put("metric_formula", e.metric().formula());
+        m.put("lower_is_better", e.metric().lowerIsBetter());
+        m.put("normaliser", e.normaliser());
+        m.put("trivial", e.metric().trivial());
+        m.put("prompts", e.prompts());
+        List<Map<String, Object>> curves = new ArrayList<>();
+        for (Evaluation.Curve c : e.curves()) {
+            Map<String, Object> curve = new LinkedHashMap<>();
+            curve.put("predictor", c.predictor());
+            curve.put("mean", Json.sig8(c.mean()));
+            curve.put("ci_low", Json.sig8(c.low()));
+            curve.put("ci_high", Json.sig8(c.high()));
+            curves.add(curve);
         }
-        Files.writeString(file, s.append("]}\n"), StandardCharsets.UTF_8);
+        m.put("curves", curves);
+        Files.writeString(file, Json.line(m) + "\n", StandardCharsets.UTF_8);
     }
 
     /** A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */

@@ -5,6 +5,7 @@ import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Metric;
 import dev.incontext.eval.Provenance;
 import dev.incontext.eval.SuiteResult;
+import dev.incontext.util.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -177,54 +178,65 @@ public final class SuiteReports {
         if (p == null) {
             return "null\n";
         }
-        return "{\n\"checkpoint\":" + Json.str(p.checkpoint()) + ",\n\"checkpoint_sha256\":"
-                + Json.str(p.checkpointSha256()) + ",\n\"commit\":" + Json.str(p.commit()) + ",\n\"library_version\":"
-                + Json.str(p.libraryVersion()) + ",\n\"device\":" + Json.str(p.device()) + ",\n\"cpu\":"
-                + Json.str(p.cpu()) + ",\n\"created\":" + Json.str(p.created()) + ",\n\"config_yaml\":"
-                + Json.str(p.configYaml()) + "\n}\n";
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("checkpoint", p.checkpoint());
+        m.put("checkpoint_sha256", p.checkpointSha256());
+        m.put("commit", p.commit());
+        m.put("library_version", p.libraryVersion());
+        m.put("device", p.device());
+        m.put("cpu", p.cpu());
+        m.put("created", p.created());
+        m.put("config_yaml", p.configYaml());
+        return Json.pretty(m);
     }
 
     private static String suiteJson(SuiteResult r, List<Written> written, List<AgreementCharts> charts) {
-        StringBuilder s = new StringBuilder("{\n\"suite\":").append(Json.str(r.suite()))
-                .append(",\n\"report\":\"report.html\",\"provenance\":\"provenance.json\",\"agreement_csv\":\"agreement.csv\"")
-                .append(",\n\"settings\":[");
-        for (int i = 0; i < written.size(); i++) {
-            Written w = written.get(i);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("suite", r.suite());
+        m.put("report", "report.html");
+        m.put("provenance", "provenance.json");
+        m.put("agreement_csv", "agreement.csv");
+        List<Object> settings = new ArrayList<>();
+        for (Written w : written) {
             Evaluation e = w.evaluation();
-            List<String> names = e.curves().stream().map(c -> Json.str(c.predictor())).toList();
-            s.append(i == 0 ? "\n " : ",\n ").append("{\"setting\":").append(Json.str(e.setting()))
-                    .append(",\"description\":").append(Json.str(e.description()))
-                    .append(",\"dir\":").append(Json.str(w.dir()))
-                    .append(",\"metric\":").append(Json.str(e.metric().label()))
-                    .append(",\"normaliser\":").append(Json.exact(e.normaliser()))
-                    .append(",\"prompts\":").append(e.prompts())
-                    .append(",\"points\":").append(e.points())
-                    .append(",\"predictors\":[").append(String.join(",", names)).append(']')
-                    .append(",\"y_clipped\":").append(w.chart().clipped())
-                    .append(",\"files\":{\"csv\":").append(Json.str(w.file("eval.csv")))
-                    .append(",\"json\":").append(Json.str(w.file("eval.json")))
-                    .append(",\"png\":").append(Json.str(w.file("eval.png")))
-                    .append(",\"svg\":").append(Json.str(w.file("eval.svg"))).append("}}");
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("setting", e.setting());
+            s.put("description", e.description());
+            s.put("dir", w.dir());
+            s.put("metric", e.metric().label());
+            s.put("normaliser", e.normaliser());
+            s.put("prompts", e.prompts());
+            s.put("points", e.points());
+            s.put("predictors", e.curves().stream().map(Evaluation.Curve::predictor).toList());
+            s.put("y_clipped", w.chart().clipped());
+            Map<String, Object> files = new LinkedHashMap<>();
+            for (String f : List.of("eval.csv", "eval.json", "eval.png", "eval.svg")) {
+                files.put(f.substring(f.indexOf('.') + 1), w.file(f));
+            }
+            s.put("files", files);
+            settings.add(s);
         }
-        s.append("\n],\n\"skipped\":[");
-        for (int i = 0; i < r.skipped().size(); i++) {
-            SuiteResult.Skipped k = r.skipped().get(i);
-            s.append(i == 0 ? "\n " : ",\n ").append("{\"setting\":").append(Json.str(k.setting()))
-                    .append(",\"reason\":").append(Json.str(k.reason())).append('}');
+        m.put("settings", settings);
+        List<Object> skipped = new ArrayList<>();
+        for (SuiteResult.Skipped k : r.skipped()) {
+            skipped.add(Map.of("setting", k.setting(), "reason", k.reason()));
         }
-        s.append("\n],\n\"agreements\":[");
-        boolean first = true;
+        m.put("skipped", skipped);
+        List<Object> agreements = new ArrayList<>();
         for (AgreementCharts c : charts) {
             for (Agreement a : c.agreements()) {
-                s.append(first ? "\n " : ",\n ").append("{\"setting\":").append(Json.str(a.setting()))
-                        .append(",\"a\":").append(Json.str(a.a())).append(",\"b\":").append(Json.str(a.b()))
-                        .append(",\"mspd\":").append(Json.num(a.mspd()))
-                        .append(",\"spd_svg\":").append(Json.str(c.spdFile()))
-                        .append(",\"ilwd_svg\":").append(Json.str(c.ilwdFile())).append('}');
-                first = false;
+                Map<String, Object> g = new LinkedHashMap<>();
+                g.put("setting", a.setting());
+                g.put("a", a.a());
+                g.put("b", a.b());
+                g.put("mspd", Json.sig8(a.mspd()));
+                g.put("spd_svg", c.spdFile());
+                g.put("ilwd_svg", c.ilwdFile());
+                agreements.add(g);
             }
         }
-        return s.append("\n]\n}\n").toString();
+        m.put("agreements", agreements);
+        return Json.pretty(m);
     }
 
     /** The k's a table shows: those of {@code wanted} inside 0 .. points - 1, in order, each once. */

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +38,22 @@ public final class Json {
             throw new IllegalArgumentException("cannot write as JSON: " + e.getOriginalMessage(), e);
         }
     }
+
+    /** {@code v} to 8 significant digits (as reports print numbers), or null when it is not finite. */
+    public static BigDecimal sig8(double v) {
+        return Double.isFinite(v) ? new BigDecimal(v).round(EIGHT).stripTrailingZeros() : null;
+    }
+
+    /** Every value to 8 significant digits, non-finite ones as null. */
+    public static List<BigDecimal> sig8(double[] v) {
+        List<BigDecimal> out = new ArrayList<>(v.length);
+        for (double x : v) {
+            out.add(sig8(x));
+        }
+        return out;
+    }
+
+    private static final MathContext EIGHT = new MathContext(8);
 
     /** Parses JSON text; a malformed text is an {@link IllegalArgumentException} naming where. */
     public static JsonNode parse(String text) {
