@@ -1,8 +1,10 @@
 package dev.incontext.cli;
 
-import dev.incontext.ops.Threads;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
+import dev.incontext.ops.Blas;
+import dev.incontext.ops.Ops;
+import dev.incontext.ops.Threads;
 import dev.incontext.train.TrainingStep;
 import dev.incontext.util.Devices;
 import java.io.PrintWriter;
@@ -14,9 +16,9 @@ import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code incontext bench-train}: the time of one full training step of a GPT-2 preset (the trainer's own
@@ -72,8 +74,8 @@ final class BenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "java preset=%s attention=%s threads=%d batch=%d points=%d dims=%d params=%d "
                 + "median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s blas=\"%s\"%n", preset, attention,
                 torch.get_num_threads(), batch, points, dims, step.model().parameterCount(), t[t.length / 2],
-                Arrays.stream(t).min().orElse(Double.NaN), dev.incontext.ops.Ops.opThreads(),
-                dev.incontext.ops.Ops.attentionCpuIsa(), dev.incontext.ops.Blas.describe());
+                Arrays.stream(t).min().orElse(Double.NaN), Ops.opThreads(),
+                Ops.attentionCpuIsa(), Blas.describe());
         out.flush();
         return 0;
     }

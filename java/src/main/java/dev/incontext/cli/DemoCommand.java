@@ -3,15 +3,16 @@ package dev.incontext.cli;
 import dev.incontext.experiments.Demo;
 import dev.incontext.experiments.ExperimentContext;
 import dev.incontext.experiments.ExperimentReport;
+import dev.incontext.report.Reports;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code incontext demo}: runs the {@link Demo} experiment and prints its table and verdict. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
@@ -38,7 +39,7 @@ final class DemoCommand implements Callable<Integer> {
             }, progress);
             Demo.Result r = new Demo().runDemo(ctx);
             progress.close();
-            dev.incontext.report.Reports.table(r.evaluation(), out, 1);
+            Reports.table(r.evaluation(), out, 1);
             ExperimentReport report = Demo.write(r);
             out.println("wrote " + report.files().get(0) + ", eval.json, eval.png");
             out.println(r.verdict());

@@ -8,12 +8,13 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code incontext experiment NAME}: runs a paper's experiment end to end and writes its report. */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
@@ -91,7 +92,7 @@ final class ExperimentCommand implements Callable<Integer> {
     static final class PresetConverter implements picocli.CommandLine.ITypeConverter<Preset> {
         @Override
         public Preset convert(String value) {
-            return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+            return switch (value.toLowerCase(Locale.ROOT)) {
                 case "cpu" -> Preset.CPU;
                 case "paper" -> Preset.PAPER;
                 default -> throw new picocli.CommandLine.TypeConversionException("unknown preset '" + value

@@ -1,5 +1,6 @@
 package dev.incontext.cli;
 
+import dev.incontext.ops.Blas;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -32,7 +33,7 @@ public final class Main implements Runnable {
 
     /** As {@link #execute(String...)}, writing to {@code out} and {@code err} (null: standard output and error). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        dev.incontext.ops.Blas.select();  // before anything loads libtorch
+        Blas.select();  // before anything loads libtorch
         CommandLine cli = new CommandLine(new Main());
         ExperimentCommand.describeExperiments(cli.getSubcommands().get("experiment").getCommandSpec());
         if (out != null) {

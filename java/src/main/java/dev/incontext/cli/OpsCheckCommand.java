@@ -3,6 +3,7 @@ package dev.incontext.cli;
 import static dev.incontext.util.Tensors.randn;
 import static dev.incontext.util.Tensors.relErr;
 
+import dev.incontext.ops.Blas;
 import dev.incontext.ops.LibtorchReference;
 import dev.incontext.ops.Ops;
 import java.io.PrintWriter;
@@ -11,14 +12,15 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** Runs every op on fresh random inputs and prints its error against the references. */
 @Command(name = "ops-check", mixinStandardHelpOptions = true,
@@ -44,8 +46,8 @@ final class OpsCheckCommand implements Callable<Integer> {
         long s = seed != null ? seed : System.nanoTime() % 1_000_000_007L;
         torch.manual_seed(s);
         out.printf("ops-check: seed %d, %d threads (the ops' parallel loops run on %d), fused CPU attention %s, BLAS %s%n",
-                s, torch.get_num_threads(), dev.incontext.ops.Ops.opThreads(), dev.incontext.ops.Ops.attentionCpuIsa(),
-                dev.incontext.ops.Blas.describe());
+                s, torch.get_num_threads(), Ops.opThreads(), Ops.attentionCpuIsa(),
+                Blas.describe());
         List<Row> rows = new ArrayList<>();
         try (PointerScope scope = new PointerScope()) {
             checkAttention(rows, new long[] {2, 4, 41, 32}, true);
@@ -83,7 +85,7 @@ final class OpsCheckCommand implements Callable<Integer> {
         }
         Tensor out = f.apply(leaves);
         TensorVector grads = torch.grad(new TensorVector(out), new TensorVector(leaves), new TensorVector(g),
-                new org.bytedeco.pytorch.BoolOptional(), false, false);
+                new BoolOptional(), false, false);
         List<Tensor> result = new ArrayList<>();
         result.add(out.detach());
         for (int i = 0; i < inputs.length; i++) {

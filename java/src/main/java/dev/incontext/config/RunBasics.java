@@ -1,6 +1,7 @@
 package dev.incontext.config;
 
 import dev.incontext.config.RunConfig.TrainingConfig;
+import java.util.Locale;
 
 /**
  * What every run has, whatever it trains: a seed, a device, a run directory and the optimisation section. One record,
@@ -9,7 +10,7 @@ import dev.incontext.config.RunConfig.TrainingConfig;
  */
 public record RunBasics(long seed, String device, String outDir, TrainingConfig training) {
     public RunBasics {
-        String d = device.toLowerCase(java.util.Locale.ROOT);
+        String d = device.toLowerCase(Locale.ROOT);
         if (!(d.equals("cpu") || d.equals("cuda") || d.matches("cuda:\\d+"))) {
             throw new ConfigException("device", "expected cpu, cuda or cuda:N; got '" + device + "'");
         }

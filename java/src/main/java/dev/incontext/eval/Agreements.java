@@ -2,8 +2,8 @@ package dev.incontext.eval;
 
 import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.model.Predictor;
-import dev.incontext.tasks.PromptBatch;
 import dev.incontext.ops.Rng;
+import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.util.Tensors;
 import java.util.ArrayList;
@@ -11,6 +11,7 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -66,13 +67,13 @@ public final class Agreements {
                 for (int j = 0; j < m; j++) {
                     Tensor other = predictions(others.get(j), batch, probeXs);
                     Tensor s = ref.sub(other).pow(new Scalar(2)).mean(new long[] {2}, false,
-                            new org.bytedeco.pytorch.ScalarTypeOptional()).div(new Scalar(normaliser));
+                            new ScalarTypeOptional()).div(new Scalar(normaliser));
                     Tensor w = wRef.sub(implicitWeights(x, xtx, other)).pow(new Scalar(2)).sum(new long[] {2}, false,
-                            new org.bytedeco.pytorch.ScalarTypeOptional()).div(new Scalar(d));
+                            new ScalarTypeOptional()).div(new Scalar(d));
                     accumulate(spd[j], Tensors.toDoubleArray(s.sum(new long[] {0}, false,
-                            new org.bytedeco.pytorch.ScalarTypeOptional())));
+                            new ScalarTypeOptional())));
                     accumulate(ilwd[j], Tensors.toDoubleArray(w.sum(new long[] {0}, false,
-                            new org.bytedeco.pytorch.ScalarTypeOptional())));
+                            new ScalarTypeOptional())));
                 }
             }
             done += size;
@@ -110,7 +111,7 @@ public final class Agreements {
      */
     private static Tensor predictions(Predictor predictor, PromptBatch batch, List<Tensor> probeXs) {
         Tensor out = torch.zeros(new long[] {batch.batchSize(), batch.points(), probeXs.size()},
-                batch.xs().options().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Double)));
+                batch.xs().options().dtype(new ScalarTypeOptional(torch.ScalarType.Double)));
         for (int i = 0; i < probeXs.size(); i++) {
             try (PointerScope scope = new PointerScope()) {
                 Tensor y = predictor.predict(batch, probeXs.get(i)).to(torch.ScalarType.Double);

@@ -5,6 +5,7 @@ import static dev.incontext.ops.Rng.opt;
 import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.config.RunConfig.TaskKind;
 import dev.incontext.config.RunConfig.XDistribution;
+import dev.incontext.tasks.InputDistribution;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.TaskFamily;
 import dev.incontext.tasks.TaskSampler;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -206,7 +208,7 @@ public sealed interface Setting {
             sign = sign.add(sign.eq(new Scalar(0)).to(sign.scalar_type()));                // R_kk = 0: x_k in the span
             Tensor dirs = qr.get0().mul(sign.unsqueeze(1)).transpose(1, 2);                // (B, m, d)
             Tensor norms = torch.linalg_vector_norm(xs.to(torch.ScalarType.Double), new Scalar(2),
-                    new long[] {2}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
+                    new long[] {2}, true, new ScalarTypeOptional());
             Tensor q = p.xs().clone();
             q.narrow(1, 0, m).copy_(dirs.mul(norms).to(p.xs().scalar_type()));
             return q;
@@ -238,7 +240,7 @@ public sealed interface Setting {
             long b = p.batchSize();
             long n = p.points();
             TensorOptions o = p.xs().options();
-            Tensor u = torch.rand(new long[] {b, n}, opt(gen), o.dtype(new org.bytedeco.pytorch.ScalarTypeOptional(
+            Tensor u = torch.rand(new long[] {b, n}, opt(gen), o.dtype(new ScalarTypeOptional(
                     torch.ScalarType.Double)));
             Tensor k = torch.arange(new Scalar(0), new Scalar(n), u.options()).clamp_min(new Scalar(1));
             Tensor idx = u.mul(k).floor().to(torch.ScalarType.Long);                        // uniform in [0, k)
@@ -363,7 +365,7 @@ public sealed interface Setting {
         public PromptBatch prompts(TaskSampler s, long batch, int points, Generator gen) {
             int d = s.nDims();
             PromptBatch base = s.sample(batch, points, d, gen);
-            Tensor lambda = dev.incontext.tasks.InputDistribution.exponential(new long[] {1, 1, d}, gen,
+            Tensor lambda = InputDistribution.exponential(new long[] {1, 1, d}, gen,
                     base.xs().options()).mul(new Scalar(c));                                  // c * Exp(1)
             Tensor xs = base.xs().mul(lambda.sqrt());
             return new PromptBatch(xs, s.label(base, xs, gen), base.params(), base.activeDims());

@@ -1,5 +1,8 @@
 package dev.incontext.eval;
 
+import dev.incontext.tasks.TokenBatch;
+import dev.incontext.util.Tensors;
+
 /**
  * Reference lines for in-context modular arithmetic over Z_p (papers.md §9.11): the Bayes-optimal accuracy under a
  * uniform prior over all p^2 tasks with k i.i.d. uniform examples, and the exact linear solver (a 2 x 2 system over
@@ -97,10 +100,10 @@ public final class ZpReference {
      * host): entry i uses the row's first i examples to predict z at example i. The per-prompt counterpart of
      * {@link #bayesAccuracy}, on the very rows a model is evaluated on (with He et al.'s split and distinct pairs).
      */
-    public static double[] solverCurve(int p, dev.incontext.tasks.TokenBatch batch) {
+    public static double[] solverCurve(int p, TokenBatch batch) {
         int rows = (int) batch.rows();
         int n = (int) batch.examples();
-        double[] pairs = dev.incontext.util.Tensors.toDoubleArray(batch.pairs());
+        double[] pairs = Tensors.toDoubleArray(batch.pairs());
         double[] out = new double[n];
         int[] xs = new int[n];
         int[] ys = new int[n];

@@ -5,6 +5,7 @@ import dev.incontext.config.RunConfig;
 import dev.incontext.eval.EvalSuite;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
+import dev.incontext.eval.baselines.Baselines;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.train.Trainer;
 import java.io.IOException;
@@ -54,7 +55,7 @@ public final class Demo implements Experiment {
 
     public Result runDemo(ExperimentContext ctx) throws IOException {
         RunConfig c = ConfigLoader.load(RunConfig.class, ctx.configFile() != null ? ctx.configFile() : "demo", ctx.overrides());
-        dev.incontext.eval.baselines.Baselines.validate(c.eval());
+        Baselines.validate(c.eval());
         ctx.log().accept(String.format(Locale.ROOT, "demo: training a tiny GPT-2 (%d layers, %d heads, width %d) on "
                 + "%d-dimensional linear regression, %d points per prompt, %d steps on %s", c.model().layers(),
                 c.model().heads(), c.model().width(), c.task().nDims(), c.curriculum().points().end(),

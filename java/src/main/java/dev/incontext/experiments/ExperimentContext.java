@@ -1,5 +1,6 @@
 package dev.incontext.experiments;
 
+import dev.incontext.sweep.Sweeps;
 import dev.incontext.train.TrainingListener;
 import java.util.List;
 import java.util.Objects;
@@ -20,7 +21,7 @@ public record ExperimentContext(boolean paperPreset, String configFile, List<Str
 
     public ExperimentContext {
         overrides = List.copyOf(overrides);
-        master = master == null ? dev.incontext.sweep.Sweeps.SERIAL : master;
+        master = master == null ? Sweeps.SERIAL : master;
         Objects.requireNonNull(log, "log");
         Objects.requireNonNull(training, "training");
     }

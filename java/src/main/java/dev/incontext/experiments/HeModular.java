@@ -1,13 +1,16 @@
 package dev.incontext.experiments;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
 import dev.incontext.config.RunKind;
 import dev.incontext.config.RunSpec;
 import dev.incontext.eval.ZpReference;
 import dev.incontext.model.RopeDecoder;
+import dev.incontext.ops.Rng;
 import dev.incontext.report.ModularPlots;
 import dev.incontext.sweep.CellResults;
+import dev.incontext.sweep.CellTraining;
 import dev.incontext.sweep.RunJob;
 import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
@@ -16,13 +19,10 @@ import dev.incontext.sweep.Sweeps;
 import dev.incontext.tasks.ModularSampler;
 import dev.incontext.tasks.ModularSampler.Split;
 import dev.incontext.tasks.ModularTasks;
-import dev.incontext.ops.Rng;
 import dev.incontext.tasks.TokenBatch;
 import dev.incontext.train.TokenObjective;
-import dev.incontext.util.Json;
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.incontext.sweep.CellTraining;
 import dev.incontext.util.Devices;
+import dev.incontext.util.Json;
 import dev.incontext.util.Tensors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -38,7 +39,9 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * He et al. 2024's experiment (papers.md §3): trains the phase diagram's grid (pre-training tasks x depth x alpha),
@@ -134,7 +137,7 @@ public final class HeModular {
             }
         }
         // The spec names the axes for results.csv; the cells come from the resolved config above, not from its base.
-        SweepSpec spec = new SweepSpec(dev.incontext.config.RunKind.TOKENS.defaults(), List.of(), List.of(
+        SweepSpec spec = new SweepSpec(RunKind.TOKENS.defaults(), List.of(), List.of(
                 new SweepSpec.Axis(AXES.get(0), depths.stream().map(String::valueOf).toList()),
                 new SweepSpec.Axis(AXES.get(1), alphas.stream().map(String::valueOf).toList()),
                 new SweepSpec.Axis(AXES.get(2), counts.stream().map(String::valueOf).toList())), SweepSpec.Mode.CROSS,
@@ -304,7 +307,7 @@ public final class HeModular {
         int p = c.task().p();
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             TensorOptions o = Devices.float32("cpu");
-            org.bytedeco.pytorch.Tensor tokens;
+            Tensor tokens;
             if (prompt == null) {
                 ModularSampler s = new ModularSampler(ModularTasks.of(c.task(), c.seed()), c.task().pointsPerRow(), o);
                 tokens = s.sample(Split.OOD_TEST, 1, Rng.on(o, Rng.derive(c.seed(), Rng.Stream.EVAL, 99))).inputs();
@@ -322,7 +325,7 @@ public final class HeModular {
                     }
                     t[i] = prompt[i];
                 }
-                tokens = org.bytedeco.pytorch.global.torch.tensor(t).view(1, prompt.length);
+                tokens = torch.tensor(t).view(1, prompt.length);
             }
             ModularPlots.attention(Tensors.toDoubleArray(loaded.model().attentionMap(tokens, layer, head)),
                     prompt.length, 8, png);
@@ -390,7 +393,7 @@ public final class HeModular {
         }
         double[][] v = new double[xs.size()][rows.size()];
         for (double[] col : v) {
-            java.util.Arrays.fill(col, Double.NaN);
+            Arrays.fill(col, Double.NaN);
         }
         for (Cell c : cells) {
             int j = byDepth ? new ArrayList<>(depths).indexOf(c.nLayer) : new ArrayList<>(alphas).indexOf(c.alpha);

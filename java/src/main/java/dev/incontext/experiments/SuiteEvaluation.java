@@ -8,6 +8,7 @@ import dev.incontext.eval.EvalCache;
 import dev.incontext.eval.EvalSuite;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
+import dev.incontext.eval.Metric;
 import dev.incontext.eval.Provenance;
 import dev.incontext.eval.Setting;
 import dev.incontext.eval.SuiteResult;
@@ -15,11 +16,15 @@ import dev.incontext.eval.baselines.BaselineContext;
 import dev.incontext.eval.baselines.BaselineSpec;
 import dev.incontext.eval.baselines.Baselines;
 import dev.incontext.model.Predictor;
+import dev.incontext.report.NpyExport;
+import dev.incontext.report.SuiteReports;
+import dev.incontext.tasks.TaskFamily;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.util.BuildInfo;
 import dev.incontext.util.Devices;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
@@ -93,7 +98,7 @@ public final class SuiteEvaluation {
                 continue;
             }
             RunConfig.TaskConfig task = setting.task(c.task());
-            boolean classification = dev.incontext.tasks.TaskFamily.of(task).classification();
+            boolean classification = TaskFamily.of(task).classification();
             // The baselines see the setting's task, and the training distribution's sampler: dMMSE's prior is the
             // pool the model was trained on, also when the prompts come from fresh tasks.
             BaselineContext ctx = new BaselineContext(task, trainedSampler, c.seed());
@@ -146,7 +151,7 @@ public final class SuiteEvaluation {
                 }
             }
             evaluations.add(new Evaluation(setting.id(), setting.description(),
-                    dev.incontext.eval.Metric.of(classification), setting.normaliser(c.task()),
+                    Metric.of(classification), setting.normaliser(c.task()),
                     o.prompts(), List.of(curves)));
             if (suite.agreement() && agreements.isEmpty() && !classification) {
                 Evaluator.Request ar = new Evaluator.Request(o.agreementPrompts(), o.batchSize(), c.seed(), options,
@@ -165,10 +170,10 @@ public final class SuiteEvaluation {
      * set, per setting the prompts and every predictor's predictions as .npy files with a manifest.json. Returns the
      * report and the export manifests.
      */
-    public static List<java.nio.file.Path> write(Outcome o, RunConfig c, java.nio.file.Path dir,
-            java.nio.file.Path exportDir) throws IOException {
-        List<java.nio.file.Path> files = new ArrayList<>();
-        files.add(dev.incontext.report.SuiteReports.write(o.result(), dir));
+    public static List<Path> write(Outcome o, RunConfig c, Path dir,
+            Path exportDir) throws IOException {
+        List<Path> files = new ArrayList<>();
+        files.add(SuiteReports.write(o.result(), dir));
         if (exportDir != null) {
             for (Evaluation e : o.result().evaluations()) {
                 Evaluator.Captured cap = o.captured().get(e.setting());
@@ -176,7 +181,7 @@ public final class SuiteEvaluation {
                     throw new IllegalStateException("nothing was captured for setting " + e.setting()
                             + "; run the suite with capture on to export");
                 }
-                files.add(dev.incontext.report.NpyExport.write(exportDir.resolve(e.setting()), cap, e,
+                files.add(NpyExport.write(exportDir.resolve(e.setting()), cap, e,
                         o.predictorSettings().get(e.setting())));
             }
         }

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -103,7 +104,7 @@ public final class ZhangLsa implements Experiment {
         for (int i = 0; i < d; i++) {
             System.arraycopy(gi[i], 0, flat, i * d, d);
         }
-        Tensor target = torch.tensor(flat, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Double)).view(d, d);
+        Tensor target = torch.tensor(flat, new TensorOptions(torch.ScalarType.Double)).view(d, d);
         Tensor learned = lsa.effectiveMatrix().to(torch.ScalarType.Double).cpu();
         double distance = Tensors.toDoubleArray(torch.linalg_norm(learned.sub(target)))[0]
                 / Tensors.toDoubleArray(torch.linalg_norm(target))[0];

@@ -3,11 +3,15 @@ package dev.incontext.model;
 import dev.incontext.config.RunConfig.AttentionImpl;
 import dev.incontext.config.RunConfig.ModelConfig;
 import dev.incontext.ops.Ops;
+import dev.incontext.util.Tensors;
+import java.util.ArrayList;
+import java.util.List;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
@@ -111,7 +115,7 @@ public final class Gpt2Model extends InContextModel {
     }
 
     /** Predictions (B, n) and the hidden states they came from, from one forward pass. */
-    public record WithHidden(Tensor predictions, java.util.List<Tensor> hidden) {}
+    public record WithHidden(Tensor predictions, List<Tensor> hidden) {}
 
     /**
      * The forward pass that also returns the residual stream at the x tokens (where predictions are read): entry 0
@@ -119,9 +123,9 @@ public final class Gpt2Model extends InContextModel {
      * forward pass.
      */
     public WithHidden forwardWithHidden(Tensor xs, Tensor ys) {
-        java.util.List<Tensor> hidden = new java.util.ArrayList<>();
+        List<Tensor> hidden = new ArrayList<>();
         Tensor preds = forward(xs, ys, hidden);
-        return new WithHidden(preds, java.util.List.copyOf(hidden));
+        return new WithHidden(preds, List.copyOf(hidden));
     }
 
     public int layers() {
@@ -137,7 +141,7 @@ public final class Gpt2Model extends InContextModel {
         return h.reshape(b, h.size(1) / 2, 2, width).select(2, 0);
     }
 
-    private Tensor forward(Tensor xs, Tensor ys, java.util.List<Tensor> hidden) {
+    private Tensor forward(Tensor xs, Tensor ys, List<Tensor> hidden) {
         Tensor tokens = embeddable(xs, ys);
         long b = tokens.size(0);
         long len = tokens.size(1);
@@ -195,8 +199,8 @@ public final class Gpt2Model extends InContextModel {
     public Tensor forwardAtQueries(Tensor xs, Tensor ys, Tensor queries) {
         if (queries.dim() != 3 || queries.size(0) != xs.size(0) || queries.size(1) != xs.size(1)
                 || queries.size(2) != xs.size(2)) {
-            throw new IllegalArgumentException("queries must have the shape of xs " + dev.incontext.util.Tensors.shape(xs)
-                    + "; got " + dev.incontext.util.Tensors.shape(queries));
+            throw new IllegalArgumentException("queries must have the shape of xs " + Tensors.shape(xs)
+                    + "; got " + Tensors.shape(queries));
         }
         Tensor tokens = embeddable(xs, ys);
         long b = tokens.size(0);
@@ -204,11 +208,11 @@ public final class Gpt2Model extends InContextModel {
         long n = xs.size(1);
         Tensor qTokens = encoding.encode(queries, torch.zeros_like(ys)).reshape(b, n, 2, -1).select(2, 0);
         Tensor qPositions = torch.arange(new Scalar(0), new Scalar(len), new Scalar(2),
-                wpe.options().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long)));
+                wpe.options().dtype(new ScalarTypeOptional(torch.ScalarType.Long)));
         Tensor h = torch.linear(tokens, readInW, new TensorOptional(readInB)).add(wpe.narrow(0, 0, len));
         Tensor hq = torch.linear(qTokens, readInW, new TensorOptional(readInB)).add(torch.index_select(wpe, 0, qPositions));
         // mask (n, len + n): query k sees prompt positions j < 2k and itself (column len + k)
-        TensorOptions longs = xs.options().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long));
+        TensorOptions longs = xs.options().dtype(new ScalarTypeOptional(torch.ScalarType.Long));
         Tensor row = torch.arange(new Scalar(0), new Scalar(n), longs).unsqueeze(1);
         Tensor col = torch.arange(new Scalar(0), new Scalar(len + n), longs).unsqueeze(0);
         Tensor mask = col.lt(row.mul(new Scalar(2))).logical_or(col.eq(row.add(new Scalar(len))));

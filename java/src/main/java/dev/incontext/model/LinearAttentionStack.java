@@ -1,9 +1,11 @@
 package dev.incontext.model;
 
 import dev.incontext.tasks.PromptBatch;
+import java.util.Collections;
 import java.util.List;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -36,7 +38,7 @@ public final class LinearAttentionStack implements Predictor {
      * −w_{l+1}ᵀx_q, with w_{l+1} = w_l + (η/k) Σ_i (y_i − w_lᵀx_i) x_i.
      */
     public static LinearAttentionStack gradientDescent(int nDims, int steps, double eta,
-            org.bytedeco.pytorch.TensorOptions o) {
+            TensorOptions o) {
         if (steps < 1) {
             throw new IllegalArgumentException("steps must be >= 1; got " + steps);
         }
@@ -47,7 +49,7 @@ public final class LinearAttentionStack implements Predictor {
         wv.select(0, nDims).select(0, nDims).fill_(new Scalar(-1.0));
         Tensor p = torch.eye(e, o).mul(new Scalar(eta));
         Layer layer = new Layer(select, select, wv, p);
-        return new LinearAttentionStack(java.util.Collections.nCopies(steps, layer),
+        return new LinearAttentionStack(Collections.nCopies(steps, layer),
                 "GD construction (" + steps + (steps == 1 ? " layer" : " layers") + ", eta=" + eta + ")");
     }
 

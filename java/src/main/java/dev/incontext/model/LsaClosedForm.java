@@ -2,8 +2,10 @@ package dev.incontext.model;
 
 import dev.incontext.ops.Ops;
 import dev.incontext.tasks.PromptBatch;
+import dev.incontext.util.Tensors;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -44,10 +46,10 @@ public final class LsaClosedForm implements Predictor {
                 flat[i * d + j] = (1 + 1.0 / trainingLength) * lambda[i][j] + (i == j ? trace / trainingLength : 0);
             }
         }
-        Tensor gamma = torch.tensor(flat, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Double)).view(d, d);
+        Tensor gamma = torch.tensor(flat, new TensorOptions(torch.ScalarType.Double)).view(d, d);
         // Γ is symmetric positive definite (Λ is a covariance): invert through Cholesky (see Tensors.solveSpd).
-        double[] inv = dev.incontext.util.Tensors.toDoubleArray(dev.incontext.util.Tensors.solveSpd(gamma,
-                torch.eye(d, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Double))));
+        double[] inv = Tensors.toDoubleArray(Tensors.solveSpd(gamma,
+                torch.eye(d, new TensorOptions(torch.ScalarType.Double))));
         this.gammaInverse = new double[d][d];
         for (int i = 0; i < d; i++) {
             System.arraycopy(inv, i * d, gammaInverse[i], 0, d);
@@ -76,7 +78,7 @@ public final class LsaClosedForm implements Predictor {
         for (int i = 0; i < d; i++) {
             System.arraycopy(gammaInverse[i], 0, flat, i * d, d);
         }
-        Tensor g = torch.tensor(flat, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Double)).view(d, d)
+        Tensor g = torch.tensor(flat, new TensorOptions(torch.ScalarType.Double)).view(d, d)
                 .to(q.device(), q.scalar_type());
         return Ops.prefixAveraging(batch.xs(), batch.ys(), torch.matmul(q, g));
     }

@@ -1,13 +1,17 @@
 package dev.incontext.model;
 
+import dev.incontext.ops.Rng;
+import dev.incontext.util.Tensors;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import dev.incontext.ops.Rng;
 
 /**
  * One linear self-attention layer (Zhang, Frei &amp; Bartlett 2023): f(E) = E + W^PV E (E^T W^KQ E) / rho on the
@@ -44,7 +48,7 @@ public final class LsaModel extends InContextModel {
      */
     public static LsaModel gradientDescentStep(int nDims, double eta, TensorOptions o) {
         LsaModel m = new LsaModel(nDims, 1.0, Rng.cpu(0), o);
-        try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+        try (NoGradGuard g = new NoGradGuard()) {
             m.wpv.zero_();
             m.wpv.select(0, nDims).select(0, nDims).fill_(new Scalar(1.0));
             m.wkq.zero_();
@@ -106,14 +110,14 @@ public final class LsaModel extends InContextModel {
         if (n < 2) {
             return torch.zeros(new long[] {b, 1}, xs.options());
         }
-        Tensor cols = torch.cat(new org.bytedeco.pytorch.TensorVector(xs.narrow(1, 0, n - 1),
+        Tensor cols = torch.cat(new TensorVector(xs.narrow(1, 0, n - 1),
                 ys.narrow(1, 0, n - 1).unsqueeze(2)), 2);                                            // (B, k, d+1)
         Tensor context = torch.matmul(cols.transpose(1, 2), cols);                                     // (B, e, e)
-        Tensor query = torch.cat(new org.bytedeco.pytorch.TensorVector(xs.select(1, n - 1),
+        Tensor query = torch.cat(new TensorVector(xs.select(1, n - 1),
                 torch.zeros(new long[] {b, 1}, xs.options())), 1);                                     // (B, e)
         Tensor u = torch.matmul(query, wkq.t());                                                       // W e_q
         Tensor cu = torch.matmul(context, u.unsqueeze(2)).squeeze(2);
-        Tensor qu = query.mul(query.mul(u).sum(new long[] {1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        Tensor qu = query.mul(query.mul(u).sum(new long[] {1}, true, new ScalarTypeOptional()));
         Tensor v = wpv.select(0, d);
         return torch.matmul(cu.add(qu), v.unsqueeze(1)).div(new Scalar(n - 1));                        // (B, 1)
     }
@@ -125,18 +129,18 @@ public final class LsaModel extends InContextModel {
         long n = xs.size(1);
         long d = xs.size(2);
         if (queryXs.dim() != 3 || queryXs.size(0) != b || queryXs.size(1) != n || queryXs.size(2) != d) {
-            throw new IllegalArgumentException("queries must have the shape of xs " + dev.incontext.util.Tensors.shape(xs)
-                    + "; got " + dev.incontext.util.Tensors.shape(queryXs));
+            throw new IllegalArgumentException("queries must have the shape of xs " + Tensors.shape(xs)
+                    + "; got " + Tensors.shape(queryXs));
         }
-        Tensor cols = torch.cat(new org.bytedeco.pytorch.TensorVector(xs, ys.unsqueeze(2)), 2);      // (B, n, d+1)
-        Tensor queries = torch.cat(new org.bytedeco.pytorch.TensorVector(queryXs,
+        Tensor cols = torch.cat(new TensorVector(xs, ys.unsqueeze(2)), 2);      // (B, n, d+1)
+        Tensor queries = torch.cat(new TensorVector(queryXs,
                 torch.zeros(new long[] {b, n, 1}, xs.options())), 2);                                     // (B, n, d+1)
         Tensor outer = cols.unsqueeze(3).mul(cols.unsqueeze(2));                                          // (B, n, e, e)
         Tensor inclusive = torch.cumsum(outer, 1);
         Tensor context = inclusive.sub(outer);                                                            // sum_{i<k}
         Tensor u = torch.matmul(queries, wkq.t());                                                        // W e_q
         Tensor cu = torch.matmul(context, u.unsqueeze(3)).squeeze(3);                                     // C_k u_k
-        Tensor qu = queries.mul(queries.mul(u).sum(new long[] {2}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        Tensor qu = queries.mul(queries.mul(u).sum(new long[] {2}, true, new ScalarTypeOptional()));
         Tensor v = wpv.select(0, d);
         Tensor raw = torch.matmul(cu.add(qu), v.unsqueeze(1)).squeeze(2);                                 // (B, n)
         Tensor k = torch.arange(new Scalar(0), new Scalar(n), xs.options()).clamp_min(new Scalar(1));

@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
@@ -186,7 +187,7 @@ public final class RopeDecoder implements TrainableModel {
      * the angle t * base^(-2j / D) (the interleaved-pairs convention of rotary-embedding-torch).
      */
     public static Tensor[] ropeTables(long offset, long len, int dim, double base, TensorOptions o) {
-        TensorOptions d = o.dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Double));
+        TensorOptions d = o.dtype(new ScalarTypeOptional(torch.ScalarType.Double));
         Tensor j = torch.arange(new Scalar(0), new Scalar(dim / 2), d);
         Tensor freq = torch.pow(new Scalar(base), j.mul(new Scalar(-2.0 / dim)));                   // (D/2)
         Tensor pos = torch.arange(new Scalar(offset), new Scalar(offset + len), d);

@@ -1,6 +1,8 @@
 package dev.incontext.ops;
 
 import java.util.Locale;
+import java.util.Set;
+import org.bytedeco.javacpp.Loader;
 
 /**
  * Which BLAS runs libtorch's CPU matrix products. The JavaCPP libtorch links OpenBLAS; its OpenBLAS preset can load
@@ -39,7 +41,7 @@ public final class Blas {
         if (System.getProperty(JAVACPP_PROPERTY) != null || wanted.equals("openblas") || !mklAvailable()) {
             return;
         }
-        java.util.Set<String> loaded = org.bytedeco.javacpp.Loader.getLoadedLibraries().keySet();
+        Set<String> loaded = Loader.getLoadedLibraries().keySet();
         if (loaded.stream().anyMatch(k -> k.startsWith("jniopenblas"))) {
             // libtorch has loaded already, with whatever BLAS it found: asking now would change nothing, and the
             // property would then claim a BLAS this process does not run (Spark executors copy the truth instead).

@@ -4,6 +4,7 @@ import static dev.incontext.util.Tensors.options;
 import static dev.incontext.util.Tensors.scalarMul;
 
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -57,8 +58,8 @@ public final class LibtorchReference {
         preds.push_back(torch.zeros(new long[] {x.size(0)}, options(x.scalar_type())));
         for (long k = 1; k < x.size(1); k++) {
             Tensor w = x.narrow(1, 0, k).mul(y.narrow(1, 0, k).unsqueeze(-1)).mean(new long[] {1}, false,
-                    new org.bytedeco.pytorch.ScalarTypeOptional());
-            preds.push_back(x.select(1, k).mul(w).sum(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+                    new ScalarTypeOptional());
+            preds.push_back(x.select(1, k).mul(w).sum(new long[] {1}, false, new ScalarTypeOptional()));
         }
         return torch.stack(preds, 1);
     }
@@ -69,11 +70,11 @@ public final class LibtorchReference {
         preds.push_back(torch.zeros(new long[] {x.size(0)}, options(x.scalar_type())));
         for (long i = 1; i < x.size(1); i++) {
             Tensor dist = x.narrow(1, 0, i).sub(x.narrow(1, i, 1)).square().sum(new long[] {2}, false,
-                    new org.bytedeco.pytorch.ScalarTypeOptional());                         // (B, i)
+                    new ScalarTypeOptional());                         // (B, i)
             long m = Math.min(i, k);
             Tensor idx = torch.topk(dist, m, 1, false, true).get1();
             preds.push_back(torch.gather(y.narrow(1, 0, i), 1, idx).mean(new long[] {1}, false,
-                    new org.bytedeco.pytorch.ScalarTypeOptional()));
+                    new ScalarTypeOptional()));
         }
         return torch.stack(preds, 1);
     }

@@ -1,9 +1,12 @@
 package dev.incontext.ops;
 
 import java.util.Objects;
+import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -152,8 +155,8 @@ public final class Ops {
 
     /** A 0-D float64 lambda for the per-prompt overloads. */
     private static Tensor scalarLambda(double lambda) {
-        return torch.scalar_tensor(new org.bytedeco.pytorch.Scalar(lambda),
-                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Double));
+        return torch.scalar_tensor(new Scalar(lambda),
+                new TensorOptions(torch.ScalarType.Double));
     }
 
     /** The naive reference of {@link #prefixLstsq}: every prefix solved independently in float64. */
@@ -231,7 +234,7 @@ public final class Ops {
     }
 
     /** A seeded random generator on {@code device} ("cpu", "cuda", "cuda:N"), including devices the presets lack. */
-    public static org.bytedeco.pytorch.Generator makeGenerator(String device, long seed) {
+    public static Generator makeGenerator(String device, long seed) {
         Objects.requireNonNull(device, "device");
         NativeLibrary.load();
         try {

@@ -1,7 +1,9 @@
 package dev.incontext.ops;
 
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -32,12 +34,12 @@ public final class Rng {
     }
 
     /** A generator on the device of {@code options} (CPU, or CUDA through the native library). */
-    public static Generator on(org.bytedeco.pytorch.TensorOptions options, long seed) {
-        org.bytedeco.pytorch.Device d = options.device();
+    public static Generator on(TensorOptions options, long seed) {
+        Device d = options.device();
         if (d.is_cpu()) {
             return cpu(seed);
         }
-        return dev.incontext.ops.Ops.makeGenerator(d.str().getString(), seed);
+        return Ops.makeGenerator(d.str().getString(), seed);
     }
 
     public static GeneratorOptional opt(Generator g) {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.jfree.chart.ChartUtils;
@@ -81,7 +82,7 @@ public final class ModularPlots {
                 series[1][c] = j;
                 series[2][c] = values[i][j];
                 if (!Double.isNaN(values[i][j])) {
-                    XYTextAnnotation a = new XYTextAnnotation(String.format(java.util.Locale.ROOT, "%.2f",
+                    XYTextAnnotation a = new XYTextAnnotation(String.format(Locale.ROOT, "%.2f",
                             values[i][j]), i, j);
                     a.setPaint(values[i][j] > 0.5 ? Color.BLACK : Color.WHITE);
                     plot.addAnnotation(a);

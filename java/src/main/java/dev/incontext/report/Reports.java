@@ -1,20 +1,20 @@
 package dev.incontext.report;
 
 import dev.incontext.eval.Evaluation;
+import dev.incontext.util.Json;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
-import dev.incontext.util.Json;
 import java.io.IOException;
-import java.util.Map;
-import java.util.List;
-import java.util.LinkedHashMap;
-import java.util.ArrayList;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberAxis;
@@ -131,7 +131,7 @@ public final class Reports {
         ValueMarker line = new ValueMarker(trivial, Color.GRAY, new BasicStroke(1.5f, BasicStroke.CAP_BUTT,
                 BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
         plot.addRangeMarker(line);
-        java.util.List<YRange.Values> values = new java.util.ArrayList<>();
+        List<YRange.Values> values = new ArrayList<>();
         for (Evaluation.Curve c : e.curves()) {
             values.add(new YRange.Values(c.predictor(), c.mean(), c.low(), c.high()));
         }

@@ -1,7 +1,9 @@
 package dev.incontext.sweep;
 
+import dev.incontext.train.TrainingDivergedException;
 import java.io.IOException;
 import java.io.Serializable;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -214,13 +216,13 @@ public final class CellRunner implements Serializable {
 
     private static String message(Throwable e) {
         String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        return e instanceof IllegalArgumentException || e instanceof dev.incontext.train.TrainingDivergedException ? m
+        return e instanceof IllegalArgumentException || e instanceof TrainingDivergedException ? m
                 : e.getClass().getSimpleName() + ": " + m;
     }
 
     private static String host() {
         try {
-            return java.net.InetAddress.getLocalHost().getHostName();
+            return InetAddress.getLocalHost().getHostName();
         } catch (IOException e) {
             return "localhost";
         }

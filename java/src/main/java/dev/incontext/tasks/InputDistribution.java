@@ -1,9 +1,10 @@
 package dev.incontext.tasks;
 
-import dev.incontext.ops.Rng;
 import static dev.incontext.ops.Rng.opt;
 
 import dev.incontext.config.RunConfig.XDistribution;
+import dev.incontext.ops.Rng;
+import dev.incontext.util.Tensors;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -33,7 +34,7 @@ public final class InputDistribution {
         this.scale = scale;
         this.covScale = covScale;
         this.transform = switch (kind) {
-            case SKEWED, HALF_SUBSPACE -> dev.incontext.util.Tensors.keep(fixedTransform(kind, nDims, Rng.cpu(seed), o));
+            case SKEWED, HALF_SUBSPACE -> Tensors.keep(fixedTransform(kind, nDims, Rng.cpu(seed), o));
             default -> null;
         };
     }

@@ -1,15 +1,16 @@
 package dev.incontext.tasks;
 
-import dev.incontext.ops.Rng;
 import static dev.incontext.ops.Rng.opt;
 
 import dev.incontext.config.RunConfig.TaskConfig;
+import dev.incontext.ops.Rng;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -248,7 +249,7 @@ public sealed interface TaskFamily {
             long internal = (1L << depth) - 1;
             Map<String, Tensor> m = new HashMap<>();
             m.put("coords", torch.randint(nDims, new long[] {batch, internal}, opt(gen),
-                    o.dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long))));
+                    o.dtype(new ScalarTypeOptional(torch.ScalarType.Long))));
             m.put("leaves", torch.randn(new long[] {batch, 1L << depth}, opt(gen), o));
             return m;
         }

@@ -1,14 +1,16 @@
 package dev.incontext.tasks;
 
-import dev.incontext.ops.Rng;
 import static dev.incontext.ops.Rng.opt;
 
 import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TaskConfig;
+import dev.incontext.ops.Rng;
 import dev.incontext.util.Tensors;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -60,14 +62,14 @@ public final class TaskSampler {
      * The finite task pool (num_tasks &gt; 0): each parameter tensor with leading dimension num_tasks, created on
      * first use from the POOL random stream; empty when the task distribution is not a finite pool.
      */
-    public java.util.Optional<Map<String, Tensor>> taskPool() {
+    public Optional<Map<String, Tensor>> taskPool() {
         if (config.numTasks() == 0) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         if (taskPool == null) {
             fromTaskPool(1, nDims, generator(0));
         }
-        return java.util.Optional.of(taskPool);
+        return Optional.of(taskPool);
     }
 
     public TaskConfig config() {
@@ -97,7 +99,7 @@ public final class TaskSampler {
     }
 
     private Tensor indices(long poolSize, long batch, Generator gen) {
-        TensorOptions l = options.dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long));
+        TensorOptions l = options.dtype(new ScalarTypeOptional(torch.ScalarType.Long));
         if (poolSize >= batch) {
             return torch.randperm(poolSize, opt(gen), l).narrow(0, 0, batch);
         }

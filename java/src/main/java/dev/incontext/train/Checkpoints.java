@@ -20,6 +20,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Optimizer;
@@ -82,7 +85,7 @@ public final class Checkpoints {
      * in {@code kept} (those are all kept). Every kind of run uses this format.
      */
     public static Path save(Path runDir, long step, RunSpec config, Module model, Optimizer optimizer, int keep,
-            java.util.Set<Long> kept) throws IOException {
+            Set<Long> kept) throws IOException {
         Path root = dir(runDir);
         Files.createDirectories(root);
         String name = String.format("%s%08d", PREFIX, step);
@@ -136,7 +139,7 @@ public final class Checkpoints {
      */
     public static List<Path> list(Path runDir) throws IOException {
         Path root = dir(runDir);
-        Map<String, Path> bySuffix = new java.util.TreeMap<>();
+        Map<String, Path> bySuffix = new TreeMap<>();
         if (!Files.isDirectory(root)) {
             return new ArrayList<>();
         }
@@ -215,7 +218,7 @@ public final class Checkpoints {
      * is not valid). For a run directory the newest valid checkpoint is taken: newer ones that fail verification
      * are skipped, and {@code notices} is told which and why.
      */
-    public static Saved load(Path checkpointOrRunDir, java.util.function.Consumer<String> notices) throws IOException {
+    public static Saved load(Path checkpointOrRunDir, Consumer<String> notices) throws IOException {
         if (isCheckpointDir(checkpointOrRunDir)) {
             return inspect(checkpointOrRunDir);
         }
@@ -372,7 +375,7 @@ public final class Checkpoints {
         optimizer.load(a);
     }
 
-    private static void prune(Path root, int keep, java.util.Set<Long> kept) throws IOException {
+    private static void prune(Path root, int keep, Set<Long> kept) throws IOException {
         List<Path> all = new ArrayList<>();
         try (DirectoryStream<Path> s = Files.newDirectoryStream(root, PREFIX + "*")) {
             for (Path p : s) {

@@ -1,8 +1,11 @@
 package dev.incontext.train;
 
 import dev.incontext.util.Tensors;
+import java.util.function.Supplier;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -35,7 +38,7 @@ final class DivergenceGuard {
         Tensor l = loss.detach().to(torch.ScalarType.Double);
         if (firstBadStep == null) {
             firstBadStep = Tensors.keep(torch.full(new long[] {}, new Scalar(-1L), l.options().dtype(
-                    new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long))));
+                    new ScalarTypeOptional(torch.ScalarType.Long))));
             firstBadLoss = Tensors.keep(torch.zeros(new long[] {}, l.options()));
         }
         // New bad step only if none was recorded yet: all device work, no host synchronisation.
@@ -60,7 +63,7 @@ final class DivergenceGuard {
      * batch is finite by construction, so a NaN or infinity inside the model means the parameters, or the activations
      * they produce, stopped being finite. Any other argument error is rethrown as it is.
      */
-    <R> R forward(long step, org.bytedeco.pytorch.TensorVector params, java.util.function.Supplier<R> forward) {
+    <R> R forward(long step, TensorVector params, Supplier<R> forward) {
         try {
             return forward.get();
         } catch (IllegalArgumentException e) {
@@ -79,7 +82,7 @@ final class DivergenceGuard {
      * Throws unless every parameter is finite: called before a checkpoint is written (a finite loss can still come
      * with an overflowing gradient).
      */
-    void requireFiniteParameters(long step, org.bytedeco.pytorch.TensorVector params) {
+    void requireFiniteParameters(long step, TensorVector params) {
         check();
         if (!allFinite(params)) {
             throw diverged(step, "the parameters are no longer finite after the optimiser step; no checkpoint "
@@ -87,7 +90,7 @@ final class DivergenceGuard {
         }
     }
 
-    static boolean allFinite(org.bytedeco.pytorch.TensorVector params) {
+    static boolean allFinite(TensorVector params) {
         for (long i = 0; i < params.size(); i++) {
             if (!Tensors.allFinite(params.get(i))) {
                 return false;

@@ -5,9 +5,16 @@ import dev.incontext.model.InContextModel;
 import dev.incontext.model.Models;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.util.Devices;
+import dev.incontext.util.Tensors;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -32,8 +39,8 @@ public final class TrainedModel {
     }
 
     /** The checkpoint directory holding exactly these parameters, if there is one. */
-    public java.util.Optional<Path> checkpoint() {
-        return java.util.Optional.ofNullable(checkpoint);
+    public Optional<Path> checkpoint() {
+        return Optional.ofNullable(checkpoint);
     }
 
     /**
@@ -45,19 +52,19 @@ public final class TrainedModel {
             return Checkpoints.sha256(checkpoint.resolve("model.pt"));
         }
         try {
-            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
             var params = model.module().named_parameters(true);
             for (long i = 0; i < params.size(); i++) {
-                md.update(params.get(i).key().getString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                for (double v : dev.incontext.util.Tensors.toDoubleArray(params.get(i).access())) {
+                md.update(params.get(i).key().getString().getBytes(StandardCharsets.UTF_8));
+                for (double v : Tensors.toDoubleArray(params.get(i).access())) {
                     long bits = Double.doubleToLongBits(v);
                     for (int b = 0; b < 8; b++) {
                         md.update((byte) (bits >>> (8 * b)));
                     }
                 }
             }
-            return "params:" + java.util.HexFormat.of().formatHex(md.digest());
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return "params:" + HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -72,7 +79,7 @@ public final class TrainedModel {
     }
 
     /** As {@link #load(Path)}, telling {@code notices} about skipped checkpoints. */
-    public static TrainedModel load(Path checkpointOrRunDir, java.util.function.Consumer<String> notices)
+    public static TrainedModel load(Path checkpointOrRunDir, Consumer<String> notices)
             throws IOException {
         Checkpoints.Saved saved = Checkpoints.load(checkpointOrRunDir, notices);
         RunConfig config = saved.regression();
@@ -97,7 +104,7 @@ public final class TrainedModel {
     public Tensor predict(Tensor xs, Tensor ys) {
         if (xs.dim() != 3 || ys.dim() != 2 || xs.size(0) != ys.size(0) || xs.size(1) != ys.size(1)) {
             throw new IllegalArgumentException("predict expects xs (B, n, d) and ys (B, n); got xs of shape "
-                    + dev.incontext.util.Tensors.shape(xs) + " and ys of shape " + dev.incontext.util.Tensors.shape(ys));
+                    + Tensors.shape(xs) + " and ys of shape " + Tensors.shape(ys));
         }
         if (xs.size(2) != config.task().nDims()) {
             throw new IllegalArgumentException("the model was trained on d = " + config.task().nDims()

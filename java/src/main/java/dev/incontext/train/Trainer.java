@@ -1,17 +1,18 @@
 package dev.incontext.train;
 
-import dev.incontext.ops.Threads;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TrainingConfig;
 import dev.incontext.config.RunIdentity;
 import dev.incontext.config.RunSpec;
 import dev.incontext.model.InContextModel;
+import dev.incontext.ops.Threads;
 import dev.incontext.util.Devices;
 import dev.incontext.util.Json;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -199,7 +200,7 @@ public final class Trainer {
         Files.writeString(tmp, text, StandardCharsets.UTF_8);
         try {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+        } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
         }
     }

@@ -1,5 +1,8 @@
 package dev.incontext.train;
 
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Receives what the trainer logs; the CLI turns it into a progress bar, tests into assertions. */
@@ -11,7 +14,7 @@ public interface TrainingListener {
     default void onStep(long stepsDone, long totalSteps) {}
 
     /** Called when a checkpoint was written. */
-    default void onCheckpoint(java.nio.file.Path dir, long step) {}
+    default void onCheckpoint(Path dir, long step) {}
 
     /** Called after an evaluation during training, with a line saying what it found. */
     default void onEvaluation(long step, String summary) {}
@@ -26,12 +29,12 @@ public interface TrainingListener {
      */
     record TrainingLog(long step, double loss, double lr, double stepsPerSecond, Map<String, Object> fields) {
         public TrainingLog {
-            fields = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(fields));
+            fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
         }
 
         /** The record as one JSON object, in the order written to metrics.jsonl. */
         public Map<String, Object> record() {
-            Map<String, Object> r = new java.util.LinkedHashMap<>();
+            Map<String, Object> r = new LinkedHashMap<>();
             r.put("step", step);
             r.put("loss", loss);
             r.put("lr", lr);

@@ -6,6 +6,7 @@ import dev.incontext.model.TrainableModel;
 import dev.incontext.util.Devices;
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -52,7 +53,7 @@ public final class TrainingStep {
     public double[] time(int warmup, int steps) {
         double[] ms = new double[steps];
         for (int i = 0; i < warmup + steps; i++) {
-            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            try (PointerScope scope = new PointerScope()) {
                 long t0 = System.nanoTime();
                 run(i).loss().item_double();
                 if (i >= warmup) {

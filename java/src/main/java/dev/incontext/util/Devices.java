@@ -1,5 +1,6 @@
 package dev.incontext.util;
 
+import java.util.Locale;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.TensorOptions;
@@ -10,7 +11,7 @@ public final class Devices {
     private Devices() {}
 
     public static TensorOptions float32(String device) {
-        String d = device.toLowerCase(java.util.Locale.ROOT);
+        String d = device.toLowerCase(Locale.ROOT);
         if (d.startsWith("cuda") && !torch.cuda_is_available()) {
             throw new IllegalArgumentException("device '" + device + "' requested, but CUDA is not available: this "
                     + "build uses the CPU libtorch (build with `mvn -Pgpu package` on a machine with an NVIDIA driver) "

@@ -1,5 +1,6 @@
 package dev.incontext.util;
 
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -71,7 +72,7 @@ public final class Tensors {
 
     /** A contiguous float64 copy on the CPU (no copy when {@code t} is already one). */
     static Tensor hostCopy(Tensor t) {
-        return t.detach().to(new org.bytedeco.pytorch.Device(torch.DeviceType.CPU), ScalarType.Double).contiguous();
+        return t.detach().to(new Device(torch.DeviceType.CPU), ScalarType.Double).contiguous();
     }
 
     /**

@@ -5,6 +5,8 @@ import dev.incontext.config.RunConfig.TaskKind;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.TaskFamily;
+import dev.incontext.tasks.TaskSampler;
+import dev.incontext.util.Tensors;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
@@ -41,7 +43,7 @@ public final class DiscreteMmse implements Predictor {
         // predict runs; the pool itself is kept alive by its owner (the sampler).
         if (!(pool.dim() == 2 || (pool.dim() == 3 && pool.size(2) == 1)) || pool.size(0) < 1) {
             throw new IllegalArgumentException("dmmse: the pool must have shape [M, d] with M >= 1; got "
-                    + dev.incontext.util.Tensors.shape(pool));
+                    + Tensors.shape(pool));
         }
         if (!(noiseStd >= 0) || Double.isInfinite(noiseStd) || !(yScale > 0) || Double.isInfinite(yScale)) {
             throw new IllegalArgumentException("dmmse: needs noise_std >= 0 and y_scale > 0, both finite; got "
@@ -54,7 +56,7 @@ public final class DiscreteMmse implements Predictor {
     }
 
     /** The dMMSE of a task: refuses tasks that are not linear regression over a finite pool, naming why. */
-    public static DiscreteMmse forTask(TaskConfig task, dev.incontext.tasks.TaskSampler sampler) {
+    public static DiscreteMmse forTask(TaskConfig task, TaskSampler sampler) {
         if (!TaskFamily.of(task).linear()) {
             throw new IllegalArgumentException("dmmse: needs a linear regression task (linear, noisy or sparse), "
                     + "whose labels are y = s x.w + noise; " + task.name().name().toLowerCase() + " is not one");

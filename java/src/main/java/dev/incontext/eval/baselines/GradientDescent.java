@@ -4,6 +4,7 @@ import dev.incontext.config.RunConfig.TaskConfig;
 import dev.incontext.config.RunConfig.XDistribution;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
+import dev.incontext.util.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -88,7 +89,7 @@ public record GradientDescent(int steps, double eta, double inputVariance, doubl
             }
         }
         Tensor pred = q.mul(w).sum(new long[] {2}, false, null);
-        if (!dev.incontext.util.Tensors.allFinite(pred)) {
+        if (!Tensors.allFinite(pred)) {
             throw new IllegalStateException(name() + ": gradient descent diverged (non-finite predictions): the step "
                     + "size is too large for some prefix; pass a smaller one with gd:STEPS:ETA");
         }

@@ -3,7 +3,9 @@ package dev.incontext.eval.baselines;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -104,7 +106,7 @@ public record Lasso(double alpha, int maxIterations) implements Predictor {
         Tensor eye = torch.eye(d, g.options()).unsqueeze(0);
         Tensor lam = c.abs().amax(new long[] {1}, false);                     // (P)
         Tensor done = lam.le(new Scalar(alpha));
-        Tensor first = torch.one_hot(c.abs().argmax(new org.bytedeco.pytorch.LongOptional(1), false), d)
+        Tensor first = torch.one_hot(c.abs().argmax(new LongOptional(1), false), d)
                 .to(torch.ScalarType.Double).mul(done.logical_not().unsqueeze(1).to(torch.ScalarType.Double));
         Tensor active = first.clone();                                         // (P, d) 0/1
         Tensor theta = c.sign().mul(first);
@@ -178,7 +180,7 @@ public record Lasso(double alpha, int maxIterations) implements Predictor {
     private Tensor proximalGradient(Tensor g, Tensor c, Tensor tol, Tensor w0, long total) {
         Tensor result = w0.clone();
         Tensor open = torch.arange(new Scalar(0), new Scalar(c.size(0)), c.options().dtype(
-                new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long)));
+                new ScalarTypeOptional(torch.ScalarType.Long)));
         Tensor lip = torch.linalg_eigvalsh(g).amax(new long[] {1}, false).clamp_min(new Scalar(1e-300));
         Tensor step = lip.reciprocal().unsqueeze(1);                 // (P, 1)
         Tensor thresh = step.mul(new Scalar(alpha));                 // (P, 1)

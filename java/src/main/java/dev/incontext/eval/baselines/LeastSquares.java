@@ -1,5 +1,6 @@
 package dev.incontext.eval.baselines;
 
+import dev.incontext.config.RunConfig;
 import dev.incontext.model.Predictor;
 import dev.incontext.ops.Ops;
 import dev.incontext.tasks.PromptBatch;
@@ -28,7 +29,7 @@ public record LeastSquares(double lambda, boolean bayes) implements Predictor {
      * where y = s x.w + N(0, sigma^2) with w ~ N(0, I) gives tau = s; minimum-norm least squares when there is no
      * noise. Renormalising y multiplies signal and noise alike and leaves lambda unchanged.
      */
-    public static LeastSquares bayes(dev.incontext.config.RunConfig.TaskConfig task) {
+    public static LeastSquares bayes(RunConfig.TaskConfig task) {
         double tau = task.yScale();
         return new LeastSquares(task.noiseStd() * task.noiseStd() / (tau * tau), true);
     }

@@ -3,6 +3,7 @@ package dev.incontext.eval.baselines;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.util.Tensors;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -51,7 +52,7 @@ final class PrefixMoments {
     /** k = 0 .. n-1 as float64 (n) on the device of {@code like}, with 0 replaced by 1 (for dividing). */
     static Tensor countsAtLeastOne(long n, Tensor like) {
         return torch.arange(new Scalar(0), new Scalar(n), like.options().dtype(
-                new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Double))).clamp_min(new Scalar(1));
+                new ScalarTypeOptional(torch.ScalarType.Double))).clamp_min(new Scalar(1));
     }
 
     /** (1/k) sum_{j<k} y_j x_j for every prefix: (B, n, d) float64, zero at k = 0. */

@@ -1,14 +1,16 @@
 package dev.incontext.eval.baselines;
 
 import dev.incontext.model.Predictor;
-import dev.incontext.tasks.PromptBatch;
 import dev.incontext.ops.Rng;
+import dev.incontext.tasks.PromptBatch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Adam;
 import org.bytedeco.pytorch.AdamOptions;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
@@ -68,7 +70,7 @@ public record ReluNetGD(int hidden, double lr, int steps, int batchSize, long se
         Tensor q = PrefixMoments.queries(batch, queries);
         long b = batch.batchSize();
         long n = batch.points();
-        var f32 = batch.xs().options().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Float));
+        var f32 = batch.xs().options().dtype(new ScalarTypeOptional(torch.ScalarType.Float));
         Tensor pred = torch.zeros(new long[] {b, n}, f32);
         Tensor initial = torch.zeros(new long[] {b, Math.max(0, n - 1)}, f32);
         Tensor fin = torch.zeros(new long[] {b, Math.max(0, n - 1)}, f32);
@@ -153,7 +155,7 @@ public record ReluNetGD(int hidden, double lr, int steps, int batchSize, long se
         }
     }
 
-    private static Tensor uniform(long[] shape, double bound, org.bytedeco.pytorch.GeneratorOptional o,
+    private static Tensor uniform(long[] shape, double bound, GeneratorOptional o,
             TensorOptions f32) {
         Tensor t = torch.rand(shape, o, f32).mul(new Scalar(2 * bound)).sub(new Scalar(bound));
         return t.set_requires_grad(true);

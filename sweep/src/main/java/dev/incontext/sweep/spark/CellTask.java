@@ -5,11 +5,13 @@ import dev.incontext.sweep.CellResult;
 import dev.incontext.sweep.CellRunner;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.VoidFunction;
 import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.util.CollectionAccumulator;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * One Spark task: runs one cell through {@link CellRunner} and hands its result to the driver through an accumulator.
@@ -46,7 +48,7 @@ final class CellTask implements VoidFunction<Cell> {
      */
     private List<String> device(Cell cell, TaskContext ctx) {
         String device = runner.device(cell);   // null: an invalid config, which the runner records
-        if (device == null || !device.toLowerCase(java.util.Locale.ROOT).startsWith("cuda")) {
+        if (device == null || !device.toLowerCase(Locale.ROOT).startsWith("cuda")) {
             return List.of();
         }
         List<String> out = new ArrayList<>();
@@ -55,7 +57,7 @@ final class CellTask implements VoidFunction<Cell> {
         if (gpu != null && gpu.addresses().length > 0) {
             out.add("device=cuda:" + gpu.addresses()[0]);
         } else if (localMode) {
-            long n = org.bytedeco.pytorch.global.torch.cuda_device_count();
+            long n = torch.cuda_device_count();
             if (n > 0) {
                 out.add("device=cuda:" + (cell.index() % n));
             }

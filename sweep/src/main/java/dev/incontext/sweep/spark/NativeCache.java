@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Loads libtorch and the project's ops once per JVM, extracting them into JavaCPP's cache under a file lock. JavaCPP's
@@ -62,7 +63,7 @@ public final class NativeCache {
     }
 
     private static void load() {
-        Loader.load(org.bytedeco.pytorch.global.torch.class);
+        Loader.load(torch.class);
         NativeLibrary.load();
     }
 }

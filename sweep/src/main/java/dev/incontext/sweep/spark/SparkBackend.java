@@ -1,5 +1,6 @@
 package dev.incontext.sweep.spark;
 
+import dev.incontext.ops.Blas;
 import dev.incontext.sweep.Cell;
 import dev.incontext.sweep.CellResult;
 import dev.incontext.sweep.CellRunner;
@@ -87,9 +88,9 @@ public final class SparkBackend implements SweepBackend {
             // The BLAS this JVM runs (dev.incontext.ops.Blas: what loaded, not what was asked for), so that executors
             // run the same matrix products: with another BLAS a cell's losses differ from a serial run's in their
             // last bits.
-            String blas = dev.incontext.ops.Blas.isMkl()
-                    ? " -D" + dev.incontext.ops.Blas.JAVACPP_PROPERTY + "=mkl_rt"
-                    : " -D" + dev.incontext.ops.Blas.PROPERTY + "=openblas";
+            String blas = Blas.isMkl()
+                    ? " -D" + Blas.JAVACPP_PROPERTY + "=mkl_rt"
+                    : " -D" + Blas.PROPERTY + "=openblas";
             conf.set("spark.executor.extraJavaOptions", "-Xss8m"
                     + (cacheDir == null ? "" : " -Dorg.bytedeco.javacpp.cachedir=" + cacheDir) + blas);
         }
