@@ -183,8 +183,7 @@ public final class Gpt2Model extends InContextModel {
 
     /** Causal attention over (B, H, T, D): the project's op or libtorch's SDPA, as configured. */
     private Tensor causalAttention(Tensor q, Tensor k, Tensor v) {
-        return attention == AttentionImpl.INCONTEXT ? Ops.attention(q, k, v, true)
-                : torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, true, new DoubleOptional(), false);
+        return CausalAttention.apply(attention, q, k, v);
     }
 
     /**

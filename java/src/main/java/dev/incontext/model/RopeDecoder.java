@@ -1,12 +1,10 @@
 package dev.incontext.model;
 
 import dev.incontext.config.ModularConfig;
-import dev.incontext.config.RunConfig.AttentionImpl;
 import dev.incontext.ops.Ops;
 import dev.incontext.util.Tensors;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.LongOptional;
@@ -154,9 +152,7 @@ public final class RopeDecoder implements TrainableModel {
                 Tensor mask = torch.ones(new long[] {len, len}, s.options()).triu(1).to(torch.ScalarType.Bool);
                 return torch.softmax(s.masked_fill(mask, new Scalar(Double.NEGATIVE_INFINITY)), 2);
             }
-            Tensor att = config.attention() == AttentionImpl.INCONTEXT ? Ops.attention(q, kk, v, true)
-                    : torch.scaled_dot_product_attention(q, kk, v, new TensorOptional(), 0.0, true,
-                            new DoubleOptional(), false);
+            Tensor att = CausalAttention.apply(config.attention(), q, kk, v);
             h = h.add(torch.linear(att.transpose(1, 2).reshape(b, len, width), k.oW));
             Tensor m = layerNorm(h, k.ln2W, k.ln2B);
             Tensor fc = torch.linear(m, k.fcW);
