@@ -120,7 +120,12 @@ public final class ConfigLoader {
         if (Files.isRegularFile(file)) {
             id = file.toAbsolutePath().normalize().toString();
             try {
-                own = parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+                String text = Files.readString(file, StandardCharsets.UTF_8);
+                if (text.lines().allMatch(l -> l.isBlank() || l.strip().startsWith("#"))) {
+                    throw new ConfigException("", "config file " + file + " is empty: it would train on the bare "
+                            + "defaults; give it at least one key (or `inherit:` a shipped config)");
+                }
+                own = parse(text, file.toString());
             } catch (IOException e) {
                 throw new ConfigException("", "cannot read config file " + file + ": " + e.getMessage());
             }
@@ -180,7 +185,7 @@ public final class ConfigLoader {
             throw new ConfigException("", "override '" + override + "' must look like key.path=value");
         }
         String[] path = o.substring(0, eq).split("\\.");
-        Object value = new Yaml(new SafeConstructor(new LoaderOptions())).load(o.substring(eq + 1));
+        Object value = new OverrideValue(o.substring(eq + 1));
         Map<String, Object> node = merged;
         StringBuilder at = new StringBuilder();
         for (int i = 0; i < path.length - 1; i++) {
@@ -197,10 +202,20 @@ public final class ConfigLoader {
         node.put(path[path.length - 1], value);
     }
 
+    /**
+     * The project's YAML reader: safe types only, and a key given twice in one mapping is an error (naming the line)
+     * rather than the last one silently winning.
+     */
+    public static Yaml strictYaml() {
+        LoaderOptions o = new LoaderOptions();
+        o.setAllowDuplicateKeys(false);
+        return new Yaml(new SafeConstructor(o));
+    }
+
     @SuppressWarnings("unchecked")
     private static Map<String, Object> parse(String yaml, String source) {
         try {
-            Object o = new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
+            Object o = strictYaml().load(yaml);
             if (o == null) {
                 return new LinkedHashMap<>();
             }

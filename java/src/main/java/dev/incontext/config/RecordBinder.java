@@ -86,6 +86,12 @@ public final class RecordBinder {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static Object convert(Type generic, Object value, String path) {
         Class<?> raw = generic instanceof ParameterizedType p ? (Class<?>) p.getRawType() : (Class<?>) generic;
+        if (value instanceof OverrideValue v) {
+            if (raw == String.class) {
+                return v.text();   // verbatim: a path's '#' or ': ' is not YAML
+            }
+            value = v.parsed(path);
+        }
         if (value == null) {
             throw new ConfigException(path, "must have a value");
         }
@@ -100,14 +106,20 @@ public final class RecordBinder {
             return asLong(value, path);
         }
         if (raw == double.class || raw == Double.class) {
+            double d;
             if (value instanceof Number n) {
-                return n.doubleValue();
+                d = n.doubleValue();
+            } else {
+                try {
+                    d = Double.parseDouble(String.valueOf(value));
+                } catch (NumberFormatException e) {
+                    throw new ConfigException(path, "expected a number; got " + describe(value));
+                }
             }
-            try {
-                return Double.parseDouble(String.valueOf(value));
-            } catch (NumberFormatException e) {
-                throw new ConfigException(path, "expected a number; got " + describe(value));
+            if (!Double.isFinite(d)) {
+                throw new ConfigException(path, "must be a finite number; got " + describe(value));
             }
+            return d;
         }
         if (raw == boolean.class || raw == Boolean.class) {
             if (value instanceof Boolean b) {
@@ -153,8 +165,11 @@ public final class RecordBinder {
         if (value instanceof Integer || value instanceof Long) {
             return ((Number) value).longValue();
         }
-        if (value instanceof Double d && d == Math.rint(d) && !Double.isInfinite(d)) {
+        if (value instanceof Double d && d == Math.rint(d) && Math.abs(d) < 0x1p63) {
             return d.longValue();
+        }
+        if (value instanceof Number) {
+            throw new ConfigException(path, "expected an integer in -2^63..2^63-1; got " + describe(value));
         }
         throw new ConfigException(path, "expected an integer; got " + describe(value));
     }

@@ -1,5 +1,6 @@
 package dev.incontext.sweep;
 
+import dev.incontext.config.ConfigLoader;
 import dev.incontext.train.TrainingDivergedException;
 import java.io.IOException;
 import java.io.Serializable;
@@ -18,9 +19,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.bytedeco.javacpp.PointerScope;
 import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.YAMLException;
 
 /**
@@ -167,7 +166,7 @@ public final class CellRunner implements Serializable {
             return null;
         }
         try {
-            Object o = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(f, StandardCharsets.UTF_8));
+            Object o = ConfigLoader.strictYaml().load(Files.readString(f, StandardCharsets.UTF_8));
             if (o instanceof Map<?, ?> m) {
                 Map<String, Object> out = new LinkedHashMap<>();
                 m.forEach((k, v) -> out.put(String.valueOf(k), v));

@@ -1,5 +1,6 @@
 package dev.incontext.sweep;
 
+import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ConfigException;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -16,9 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.YAMLException;
 
 /**
@@ -213,7 +212,7 @@ public record SweepSpec(String base, List<String> overrides, List<Axis> axes, Mo
 
     private static Map<String, Object> readYaml(Path p) {
         try {
-            Object o = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(p, StandardCharsets.UTF_8));
+            Object o = ConfigLoader.strictYaml().load(Files.readString(p, StandardCharsets.UTF_8));
             if (o == null) {
                 return new LinkedHashMap<>();
             }

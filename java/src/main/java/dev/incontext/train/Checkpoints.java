@@ -27,9 +27,7 @@ import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OutputArchive;
-import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * Checkpoints: one directory per saved step, {@code checkpoints/step-00001000/} holding {@code model.pt},
@@ -77,6 +75,14 @@ public final class Checkpoints {
 
     public static Path dir(Path runDir) {
         return runDir.resolve("checkpoints");
+    }
+
+    /** The run directory a checkpoint directory belongs to: the parent of its {@code checkpoints/}. */
+    public static Path runDirOf(Path checkpoint) {
+        Path abs = checkpoint.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        return parent != null && parent.getFileName() != null && parent.getFileName().toString().equals("checkpoints")
+                && parent.getParent() != null ? parent.getParent() : parent;
     }
 
     /**
@@ -274,7 +280,7 @@ public final class Checkpoints {
     /** The run kind a (verified) checkpoint's meta.yaml names, or null when it names none. */
     private static String kindOf(Path ckpt) throws IOException {
         try (InputStream in = Files.newInputStream(ckpt.resolve("meta.yaml"))) {
-            Object parsed = new Yaml(new SafeConstructor(new LoaderOptions())).load(in);
+            Object parsed = ConfigLoader.strictYaml().load(in);
             Object kind = parsed instanceof Map<?, ?> m ? m.get("kind") : null;
             return kind == null ? null : String.valueOf(kind);
         }
@@ -302,7 +308,7 @@ public final class Checkpoints {
         }
         Object parsed;
         try (InputStream in = Files.newInputStream(metaFile)) {
-            parsed = new Yaml(new SafeConstructor(new LoaderOptions())).load(in);
+            parsed = ConfigLoader.strictYaml().load(in);
         } catch (RuntimeException e) {
             throw corrupted(metaFile, "it is not valid YAML (" + firstLine(e.getMessage()) + ")");
         }

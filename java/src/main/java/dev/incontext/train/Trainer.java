@@ -80,13 +80,33 @@ public final class Trainer {
         Threads.set(config.training().threads(), config.training().blasThreads());
         TensorOptions options = Devices.float32(config.device());
         Path runDir = Path.of(config.outDir());
+        checkRunDir(runDir);
         refuseOldLayout(runDir);
+        try (RunLock lock = RunLock.acquire(runDir, "train")) {
+            return train(objective, resumeFrom, overwrite, runDir, options);
+        }
+    }
+
+    private Outcome train(Objective objective, Path resumeFrom, boolean overwrite, Path runDir, TensorOptions options)
+            throws IOException {
+        RunSpec config = objective.config();
 
         TrainingStep stepper = new TrainingStep(objective, TrainingStep.optimizer(objective), options);
         Module module = objective.model().module();
         long start = 0;
         if (resumeFrom != null) {
             Checkpoints.Saved saved = Checkpoints.load(resumeFrom, listener::onNotice);
+            Path owner = Checkpoints.runDirOf(saved.dir());
+            if (!sameFile(owner, runDir)) {
+                throw new IllegalArgumentException("--resume " + resumeFrom + " continues the run in " + owner
+                        + ", but out_dir is " + runDir + ": a resume writes into the run it continues. Pass out_dir="
+                        + owner + " (or leave out_dir as that run's config has it)");
+            }
+            if (saved.step() >= config.training().steps()) {
+                throw new IllegalArgumentException("checkpoint " + saved.dir() + " is at step " + saved.step()
+                        + " and training.steps is " + config.training().steps() + ": nothing left to train. Raise "
+                        + "training.steps to continue the run, or evaluate the checkpoint");
+            }
             List<String> diffs = RunIdentity.differences(saved.config(), config);
             if (!diffs.isEmpty()) {
                 throw new CheckpointException(saved.dir(), "checkpoint " + saved.dir() + " was trained with a "
@@ -98,12 +118,15 @@ public final class Trainer {
         } else {
             prepareFreshRunDir(runDir, overwrite);
         }
+        // Everything that can refuse comes first: a refused resume leaves the run directory as it was.
+        List<String> keptMetrics = metricsBefore(runDir.resolve("metrics.jsonl"), start);
         Files.createDirectories(runDir);
         for (String done : Checkpoints.cleanStale(runDir)) {
             listener.onNotice(done);
         }
         writeAtomically(runDir.resolve("config.yaml"), ConfigLoader.toYaml((Record) config));
-        truncateMetrics(runDir.resolve("metrics.jsonl"), start);
+        writeAtomically(runDir.resolve("metrics.jsonl"), keptMetrics.isEmpty() ? "" : String.join("\n", keptMetrics)
+                + "\n");
 
         TrainingConfig t = config.training();
         Set<Long> kept = objective.keptCheckpoints();
@@ -196,7 +219,9 @@ public final class Trainer {
     }
 
     static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        // A name of its own (not a fixed one two writers could share), created with the umask's permissions.
+        Path tmp = file.resolveSibling("." + file.getFileName() + "." + ProcessHandle.current().pid() + "-"
+                + Thread.currentThread().getId() + "-" + System.nanoTime() + ".tmp");
         Files.writeString(tmp, text, StandardCharsets.UTF_8);
         try {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -206,20 +231,16 @@ public final class Trainer {
     }
 
     /**
-     * On resume, drops the metric lines of steps the resumed run will log again. A torn last line (the process was
-     * killed while writing it) is dropped; a garbled line elsewhere is refused, naming the file and line. The file is
-     * rewritten atomically.
+     * The metric lines of steps before {@code fromStep}, which a resumed run keeps (none for a fresh run). A torn last
+     * line (the process was killed while writing it) is dropped; a garbled line elsewhere is refused, naming the
+     * file and line. Reads only.
      */
-    static void truncateMetrics(Path file, long fromStep) throws IOException {
-        if (!Files.exists(file)) {
-            return;
-        }
-        if (fromStep == 0) {
-            Files.delete(file);
-            return;
+    static List<String> metricsBefore(Path file, long fromStep) throws IOException {
+        List<String> keep = new ArrayList<>();
+        if (fromStep == 0 || !Files.exists(file)) {
+            return keep;
         }
         List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        List<String> keep = new ArrayList<>();
         for (int n = 0; n < lines.size(); n++) {
             String line = lines.get(n);
             if (line.isBlank()) {
@@ -237,7 +258,27 @@ public final class Trainer {
                 keep.add(line);
             }
         }
-        writeAtomically(file, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
+        return keep;
+    }
+
+    /** Refuses, before any work, an out_dir that cannot be a run directory. */
+    private static void checkRunDir(Path runDir) {
+        Path abs = runDir.toAbsolutePath().normalize();
+        if (Files.exists(abs) && !Files.isDirectory(abs)) {
+            throw new IllegalArgumentException("out_dir " + runDir + " is a file, not a directory: choose another out_dir");
+        }
+        if (abs.getParent() == null || abs.equals(Path.of(System.getProperty("user.home")).toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException("out_dir " + runDir + " is " + (abs.getParent() == null ? "the root "
+                    + "directory" : "the home directory") + ": a run writes and may delete files there; choose a "
+                    + "directory of its own");
+        }
+    }
+
+    private static boolean sameFile(Path a, Path b) throws IOException {
+        if (Files.exists(a) && Files.exists(b)) {
+            return Files.isSameFile(a, b);
+        }
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
     }
 
     /** The step of a complete metrics.jsonl record, or -1 when the line is torn or not a record. */

@@ -1,0 +1,236 @@
+package dev.incontext.integrity;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.incontext.cli.Main;
+import dev.incontext.config.ConfigException;
+import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunConfig;
+import dev.incontext.ops.Blas;
+import dev.incontext.sweep.CellResult;
+import dev.incontext.sweep.SweepListener;
+import dev.incontext.sweep.SweepOptions;
+import dev.incontext.sweep.SweepOutcome;
+import dev.incontext.sweep.SweepPlan;
+import dev.incontext.sweep.SweepSpec;
+import dev.incontext.sweep.Sweeps;
+import dev.incontext.testing.NativeScope;
+import dev.incontext.train.CheckpointException;
+import dev.incontext.train.Trainer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Results that can be trusted (issue 20): each test reproduces a way a run used to end with a wrong or clobbered
+ * result and exit code 0, with real files and, for the lock, a real second process.
+ */
+@ExtendWith(NativeScope.class)
+class RunIntegrityTest {
+    private static List<String> tiny(Path out, String... more) {
+        List<String> o = new ArrayList<>(List.of("model.preset=custom", "model.n_layer=1", "model.n_head=2",
+                "model.n_embd=16", "training.steps=6", "training.log_every=1", "training.save_every=3",
+                "training.threads=1", "training.batch_size=8", "seed=1234", "out_dir=" + out));
+        o.addAll(List.of(more));
+        return o;
+    }
+
+    private static RunConfig config(Path out, String... more) {
+        return ConfigLoader.load(RunConfig.class, "demo", tiny(out, more));
+    }
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    /** A sweep run again with a changed fixed override trains the cell again; results.csv agrees with the weights. */
+    @Test
+    void aSweepWithAChangedOverrideRetrainsInsteadOfRelabelling(@TempDir Path dir) throws Exception {
+        SweepOptions serial = new SweepOptions("serial", false, false, 0, Map.of());
+        List<String> args = new ArrayList<>(tiny(dir, "training.learning_rate=0.001", "seed=1,2"));
+        args.remove("out_dir=" + dir);
+        args.remove("seed=1234");
+        SweepOutcome first = Sweeps.run(SweepPlan.of(SweepSpec.load("demo", args, null, dir.toString())), serial,
+                new SweepListener() {});
+        assertEquals(2, first.count(CellResult.Status.FINISHED), first.cells().toString());
+        Path cell = dir.resolve(first.cells().get(0).name());
+        byte[] before = Files.readAllBytes(cell.resolve("checkpoints/step-00000006/model.pt"));
+
+        args.replaceAll(a -> a.equals("training.learning_rate=0.001") ? "training.learning_rate=0.05" : a);
+        SweepOutcome second = Sweeps.run(SweepPlan.of(SweepSpec.load("demo", args, null, dir.toString())), serial,
+                new SweepListener() {});
+        for (CellResult c : second.cells()) {
+            assertEquals(CellResult.Action.TRAINED, c.action(), c.toString());
+            assertEquals(-1, c.resumedFromStep(), c.toString());
+        }
+        byte[] after = Files.readAllBytes(cell.resolve("checkpoints/step-00000006/model.pt"));
+        assertFalse(java.util.Arrays.equals(before, after), "the weights were not retrained");
+        assertArrayEquals(before, Files.readAllBytes(cell.resolve("superseded-1/checkpoints/step-00000006/model.pt")),
+                "the previous run is kept aside, not deleted");
+        assertTrue(Files.readString(cell.resolve("config.yaml")).contains("learning_rate: 0.05"));
+        assertNotEquals(first.cells().get(0).metrics().get("final_loss"), second.cells().get(0).metrics()
+                .get("final_loss"));
+    }
+
+    /** Paths are values: '#', ': ', spaces and non-ASCII in out_dir reach the disk as written. */
+    @Test
+    void outDirsWithYamlCharactersAreUsedAsWritten(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("runs/sweep #1: ü x");
+        RunConfig c = config(out);
+        assertEquals(out.toString(), c.outDir());
+        new Trainer().train(c, null);
+        assertTrue(Files.isDirectory(out.resolve("checkpoints/step-00000006")));
+        assertTrue(Files.notExists(dir.resolve("runs/sweep")), "the path was cut at '#'");
+    }
+
+    /** --resume of run A with out_dir B is refused, and B is left as it was. */
+    @Test
+    void aResumeWritesIntoTheRunItContinuesOnly(@TempDir Path dir) throws IOException {
+        new Trainer().train(config(dir.resolve("a")), null);
+        new Trainer().train(config(dir.resolve("b"), "seed=7"), null);
+        String bConfig = Files.readString(dir.resolve("b/config.yaml"));
+        String bMetrics = Files.readString(dir.resolve("b/metrics.jsonl"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer()
+                .train(config(dir.resolve("b"), "training.steps=9"), dir.resolve("a")));
+        assertTrue(e.getMessage().contains("continues the run in") && e.getMessage().contains("out_dir="),
+                e.getMessage());
+        assertEquals(bConfig, Files.readString(dir.resolve("b/config.yaml")));
+        assertEquals(bMetrics, Files.readString(dir.resolve("b/metrics.jsonl")));
+    }
+
+    /** A resume with training.steps at or below the checkpoint's step trains nothing: refused, config unchanged. */
+    @Test
+    void aResumeWithNothingLeftToTrainIsRefused(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("r");
+        new Trainer().train(config(run), null);
+        String saved = Files.readString(run.resolve("config.yaml"));
+        for (String steps : List.of("training.steps=6", "training.steps=3")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new Trainer().train(config(run, steps), run));
+            assertTrue(e.getMessage().contains("nothing left to train"), e.getMessage());
+            assertEquals(saved, Files.readString(run.resolve("config.yaml")));
+        }
+    }
+
+    /** A resume refused for a garbled metrics line has changed nothing in the run directory. */
+    @Test
+    void aRefusedResumeChangesNothing(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("r");
+        new Trainer().train(config(run), null);
+        List<String> lines = new ArrayList<>(Files.readAllLines(run.resolve("metrics.jsonl")));
+        lines.set(2, "{garbled");
+        Files.write(run.resolve("metrics.jsonl"), lines);
+        Files.createDirectories(run.resolve("checkpoints/.tmp-step-stale"));
+        List<String> listing = listing(run);
+        String saved = Files.readString(run.resolve("config.yaml"));
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> new Trainer().train(config(run, "training.steps=9", "training.log_every=2"), run));
+        assertTrue(e.getMessage().contains("line 3 is not a metrics record"), e.getMessage());
+        assertEquals(saved, Files.readString(run.resolve("config.yaml")));
+        assertEquals(lines, Files.readAllLines(run.resolve("metrics.jsonl")));
+        assertEquals(listing, listing(run));
+    }
+
+    private static List<String> listing(Path dir) throws IOException {
+        try (var s = Files.walk(dir)) {
+            return s.map(p -> dir.relativize(p).toString()).filter(p -> !p.equals(".lock")).sorted().toList();
+        }
+    }
+
+    /** Values that would train something else than asked are refused, naming the key. */
+    @Test
+    void nonFiniteAndOutOfRangeValuesDuplicateKeysAndEmptyFilesAreRefused(@TempDir Path dir) throws IOException {
+        for (String o : List.of("training.weight_decay=.nan", "task.noise_std=.nan", "training.grad_clip=.inf",
+                "training.learning_rate=.nan", "seed=1e30")) {
+            ConfigException e = assertThrows(ConfigException.class, () -> config(dir, o), o);
+            assertEquals(o.substring(0, o.indexOf('=')), e.key(), e.getMessage());
+        }
+        Path dup = dir.resolve("dup.yaml");
+        Files.writeString(dup, "inherit: demo\ntraining:\n  steps: 5\n  steps: 500\n");
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(RunConfig.class, dup.toString(), List.of()));
+        assertTrue(e.getMessage().contains("steps") && e.getMessage().toLowerCase().contains("duplicate"),
+                e.getMessage());
+        Path empty = dir.resolve("empty.yaml");
+        Files.writeString(empty, "# nothing here\n\n");
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.load(RunConfig.class, empty.toString(), List.of()));
+        assertTrue(e.getMessage().contains("is empty"), e.getMessage());
+        Path sweep = dir.resolve("sweep.yaml");
+        Files.writeString(sweep, "base: demo\naxes:\n  seed: [1, 2, 3]\n  seed: [4]\n");
+        RuntimeException s = assertThrows(RuntimeException.class, () -> SweepSpec.load(sweep.toString(), List.of(),
+                null, null));
+        assertTrue(s.getMessage().toLowerCase().contains("duplicate"), s.getMessage());
+    }
+
+    /** An out_dir that is a file, or the root directory, is refused before any work. */
+    @Test
+    void unusableOutDirsAreRefusedBeforeWork(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("a-file");
+        Files.writeString(file, "keep me");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Trainer().train(config(file), null));
+        assertTrue(e.getMessage().contains("is a file"), e.getMessage());
+        assertEquals("keep me", Files.readString(file));
+        e = assertThrows(IllegalArgumentException.class, () -> new Trainer().train(config(Path.of("/")), null));
+        assertTrue(e.getMessage().contains("root directory"), e.getMessage());
+    }
+
+    /**
+     * Two processes cannot train into one out_dir: while another JVM trains there, a second train is refused at
+     * once, naming the holder's pid; the refusal changes nothing.
+     */
+    @Test
+    void aSecondTrainOnALockedOutDirIsRefusedAtOnce(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("run");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xss8m", "-D" + Blas.PROPERTY + "=" + (Blas.isMkl() ? "mkl" : "openblas"), "-cp",
+                System.getProperty("java.class.path"), "dev.incontext.cli.Main", "train", "--config", "demo"));
+        cmd.addAll(tiny(out, "training.steps=1000000", "training.log_every=1000", "training.save_every=0"));
+        Path log = dir.resolve("child.log");
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (child.isAlive() && System.nanoTime() < deadline && !(Files.exists(out.resolve("metrics.jsonl"))
+                    && Files.size(out.resolve("metrics.jsonl")) > 0)) {
+                Thread.sleep(20);
+            }
+            assertTrue(child.isAlive(), "the child ended: " + Files.readString(log));
+            String config = Files.readString(out.resolve("config.yaml"));
+            long t0 = System.nanoTime();
+            String[] r = run(prepend(List.of("train", "--config", "demo", "--overwrite"), tiny(out)));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertEquals("1", r[0], r[1] + r[2]);
+            assertTrue(r[2].contains("is in use by another run") && r[2].contains("pid " + child.pid()), r[2]);
+            assertTrue(seconds < 30, "refused after " + seconds + " s");
+            assertEquals(config, Files.readString(out.resolve("config.yaml")));
+        } finally {
+            child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+        // The lock went with the killed process: the run can be trained again (afresh, with --overwrite).
+        String[] again = run(prepend(List.of("train", "--config", "demo", "--overwrite"), tiny(out)));
+        assertEquals("0", again[0], again[1] + again[2]);
+    }
+
+    private static String[] prepend(List<String> first, List<String> rest) {
+        List<String> all = new ArrayList<>(first);
+        all.addAll(rest);
+        return all.toArray(new String[0]);
+    }
+}
