@@ -82,6 +82,15 @@ public final class SparkBackend implements SweepBackend {
                 .set("spark.executorEnv.OPENBLAS_NUM_THREADS", Integer.toString(threads))
                 .set("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threads))
                 .set("spark.executorEnv.MKL_THREADING_LAYER", "GNU");
+        if (embedded) {
+            // Nothing in an embedded sweep needs another host: the driver and block manager listen on the loopback
+            // address only, and the web UI (whose kill links are on by default) is off unless asked for with
+            // --conf spark.ui.enabled=true, and then on loopback too.
+            conf.set("spark.driver.host", "127.0.0.1")
+                    .set("spark.driver.bindAddress", "127.0.0.1")
+                    .set("spark.ui.enabled", "false")
+                    .set("spark.ui.killEnabled", "false");
+        }
         String cacheDir = System.getProperty("org.bytedeco.javacpp.cachedir");
         if (!embedded) {
             // -Xss8m: see the launcher script (libtorch's multithreaded LU overflows a 1 MB thread stack).
