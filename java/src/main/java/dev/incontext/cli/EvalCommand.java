@@ -6,8 +6,11 @@ import dev.incontext.eval.EvalCache;
 import dev.incontext.eval.EvalSuite;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.SuiteResult;
+import dev.incontext.eval.baselines.Baselines;
 import dev.incontext.experiments.SuiteEvaluation;
+import dev.incontext.report.NpyExport;
 import dev.incontext.report.Reports;
+import dev.incontext.train.Checkpoints;
 import dev.incontext.train.TrainedModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -40,8 +43,12 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--suite", defaultValue = "standard", description = "Suite of settings (default: standard).")
     String suite;
 
-    @Option(names = "--out", description = "Where to write the results (default: <run directory>/eval-<suite>).")
+    @Option(names = "--out", description = "Where to write the results (default: eval-<suite> in the directory of the "
+            + "run whose checkpoint is loaded, wherever that run was trained).")
     Path outDir;
+
+    @Option(names = "--overwrite", description = "Replace what an earlier --export left in its folder.")
+    boolean overwrite;
 
     @Option(names = "--export", description = "Also write prompts and every predictor's predictions as .npy files "
             + "here, one folder per setting, with a manifest.json.")
@@ -57,13 +64,27 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         EvalSuite.Named named = EvalSuite.Named.byId(suite);
+        for (String o : overrides) {
+            String key = (o.startsWith("--") ? o.substring(2) : o).split("=", 2)[0];
+            if (!key.startsWith("eval.")) {
+                throw new IllegalArgumentException("eval overrides may change evaluation keys (eval.*) only; '" + key
+                        + "' would describe another model or task than the checkpoint's");
+            }
+        }
+        if (exportDir != null) {
+            NpyExport.checkTarget(exportDir, overwrite);   // before any work
+        }
         try (PointerScope scope = new PointerScope()) {
             TrainedModel model = TrainedModel.load(checkpoint, m -> {
                 out.println("note: " + m);
                 out.flush();
             });
             RunConfig c = ConfigLoader.withOverrides(model.config(), overrides);
-            Path dir = outDir != null ? outDir : Path.of(c.outDir()).resolve("eval-" + named.id());
+            Baselines.validate(c.eval());
+            // Beside the checkpoint that was loaded, not in the out_dir recorded inside it: a copied run keeps its
+            // reports to itself.
+            Path dir = outDir != null ? outDir : Checkpoints.runDirOf(model.checkpoint().orElseThrow())
+                    .resolve("eval-" + named.id());
             SuiteEvaluation.Options o = SuiteEvaluation.Options.of(c)
                     .withCache(noCache ? null : new EvalCache(dir.resolve("cache")))
                     .withCapture(exportDir != null);
@@ -82,6 +103,9 @@ final class EvalCommand implements Callable<Integer> {
             }
             for (SuiteResult.Skipped s : r.skipped()) {
                 out.println("skipped " + s.setting() + ": " + s.reason());
+            }
+            if (exportDir != null && overwrite) {
+                NpyExport.clearTarget(exportDir);
             }
             List<Path> files = SuiteEvaluation.write(outcome, c, dir, exportDir);
             out.printf(Locale.ROOT, "%d curves computed, %d from the cache, in %.1f s%n", outcome.computedCurves(),

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +43,38 @@ public final class NpyExport {
      * @throws IllegalArgumentException when nothing was captured, or the captured arrays do not match each other or
      *     the evaluation (naming which)
      */
+    /**
+     * Refuses, before any work, an export target that is a file, or a directory that already holds files (which
+     * would mix an earlier export's predictions with this one's) unless {@code overwrite}.
+     */
+    public static void checkTarget(Path target, boolean overwrite) throws IOException {
+        if (Files.exists(target) && !Files.isDirectory(target)) {
+            throw new IllegalArgumentException("export target " + target + " is a file, not a directory");
+        }
+        if (!overwrite && Files.isDirectory(target)) {
+            try (var entries = Files.list(target)) {
+                if (entries.findAny().isPresent()) {
+                    throw new IllegalArgumentException("export target " + target + " is not empty: choose an empty "
+                            + "or new folder, or pass --overwrite to replace what is there");
+                }
+            }
+        }
+    }
+
+    /** Deletes everything inside an export target (kept itself), so that no earlier file stays beside new ones. */
+    public static void clearTarget(Path target) throws IOException {
+        if (!Files.isDirectory(target)) {
+            return;
+        }
+        try (var paths = Files.walk(target)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                if (!p.equals(target)) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
     public static Path write(Path dir, Evaluator.Captured captured, Evaluation evaluation,
             Map<String, String> predictorSettings) throws IOException {
         if (captured == null) {

@@ -228,6 +228,68 @@ class RunIntegrityTest {
         assertEquals("0", again[0], again[1] + again[2]);
     }
 
+    /** eval writes beside the checkpoint it loaded: evaluating a copied run leaves the original alone. */
+    @Test
+    void evalWritesBesideTheCheckpointItLoaded(@TempDir Path dir) throws IOException {
+        Path a = dir.resolve("a");
+        new Trainer().train(config(a), null);
+        Path b = dir.resolve("copy");
+        try (var paths = Files.walk(a)) {
+            for (Path p : paths.toList()) {
+                Files.copy(p, b.resolve(a.relativize(p).toString()));
+            }
+        }
+        String[] r = run("eval", "--checkpoint", b.toString(), "eval.num_prompts=16", "eval.batch_size=16");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(Files.exists(b.resolve("eval-standard/report.html")), r[1]);
+        assertTrue(Files.notExists(a.resolve("eval-standard")), "wrote into the original run");
+    }
+
+    /** eval overrides may change evaluation keys only; a token run's checkpoint is named as such. */
+    @Test
+    void evalRefusesOverridesThatDescribeAnotherModelAndCheckpointsOfAnotherKind(@TempDir Path dir)
+            throws IOException {
+        Path a = dir.resolve("a");
+        new Trainer().train(config(a), null);
+        String[] r = run("eval", "--checkpoint", a.toString(), "model.n_embd=32");
+        assertEquals("1", r[0], r[1] + r[2]);
+        assertTrue(r[2].contains("evaluation keys (eval.*) only") && r[2].contains("model.n_embd"), r[2]);
+        assertFalse(r[2].contains("mat1 and mat2"), r[2]);
+        Path tokens = dir.resolve("tokens");
+        r = run("train", "--config", "he_modular", "out_dir=" + tokens, "training.steps=2", "training.save_every=2",
+                "eval.every=2", "eval.rows=4", "eval.n_checkpoints=0", "model.n_embd=16", "model.n_head=2",
+                "task.points_per_row=4", "training.threads=1");
+        assertEquals("0", r[0], r[1] + r[2]);
+        r = run("eval", "--checkpoint", tokens.toString());
+        assertEquals("1", r[0], r[1] + r[2]);
+        assertTrue(r[2].contains("is of a tokens run, not a regression run"), r[2]);
+    }
+
+    /** An export into a non-empty folder or onto a file is refused before any work; --overwrite leaves no stale file. */
+    @Test
+    void exportsRefuseUsedTargetsBeforeWork(@TempDir Path dir) throws IOException {
+        Path a = dir.resolve("a");
+        new Trainer().train(config(a), null);
+        Path export = dir.resolve("export");
+        Files.createDirectories(export.resolve("standard"));
+        Files.writeString(export.resolve("standard/pred_stale.npy"), "stale");
+        String[] r = run("eval", "--checkpoint", a.toString(), "--export", export.toString(), "eval.num_prompts=16",
+                "eval.batch_size=16");
+        assertEquals("1", r[0], r[1] + r[2]);
+        assertTrue(r[2].contains("is not empty"), r[2]);
+        assertTrue(Files.notExists(a.resolve("eval-standard")), "worked before refusing");
+        Path file = dir.resolve("file");
+        Files.writeString(file, "x");
+        r = run("eval", "--checkpoint", a.toString(), "--export", file.toString());
+        assertEquals("1", r[0], r[1] + r[2]);
+        assertTrue(r[2].contains("is a file"), r[2]);
+        r = run("eval", "--checkpoint", a.toString(), "--export", export.toString(), "--overwrite",
+                "eval.num_prompts=16", "eval.batch_size=16");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(Files.exists(export.resolve("standard/manifest.json")));
+        assertTrue(Files.notExists(export.resolve("standard/pred_stale.npy")), "a stale prediction file stayed");
+    }
+
     private static String[] prepend(List<String> first, List<String> rest) {
         List<String> all = new ArrayList<>(first);
         all.addAll(rest);
