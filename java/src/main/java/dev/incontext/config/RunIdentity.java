@@ -1,6 +1,10 @@
 package dev.incontext.config;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,6 +31,32 @@ public final class RunIdentity {
             "eval.every", "eval.n_checkpoints", "phase_diagram.");
 
     private RunIdentity() {}
+
+    /**
+     * The run's identity: the SHA-256 of its resolved config with the run-local keys removed, as canonical YAML
+     * (keys in record order). Two configs have the same identity exactly when {@link #differences} finds none.
+     */
+    public static String digest(RunSpec config) {
+        Map<String, Object> m = RecordBinder.toMap((Record) config);
+        prune("", m);
+        String canonical = config.kind().id() + "\n" + new org.yaml.snakeyaml.Yaml().dump(m);
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(canonical.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void prune(String path, Map<String, Object> m) {
+        m.keySet().removeIf(k -> isRunLocal(path + k));
+        for (Map.Entry<String, Object> e : m.entrySet()) {
+            if (e.getValue() instanceof Map) {
+                prune(path + e.getKey() + ".", (Map<String, Object>) e.getValue());
+            }
+        }
+    }
 
     /** Whether {@code key} (a dotted path such as {@code training.threads}) is run-local. */
     public static boolean isRunLocal(String key) {

@@ -1,5 +1,6 @@
 package dev.incontext.experiments;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.eval.Agreement;
@@ -22,7 +23,6 @@ import dev.incontext.tasks.TaskSampler;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.util.Devices;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,7 +110,7 @@ public final class AkyurekAlgorithms implements Experiment {
         Files.createDirectories(dir);
         List<Path> files = write(dir, findings);
         Path summary = dir.resolve("summary.md");
-        Files.writeString(summary, summary(c, depths, noise, findings), StandardCharsets.UTF_8);
+        AtomicFiles.write(summary, summary(c, depths, noise, findings));
         return new ExperimentReport(summary, files, true, "analysed " + findings.size() + " cells; the depth x noise "
                 + "table of best-fitting algorithms is in the summary");
     }
@@ -218,8 +218,8 @@ public final class AkyurekAlgorithms implements Experiment {
         }
         Path agreementCsv = dir.resolve("agreement.csv");
         Path probeCsv = dir.resolve("probes.csv");
-        Files.writeString(agreementCsv, a, StandardCharsets.UTF_8);
-        Files.writeString(probeCsv, p, StandardCharsets.UTF_8);
+        AtomicFiles.write(agreementCsv, a);
+        AtomicFiles.write(probeCsv, p);
         files.add(agreementCsv);
         files.add(probeCsv);
         return files;

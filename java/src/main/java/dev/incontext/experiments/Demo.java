@@ -1,5 +1,6 @@
 package dev.incontext.experiments;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.eval.EvalSuite;
@@ -9,8 +10,6 @@ import dev.incontext.eval.baselines.Baselines;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.train.Trainer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,8 +47,8 @@ public final class Demo implements Experiment {
         Path dir = Path.of(r.config().outDir());
         List<Path> files = SuiteFiles.writeEvaluation(r.evaluation(), r.config(), dir);
         Path summary = dir.resolve("summary.md");
-        Files.writeString(summary, "# demo\n\n" + r.verdict() + "\n\nTrained in " + String.format(Locale.ROOT, "%.0f",
-                r.trainSeconds()) + " s. Curves: eval.csv, eval.json, eval.png.\n", StandardCharsets.UTF_8);
+        AtomicFiles.write(summary, "# demo\n\n" + r.verdict() + "\n\nTrained in " + String.format(Locale.ROOT, "%.0f",
+                r.trainSeconds()) + " s. Curves: eval.csv, eval.json, eval.png.\n");
         return new ExperimentReport(summary, files, r.targetsMet(), r.verdict());
     }
 

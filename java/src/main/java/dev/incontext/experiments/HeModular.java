@@ -1,5 +1,6 @@
 package dev.incontext.experiments;
 
+import dev.incontext.util.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
@@ -28,7 +29,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -84,7 +84,7 @@ public final class HeModular {
     public Report run(String master) throws IOException {
         Path out = Path.of(config.outDir());
         Files.createDirectories(out.resolve("cells"));
-        Files.writeString(out.resolve("config.yaml"), ConfigLoader.toYaml(config), StandardCharsets.UTF_8);
+        AtomicFiles.write(out.resolve("config.yaml"), ConfigLoader.toYaml(config));
         SweepPlan plan = plan(config);
         log.accept("he-modular: " + plan.cells().size() + " cells, master " + master);
         SweepOutcome outcome = Grids.train(plan, master, log);
@@ -189,10 +189,7 @@ public final class HeModular {
                         objective.tasks().idTasks().size(), cell.model().nLayer(), cell.task().alpha());
                 writeAttentionMap(cell, objective, dir);
                 exportTsv(dir.resolve("metrics.jsonl"), dir.resolve("metrics.tsv"));
-                Path tmp = dir.resolve(".result.json.tmp");
-                Files.writeString(tmp, Json.pretty(toJson(c)), StandardCharsets.UTF_8);
-                Files.move(tmp, dir.resolve("result.json"), StandardCopyOption.REPLACE_EXISTING,
-                        StandardCopyOption.ATOMIC_MOVE);
+                AtomicFiles.write(dir.resolve("result.json"), Json.pretty(toJson(c)));
                 LinkedHashMap<String, Double> metrics = new LinkedHashMap<>();
                 metrics.put("train_seconds", trainSeconds);
                 metrics.put("steps_per_s", c.stepsPerSecond());
@@ -278,9 +275,7 @@ public final class HeModular {
             }
             s.append('\n');
         }
-        Path tmp = tsv.resolveSibling("." + tsv.getFileName() + ".tmp");
-        Files.writeString(tmp, s, StandardCharsets.UTF_8);
-        Files.move(tmp, tsv, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(tsv, s);
     }
 
     /** Layer 0, head 0 on one o.o.d. held-out row, as the reference's attn_map does for its released models. */
@@ -381,7 +376,7 @@ public final class HeModular {
             }
             tsv.append('\n');
         }
-        Files.writeString(out.resolve("phase_diagram.tsv"), tsv, StandardCharsets.UTF_8);
+        AtomicFiles.write(out.resolve("phase_diagram.tsv"), tsv);
         // Rows: depth when the grid varies depth (or nothing else varies), alpha otherwise.
         boolean byDepth = depths.size() > 1 || alphas.size() == 1;
         List<Integer> xs = new ArrayList<>(ids);
@@ -457,7 +452,7 @@ public final class HeModular {
             }
             tsv.append('\n');
         }
-        Files.writeString(out.resolve(name + ".tsv"), tsv, StandardCharsets.UTF_8);
+        AtomicFiles.write(out.resolve(name + ".tsv"), tsv);
         return png;
     }
 
@@ -511,7 +506,7 @@ public final class HeModular {
                 + "reference's columns), "
                 + "`cells/*/attention-layer0-head0.png`.\n");
         Path file = out.resolve("summary.md");
-        Files.writeString(file, s, StandardCharsets.UTF_8);
+        AtomicFiles.write(file, s);
         return file;
     }
 }

@@ -1,5 +1,6 @@
 package dev.incontext.experiments;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.eval.EvalSuite;
@@ -11,7 +12,6 @@ import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
 import dev.incontext.train.TrainedModel;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,7 +110,7 @@ public final class RaventosDiversity implements Experiment {
                     r.dmmse(), r.ridge(), r.toDmmse(), r.toRidge()));
         }
         Path table = dir.resolve("diversity.csv");
-        Files.writeString(table, csv, StandardCharsets.UTF_8);
+        AtomicFiles.write(table, csv);
         List<Path> files = new ArrayList<>(List.of(table));
         for (String setting : List.of("standard", "fresh_tasks")) {
             List<Row> s = rows.stream().filter(r -> r.setting().equals(setting)).toList();
@@ -125,7 +125,7 @@ public final class RaventosDiversity implements Experiment {
             files.add(svg);
         }
         Path summary = dir.resolve("summary.md");
-        Files.writeString(summary, summary(c, grid, rows), StandardCharsets.UTF_8);
+        AtomicFiles.write(summary, summary(c, grid, rows));
         return new ExperimentReport(summary, files, true, "measured " + grid.size() + " pool sizes; see the summary "
                 + "for where the model moves from dMMSE to ridge");
     }

@@ -1,5 +1,6 @@
 package dev.incontext.experiments;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.XDistribution;
@@ -19,7 +20,6 @@ import dev.incontext.train.TrainingListener;
 import dev.incontext.util.Devices;
 import dev.incontext.util.Tensors;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -138,10 +138,10 @@ public final class VonOswaldGd implements Experiment {
                     p.sensitivityCosine(), p.modelError(), p.gdError()));
         }
         Path table = dir.resolve("comparison.csv");
-        Files.writeString(table, csv, StandardCharsets.UTF_8);
+        AtomicFiles.write(table, csv);
         Point last = points.get(points.size() - 1);
         Path summary = dir.resolve("summary.md");
-        Files.writeString(summary, summary(c, eta, exactness, points), StandardCharsets.UTF_8);
+        AtomicFiles.write(summary, summary(c, eta, exactness, points));
         boolean met = exactness[0] < 1e-9 && exactness[1] < 1e-9;
         return new ExperimentReport(summary, List.of(table), met, String.format(Locale.ROOT,
                 "construction equals GD to %.1e; trained LSA vs GD at step %d: prediction difference %.2e, "

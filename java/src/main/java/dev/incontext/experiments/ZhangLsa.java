@@ -1,5 +1,6 @@
 package dev.incontext.experiments;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.eval.Evaluation;
@@ -15,7 +16,6 @@ import dev.incontext.train.Trainer;
 import dev.incontext.util.Devices;
 import dev.incontext.util.Tensors;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,7 +80,7 @@ public final class ZhangLsa implements Experiment {
             }
             Path summary = dir.resolve("summary.md");
             boolean met = r.relativeDistance() <= 0.05;
-            Files.writeString(summary, summary(r, c), StandardCharsets.UTF_8);
+            AtomicFiles.write(summary, summary(r, c));
             return new ExperimentReport(summary, files, met, String.format(Locale.ROOT,
                     "distance to the closed-form minimum %.2f%% (goal <= 5%%: %s)", 100 * r.relativeDistance(),
                     met ? "met" : "NOT met"));

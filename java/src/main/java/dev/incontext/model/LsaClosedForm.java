@@ -3,7 +3,6 @@ package dev.incontext.model;
 import dev.incontext.ops.Ops;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.util.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;

@@ -1,5 +1,6 @@
 package dev.incontext.report;
 
+import dev.incontext.util.AtomicFiles;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -8,8 +9,6 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -124,7 +123,7 @@ public record Heatmap(String title, String rowLabel, List<String> rows, String c
         s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#404040\">%s</text>%n", LEFT,
                 TOP + rows.size() * CELL_H + 30, xml(legend(range))));
         s.append("</svg>\n");
-        Files.writeString(file, s, StandardCharsets.UTF_8);
+        AtomicFiles.write(file, s);
     }
 
     private double[] range() {

@@ -1,10 +1,9 @@
 package dev.incontext.report;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Metric;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,7 +99,7 @@ public record LineChart(String title, String xLabel, String yLabel, List<Series>
 
     /** Writes the chart as a standalone SVG file (UTF-8). */
     public void writeSvg(Path file) throws IOException {
-        Files.writeString(file, svg("c"), StandardCharsets.UTF_8);
+        AtomicFiles.write(file, svg("c"));
     }
 
     /**

@@ -1,11 +1,11 @@
 package dev.incontext.report;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
 import dev.incontext.eval.Metric;
 import dev.incontext.util.Json;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -140,7 +140,7 @@ public final class NpyExport {
         Reports.csv(evaluation, dir.resolve("eval.csv"));
 
         Path manifest = dir.resolve("manifest.json");
-        Files.writeString(manifest, manifest(captured, evaluation, separateTargets, entries), StandardCharsets.UTF_8);
+        AtomicFiles.write(manifest, manifest(captured, evaluation, separateTargets, entries));
         return manifest;
     }
 

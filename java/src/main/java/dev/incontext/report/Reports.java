@@ -1,5 +1,6 @@
 package dev.incontext.report;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.util.Json;
 import java.awt.BasicStroke;
@@ -7,8 +8,6 @@ import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -59,7 +58,7 @@ public final class Reports {
                         c.low()[k], c.high()[k]));
             }
         }
-        Files.writeString(file, s, StandardCharsets.UTF_8);
+        AtomicFiles.write(file, s);
     }
 
     /**
@@ -86,7 +85,7 @@ public final class Reports {
             curves.add(curve);
         }
         m.put("curves", curves);
-        Files.writeString(file, Json.line(m) + "\n", StandardCharsets.UTF_8);
+        AtomicFiles.write(file, Json.line(m) + "\n");
     }
 
     /** A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */

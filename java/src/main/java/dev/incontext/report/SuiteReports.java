@@ -1,5 +1,6 @@
 package dev.incontext.report;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.eval.Agreement;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Metric;
@@ -7,7 +8,6 @@ import dev.incontext.eval.Provenance;
 import dev.incontext.eval.SuiteResult;
 import dev.incontext.util.Json;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -89,11 +89,11 @@ public final class SuiteReports {
                 agreementCharts.add(ac);
             }
         }
-        Files.writeString(dir.resolve("agreement.csv"), agreementCsv(result.agreements()), StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("provenance.json"), provenanceJson(result.provenance()), StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("suite.json"), suiteJson(result, written, agreementCharts), StandardCharsets.UTF_8);
+        AtomicFiles.write(dir.resolve("agreement.csv"), agreementCsv(result.agreements()));
+        AtomicFiles.write(dir.resolve("provenance.json"), provenanceJson(result.provenance()));
+        AtomicFiles.write(dir.resolve("suite.json"), suiteJson(result, written, agreementCharts));
         Path html = dir.resolve("report.html");
-        Files.writeString(html, new Page(result, written, agreementCharts, d).render(), StandardCharsets.UTF_8);
+        AtomicFiles.write(html, new Page(result, written, agreementCharts, d).render());
         return html;
     }
 

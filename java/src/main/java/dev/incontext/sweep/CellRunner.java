@@ -1,5 +1,6 @@
 package dev.incontext.sweep;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.train.TrainingDivergedException;
 import java.io.IOException;
@@ -8,7 +9,6 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -208,9 +208,7 @@ public final class CellRunner implements Serializable {
         m.put("metrics", values);
         DumperOptions o = new DumperOptions();
         o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
-        Path tmp = dir.resolve("." + STATUS_FILE + ".tmp");
-        Files.writeString(tmp, new Yaml(o).dump(m), StandardCharsets.UTF_8);
-        Files.move(tmp, dir.resolve(STATUS_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(dir.resolve(STATUS_FILE), new Yaml(o).dump(m));
     }
 
     private static String message(Throwable e) {

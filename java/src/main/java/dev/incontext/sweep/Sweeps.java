@@ -1,8 +1,8 @@
 package dev.incontext.sweep;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.report.Heatmap;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,7 +29,7 @@ public final class Sweeps {
         long t0 = System.nanoTime();
         SweepBackend backend = backend(options.master());
         Files.createDirectories(plan.outDir());
-        Files.writeString(plan.outDir().resolve("base-config.yaml"), plan.baseYaml(), StandardCharsets.UTF_8);
+        AtomicFiles.write(plan.outDir().resolve("base-config.yaml"), plan.baseYaml());
         List<CellResult> reached = backend.run(plan, options, listener);
         List<CellResult> all = complete(plan, reached);
         Path csv = plan.outDir().resolve("results.csv");
@@ -106,7 +106,7 @@ public final class Sweeps {
             }
             s.append(String.format(Locale.ROOT, ",%.2f,", r.seconds())).append(csv(r.message())).append('\n');
         }
-        Files.writeString(file, s, StandardCharsets.UTF_8);
+        AtomicFiles.write(file, s);
     }
 
     private static String csv(String v) {

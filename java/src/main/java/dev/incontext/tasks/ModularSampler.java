@@ -1,6 +1,5 @@
 package dev.incontext.tasks;
 
-import dev.incontext.ops.Rng;
 import static dev.incontext.ops.Rng.opt;
 
 import dev.incontext.util.Tensors;

@@ -3,7 +3,6 @@ package dev.incontext.tasks;
 import static dev.incontext.ops.Rng.opt;
 
 import dev.incontext.config.RunConfig.TaskConfig;
-import dev.incontext.ops.Rng;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

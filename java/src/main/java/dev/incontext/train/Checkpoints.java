@@ -3,8 +3,10 @@ package dev.incontext.train;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
 import dev.incontext.config.RunConfig;
+import dev.incontext.config.RunIdentity;
 import dev.incontext.config.RunKind;
 import dev.incontext.config.RunSpec;
+import dev.incontext.util.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +45,9 @@ import org.yaml.snakeyaml.Yaml;
  * stranded replaced checkpoint back.
  */
 public final class Checkpoints {
-    static final int FORMAT = 1;
+    /** 2: meta.yaml ends with its own SHA-256 and names the run's identity; 1 (read too) had neither. */
+    static final int FORMAT = 2;
+    private static final String SELF = "meta_sha256: ";
     private static final String PREFIX = "step-";
     private static final String TMP = ".tmp-" + PREFIX;
     private static final String REPLACED = ".replaced-" + PREFIX;
@@ -96,7 +100,10 @@ public final class Checkpoints {
         Files.createDirectories(root);
         String name = String.format("%s%08d", PREFIX, step);
         Path target = root.resolve(name);
-        Path tmp = Files.createTempDirectory(root, TMP);
+        // A name of its own, created with the umask's permissions (createTempDirectory would make it 0700, which a
+        // group on a shared cluster file system cannot read).
+        Path tmp = root.resolve(TMP + step + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        Files.createDirectory(tmp);
         OutputArchive m = new OutputArchive();
         model.save(m);
         m.save_to(tmp.resolve("model.pt").toString());
@@ -110,6 +117,7 @@ public final class Checkpoints {
         meta.put("format", FORMAT);
         meta.put("kind", config.kind().id());
         meta.put("step", step);
+        meta.put("identity", RunIdentity.digest(config));
         Map<String, String> sums = new LinkedHashMap<>();
         for (String f : FILES) {
             if (Files.exists(tmp.resolve(f))) {
@@ -117,7 +125,16 @@ public final class Checkpoints {
             }
         }
         meta.put("sha256", sums);
-        Files.writeString(tmp.resolve("meta.yaml"), new Yaml().dump(meta), StandardCharsets.UTF_8);
+        String body = new Yaml().dump(meta);
+        // meta.yaml covers itself: its last line is the SHA-256 of everything before it.
+        Files.writeString(tmp.resolve("meta.yaml"), body + SELF + sha256(body.getBytes(StandardCharsets.UTF_8)) + "\n",
+                StandardCharsets.UTF_8);
+        try (var files = Files.list(tmp)) {
+            for (Path f : files.toList()) {
+                AtomicFiles.sync(f);
+            }
+        }
+        AtomicFiles.syncDirectory(tmp);
         if (Files.exists(target)) {
             Path replaced = root.resolve(REPLACED + name.substring(PREFIX.length()));
             deleteTree(replaced);                  // a stale one: target exists, so it is not the only copy
@@ -127,6 +144,7 @@ public final class Checkpoints {
         } else {
             move(tmp, target);
         }
+        AtomicFiles.syncDirectory(root);
         prune(root, keep, kept);
         return target;
     }
@@ -160,6 +178,37 @@ public final class Checkpoints {
             }
         }
         return new ArrayList<>(bySuffix.values());
+    }
+
+    /**
+     * Moves the checkpoints of steps after {@code step} into a new {@code checkpoints/abandoned-N/}: a run resumed
+     * from an older checkpoint starts a new line of checkpoints, and the newer ones of the abandoned line must never
+     * count as "newest" nor crowd the new line out when old checkpoints are pruned. Nothing is deleted. Returns the
+     * folder, or null when there was nothing to move.
+     */
+    public static Path setAsideNewerThan(Path runDir, long step) throws IOException {
+        List<Path> newer = new ArrayList<>();
+        for (Path p : list(runDir)) {
+            Long s = stepOfName(p);
+            if (s != null && s > step) {
+                newer.add(p);
+            }
+        }
+        if (newer.isEmpty()) {
+            return null;
+        }
+        Path root = dir(runDir);
+        Path aside;
+        int n = 1;
+        while (Files.exists(aside = root.resolve("abandoned-" + n))) {
+            n++;
+        }
+        Files.createDirectory(aside);
+        for (Path p : newer) {
+            move(p, aside.resolve(p.getFileName().toString().replace(REPLACED, PREFIX)));
+        }
+        AtomicFiles.syncDirectory(root);
+        return aside;
     }
 
     /**
@@ -306,9 +355,18 @@ public final class Checkpoints {
         if (!Files.exists(metaFile)) {
             throw new CheckpointException(metaFile, "checkpoint " + ckpt + " is incomplete: meta.yaml is missing");
         }
+        String text = Files.readString(metaFile, StandardCharsets.UTF_8);
+        int self = text.lastIndexOf(SELF);
+        if (self >= 0) {
+            String body = text.substring(0, self);
+            String sum = text.substring(self + SELF.length()).strip();
+            if (!sum.equals(sha256(body.getBytes(StandardCharsets.UTF_8)))) {
+                throw corrupted(metaFile, "does not match its own SHA-256 (it was edited or damaged)");
+            }
+        }
         Object parsed;
-        try (InputStream in = Files.newInputStream(metaFile)) {
-            parsed = ConfigLoader.strictYaml().load(in);
+        try {
+            parsed = ConfigLoader.strictYaml().load(text);
         } catch (RuntimeException e) {
             throw corrupted(metaFile, "it is not valid YAML (" + firstLine(e.getMessage()) + ")");
         }
@@ -319,20 +377,30 @@ public final class Checkpoints {
         if (!(format instanceof Integer)) {
             throw corrupted(metaFile, "its 'format' is " + (format == null ? "missing" : "'" + format + "'"));
         }
-        if (!format.equals(FORMAT)) {
+        if (!format.equals(FORMAT) && !format.equals(1)) {
             throw new CheckpointException(metaFile, "checkpoint " + ckpt + " has format " + format
-                    + "; this version of incontext reads format " + FORMAT);
+                    + "; this version of incontext reads formats 1 and " + FORMAT);
+        }
+        if (format.equals(FORMAT) && self < 0) {
+            throw corrupted(metaFile, "has no '" + SELF.strip() + "' line (format " + FORMAT + " covers itself)");
         }
         Object step = meta.get("step");
         if (!(step instanceof Number n) || n.longValue() < 0 || step instanceof Double || step instanceof Float) {
             throw corrupted(metaFile, "its 'step' is " + (step == null ? "missing" : "'" + step + "'"));
         }
+        Long named = stepOfName(ckpt);
+        if (named != null && named != ((Number) step).longValue()) {
+            throw corrupted(metaFile, "says step " + step + " but the directory is " + ckpt.getFileName());
+        }
         if (!(meta.get("sha256") instanceof Map<?, ?> sums)) {
             throw corrupted(metaFile, "its 'sha256' table is " + (meta.get("sha256") == null ? "missing" : "garbled"));
         }
-        for (String required : new String[] {"model.pt", "config.yaml"}) {
-            if (!sums.containsKey(required)) {
-                throw corrupted(metaFile, "its 'sha256' table has no entry for " + required);
+        for (String f : FILES) {
+            // Every file the loader reads is listed (and so verified): model and config always, the optimiser's
+            // state whenever it is there.
+            boolean required = !f.equals("optimizer.pt") || Files.exists(ckpt.resolve(f));
+            if (required && !sums.containsKey(f)) {
+                throw corrupted(metaFile, "its 'sha256' table has no entry for " + f);
             }
         }
         for (Map.Entry<?, ?> e : sums.entrySet()) {
@@ -352,6 +420,14 @@ public final class Checkpoints {
         return ((Number) step).longValue();
     }
 
+    /** The step a checkpoint directory's name says ({@code step-N} or {@code .replaced-step-N}), or null. */
+    private static Long stepOfName(Path ckpt) {
+        String n = ckpt.getFileName() == null ? "" : ckpt.getFileName().toString();
+        String digits = n.startsWith(PREFIX) ? n.substring(PREFIX.length())
+                : n.startsWith(REPLACED) ? n.substring(REPLACED.length()) : null;
+        return digits != null && digits.matches("\\d{1,18}") ? Long.valueOf(digits) : null;
+    }
+
     private static CheckpointException corrupted(Path metaFile, String why) {
         return new CheckpointException(metaFile, "corrupted checkpoint " + metaFile.getParent() + ": meta.yaml " + why
                 + "; use an older checkpoint or start afresh");
@@ -365,10 +441,16 @@ public final class Checkpoints {
         return nl < 0 ? s : s.substring(0, nl);
     }
 
+    /** Loads model.pt of a (verified) checkpoint; a file libtorch cannot read is refused naming it, without a C++ trace. */
     public static void loadModel(Path ckpt, Module model) {
-        InputArchive a = new InputArchive();
-        a.load_from(ckpt.resolve("model.pt").toString());
-        model.load(a);
+        try {
+            InputArchive a = new InputArchive();
+            a.load_from(ckpt.resolve("model.pt").toString());
+            model.load(a);
+        } catch (RuntimeException e) {
+            throw new CheckpointException(ckpt.resolve("model.pt"), "checkpoint " + ckpt + ": model.pt does not fit "
+                    + "this model (" + firstLine(e.getMessage()) + ")", e);
+        }
     }
 
     public static void loadOptimizer(Path ckpt, Optimizer optimizer) {
@@ -406,6 +488,14 @@ public final class Checkpoints {
             }
         }
         Files.deleteIfExists(p);
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static String sha256(Path f) throws IOException {

@@ -1,5 +1,6 @@
 package dev.incontext.train;
 
+import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunConfig.TrainingConfig;
@@ -12,10 +13,8 @@ import dev.incontext.util.Json;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -124,8 +123,13 @@ public final class Trainer {
         for (String done : Checkpoints.cleanStale(runDir)) {
             listener.onNotice(done);
         }
-        writeAtomically(runDir.resolve("config.yaml"), ConfigLoader.toYaml((Record) config));
-        writeAtomically(runDir.resolve("metrics.jsonl"), keptMetrics.isEmpty() ? "" : String.join("\n", keptMetrics)
+        Path abandoned = Checkpoints.setAsideNewerThan(runDir, start);
+        if (abandoned != null && start > 0) {
+            listener.onNotice("resumed from step " + start + ": the newer checkpoints of the line it abandons are "
+                    + "kept in " + abandoned + ", never used");
+        }
+        AtomicFiles.write(runDir.resolve("config.yaml"), ConfigLoader.toYaml((Record) config));
+        AtomicFiles.write(runDir.resolve("metrics.jsonl"), keptMetrics.isEmpty() ? "" : String.join("\n", keptMetrics)
                 + "\n");
 
         TrainingConfig t = config.training();
@@ -218,17 +222,6 @@ public final class Trainer {
         }
     }
 
-    static void writeAtomically(Path file, String text) throws IOException {
-        // A name of its own (not a fixed one two writers could share), created with the umask's permissions.
-        Path tmp = file.resolveSibling("." + file.getFileName() + "." + ProcessHandle.current().pid() + "-"
-                + Thread.currentThread().getId() + "-" + System.nanoTime() + ".tmp");
-        Files.writeString(tmp, text, StandardCharsets.UTF_8);
-        try {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
 
     /**
      * The metric lines of steps before {@code fromStep}, which a resumed run keeps (none for a fresh run). A torn last

@@ -21,6 +21,8 @@ import dev.incontext.sweep.SweepSpec;
 import dev.incontext.sweep.Sweeps;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.train.CheckpointException;
+import dev.incontext.train.Checkpoints;
+import dev.incontext.train.TrainedModel;
 import dev.incontext.train.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -288,6 +290,59 @@ class RunIntegrityTest {
         assertEquals("0", r[0], r[1] + r[2]);
         assertTrue(Files.exists(export.resolve("standard/manifest.json")));
         assertTrue(Files.notExists(export.resolve("standard/pred_stale.npy")), "a stale prediction file stayed");
+    }
+
+    /** meta.yaml covers itself and its directory: an edited step is refused, not trusted. */
+    @Test
+    void editedCheckpointMetadataIsRefused(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("r");
+        new Trainer().train(config(run), null);
+        Path ckpt = run.resolve("checkpoints/step-00000006");
+        Path meta = ckpt.resolve("meta.yaml");
+        String original = Files.readString(meta);
+        Files.writeString(meta, original.replace("step: 6", "step: 3"));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.inspect(ckpt));
+        assertTrue(e.getMessage().contains("does not match its own SHA-256"), e.getMessage());
+        // The same edit with the self-checksum recomputed: the directory's name still disagrees.
+        String body = original.replace("step: 6", "step: 3");
+        body = body.substring(0, body.lastIndexOf("meta_sha256: "));
+        Files.writeString(meta, body + "meta_sha256: " + sha256(body) + "\n");
+        e = assertThrows(CheckpointException.class, () -> Checkpoints.inspect(ckpt));
+        assertTrue(e.getMessage().contains("says step 3 but the directory is step-00000006"), e.getMessage());
+        // A weight file the table leaves out is not loaded unverified.
+        body = original.substring(0, original.lastIndexOf("meta_sha256: "));
+        body = body.replaceAll("(?m)^  optimizer.pt: .*\\n", "");
+        Files.writeString(meta, body + "meta_sha256: " + sha256(body) + "\n");
+        e = assertThrows(CheckpointException.class, () -> Checkpoints.inspect(ckpt));
+        assertTrue(e.getMessage().contains("no entry for optimizer.pt"), e.getMessage());
+    }
+
+    private static String sha256(String s) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Resuming from an older checkpoint starts a new line: the abandoned newer checkpoints are moved aside (never
+     * deleted, never used), so "newest" is the new line's and pruning cannot keep the stale one.
+     */
+    @Test
+    void newestMeansNewestOfTheCurrentLineage(@TempDir Path dir) throws IOException {
+        Path run2 = dir.resolve("r2");
+        new Trainer().train(config(run2, "training.steps=9", "training.keep_checkpoints=5"), null);
+        byte[] stale = Files.readAllBytes(run2.resolve("checkpoints/step-00000009/model.pt"));
+        new Trainer().train(config(run2, "training.steps=7", "training.keep_checkpoints=1"),
+                run2.resolve("checkpoints/step-00000003"));
+        assertEquals(List.of("step-00000007"), Checkpoints.list(run2).stream().map(p -> p.getFileName().toString())
+                .toList());
+        assertEquals(7, Checkpoints.load(run2, m -> { }).step());
+        assertEquals(7, Checkpoints.inspect(TrainedModel.load(run2).checkpoint().orElseThrow()).step());
+        assertArrayEquals(stale, Files.readAllBytes(run2.resolve("checkpoints/abandoned-1/step-00000009/model.pt")));
+        assertTrue(Files.isDirectory(run2.resolve("checkpoints/abandoned-1/step-00000006")));
     }
 
     private static String[] prepend(List<String> first, List<String> rest) {

@@ -38,16 +38,19 @@ class CheckpointsTest {
         Path run = run(dir);
         Path meta = step(run, 10).resolve("meta.yaml");
         String good = Files.readString(meta);
+        String body = good.substring(0, good.lastIndexOf("meta_sha256: "));
         String[][] cases = {
             {"", "meta.yaml it is empty"},
             {"{format: 1, step: [unclosed", "meta.yaml it is not valid YAML"},
-            {"\u0000\u0001\u00ff garbage", "meta.yaml"},
+            {"\u0000\u0001\u00ff garbage", "meta.yaml it is not valid YAML"},
             {"just a string", "meta.yaml it does not hold a mapping"},
-            {good.replaceAll("(?m)^step:.*\\n", ""), "its 'step' is missing"},
-            {good.replaceAll("(?m)^step:.*$", "step: ten"), "its 'step' is 'ten'"},
-            {good.substring(0, good.indexOf("sha256")), "its 'sha256' table is missing"},
-            {good.replaceAll("(?m)^format:.*\\n", ""), "its 'format' is missing"},
-            {good.substring(0, good.length() / 2), ""},   // torn by a crash while writing
+            // Edits sealed with a recomputed self-checksum, so that each field's own check is what refuses them.
+            {sealed(body.replaceAll("(?m)^step:.*\n", "")), "its 'step' is missing"},
+            {sealed(body.replaceAll("(?m)^step:.*$", "step: ten")), "its 'step' is 'ten'"},
+            {sealed(body.substring(0, body.indexOf("sha256"))), "its 'sha256' table is missing"},
+            {sealed(body.replaceAll("(?m)^format:.*\n", "")), "its 'format' is missing"},
+            {good.replace("step: 10", "step: 5"), "does not match its own SHA-256"},   // an edit, not re-sealed
+            {body, "has no 'meta_sha256:' line"},   // torn by a crash before its last line
         };
         for (String[] c : cases) {
             Files.writeString(meta, c[0], StandardCharsets.UTF_8);
@@ -65,6 +68,11 @@ class CheckpointsTest {
         Files.delete(meta);
         CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.inspect(step(run, 10)));
         assertTrue(e.getMessage().contains("meta.yaml is missing"), e.getMessage());
+    }
+
+    /** {@code body} with the self-checksum line a format-2 meta.yaml ends with. */
+    static String sealed(String body) {
+        return body + "meta_sha256: " + Checkpoints.sha256(body.getBytes(StandardCharsets.UTF_8)) + "\n";
     }
 
     @Test
@@ -134,7 +142,8 @@ class CheckpointsTest {
         assertFalse(before.equals(after), "step 10 was not replaced");
         Checkpoints.inspect(step(run, 10));
         try (var s = Files.list(Checkpoints.dir(run))) {
-            assertEquals(List.of("step-00000005", "step-00000010"),
+            // The abandoned line's step 10 is kept aside, and the new line's step 10 is in place.
+            assertEquals(List.of("abandoned-1", "step-00000005", "step-00000010"),
                     s.map(p -> p.getFileName().toString()).sorted().toList());
         }
     }

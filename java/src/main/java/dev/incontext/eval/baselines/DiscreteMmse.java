@@ -1,7 +1,6 @@
 package dev.incontext.eval.baselines;
 
 import dev.incontext.config.RunConfig.TaskConfig;
-import dev.incontext.config.RunConfig.TaskKind;
 import dev.incontext.model.Predictor;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.TaskFamily;
