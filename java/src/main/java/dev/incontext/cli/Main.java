@@ -1,6 +1,7 @@
 package dev.incontext.cli;
 
 import dev.incontext.ops.Blas;
+import dev.incontext.util.Logging;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -33,6 +34,7 @@ public final class Main implements Runnable {
 
     /** As {@link #execute(String...)}, writing to {@code out} and {@code err} (null: standard output and error). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        Logging.useProjectConfiguration();   // before anything loads JavaCPP or Log4j
         Blas.select();  // before anything loads libtorch
         CommandLine cli = new CommandLine(new Main());
         ExperimentCommand.describeExperiments(cli.getSubcommands().get("experiment").getCommandSpec());

@@ -51,8 +51,8 @@ final class TrainCommand implements Callable<Integer> {
         if (c instanceof RunConfig r) {
             Baselines.validate(r.eval());
         }
-        out.println("# resolved config");
-        out.print(ConfigLoader.toYaml((Record) c));
+        out.printf("config: %s (%s run, %d steps, seed %d; every key is in that file)%n",
+                Path.of(c.outDir()).resolve("config.yaml"), c.kind().id(), c.training().steps(), c.seed());
         out.flush();
         try (PointerScope scope = new PointerScope(); ConsoleProgress progress = new ConsoleProgress(out)) {
             Trainer.Outcome o = new Trainer(progress).train(Trainer.prepare(c), resume, overwrite);

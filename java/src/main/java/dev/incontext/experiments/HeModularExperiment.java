@@ -28,7 +28,8 @@ public final class HeModularExperiment implements Experiment {
         }
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "he_modular_paper" : null;
         ModularConfig c = ConfigLoader.load(ModularConfig.class, base, ctx.overrides());
-        ctx.log().accept("# resolved config\n" + ConfigLoader.toYaml(c).stripTrailing());
+        ctx.log().accept("config: " + Path.of(c.outDir()).resolve("config.yaml") + " (p = " + c.task().p() + ", "
+                + c.training().steps() + " steps per cell; every key is in that file)");
         HeModular.Report r = new HeModular(c, ctx.log()).run(ctx.master());
         List<Path> files = new ArrayList<>(r.curves());
         files.add(r.heatmap());

@@ -150,7 +150,7 @@ class HeModularTest {
     }
 
     @Test
-    void paperPresetHasThePapersSizesAndStartsOnTheCpu(@TempDir Path dir) {
+    void paperPresetHasThePapersSizesAndStartsOnTheCpu(@TempDir Path dir) throws IOException {
         ModularConfig c = ConfigLoader.load(ModularConfig.class, "he_modular_paper", List.of());
         assertEquals(29, c.task().p());
         assertEquals(4, c.model().nLayer());
@@ -164,7 +164,8 @@ class HeModularTest {
                 "training.batch_size=8", "eval.rows=4", "eval.every=1", "eval.n_checkpoints=0",
                 "phase_diagram.n_tasks_pl=[64]", "phase_diagram.alpha=[0.8]");
         assertEquals("0", r[0], r[1] + r[2]);
-        assertTrue(r[1].contains("n_embd: 512"), r[1]);
+        assertTrue(r[1].contains("config: " + dir.resolve("config.yaml")), r[1]);
+        assertTrue(Files.readString(dir.resolve("config.yaml")).contains("n_embd: 512"));
         assertTrue(r[1].contains("step 1 "), r[1]);
     }
 

@@ -1,6 +1,7 @@
 package dev.incontext.sweep.spark;
 
 import dev.incontext.ops.Blas;
+import dev.incontext.util.Logging;
 import dev.incontext.sweep.Cell;
 import dev.incontext.sweep.CellResult;
 import dev.incontext.sweep.CellRunner;
@@ -69,10 +70,8 @@ public final class SparkBackend implements SweepBackend {
         int threads = options.threadsPerCell() > 0 ? options.threadsPerCell()
                 : slots > 0 ? Math.max(1, cores / Math.max(1, Math.min(slots, plan.cells().size()))) : taskCpus;
 
-        if (System.getProperty("log4j2.configurationFile") == null) {
-            // Before Spark's first log line initialises Log4j; a JVM that names its own configuration keeps it.
-            System.setProperty("log4j2.configurationFile", "dev/incontext/sweep/spark/log4j2.properties");
-        }
+        // Before Spark's first log line initialises Log4j; a JVM that names its own configuration keeps it.
+        Logging.useProjectConfiguration();
         SparkConf conf = new SparkConf()
                 .setMaster(master)
                 .setAppName("incontext sweep " + plan.outDir().toAbsolutePath().getFileName())
