@@ -10,6 +10,7 @@ import dev.incontext.eval.baselines.Baselines;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.train.Trainer;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +53,9 @@ public final class Demo implements Experiment {
         return new ExperimentReport(summary, files, r.targetsMet(), r.verdict());
     }
 
+    /** The file that marks a run directory as the demo's own, which a later demo may replace. */
+    static final String MARKER = ".demo-run";
+
     public Result runDemo(ExperimentContext ctx) throws IOException {
         RunConfig c = ConfigLoader.load(RunConfig.class, ctx.configFile() != null ? ctx.configFile() : "demo", ctx.overrides());
         Baselines.validate(c.eval());
@@ -59,9 +63,17 @@ public final class Demo implements Experiment {
                 + "%d-dimensional linear regression, %d points per prompt, %d steps on %s", c.model().layers(),
                 c.model().heads(), c.model().width(), c.task().nDims(), c.curriculum().points().end(),
                 c.training().steps(), c.device()));
+        Path dir = Path.of(c.outDir());
+        boolean holdsRun = Files.exists(dir.resolve("config.yaml")) || Files.exists(dir.resolve("checkpoints"))
+                || Files.exists(dir.resolve("metrics.jsonl"));
+        if (holdsRun && !Files.exists(dir.resolve(MARKER))) {
+            throw new IllegalArgumentException("out_dir " + dir + " holds a run the demo did not write; the demo "
+                    + "replaces only its own previous run. Choose another out_dir, or delete " + dir + " first");
+        }
         long t0 = System.nanoTime();
         try (PointerScope scope = new PointerScope()) {
             TrainedModel model = new Trainer(ctx.training()).train(c, null, true);
+            AtomicFiles.write(dir.resolve(MARKER), "written by `incontext demo`, which may replace this run\n");
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
             ctx.log().accept(String.format(Locale.ROOT, "trained in %.0f s; evaluating on %d prompts", trainSeconds,
                     c.eval().numPrompts()));

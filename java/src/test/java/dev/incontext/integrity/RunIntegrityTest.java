@@ -345,6 +345,26 @@ class RunIntegrityTest {
         assertTrue(Files.isDirectory(run2.resolve("checkpoints/abandoned-1/step-00000006")));
     }
 
+    /** demo replaces its own previous run only: pointed at another run it refuses, deleting nothing. */
+    @Test
+    void demoRefusesADirectoryThatIsNotADemoRun(@TempDir Path dir) throws IOException {
+        Path other = dir.resolve("other");
+        new Trainer().train(config(other), null);
+        List<String> before = listing(other);
+        List<String> demo = new ArrayList<>(List.of("demo"));
+        demo.addAll(tiny(other, "eval.num_prompts=16", "eval.batch_size=16"));
+        String[] r = run(demo.toArray(new String[0]));
+        assertEquals("1", r[0], r[1] + r[2]);
+        assertTrue(r[2].contains("holds a run the demo did not write"), r[2]);
+        assertEquals(before, listing(other));
+        Path own = dir.resolve("own");
+        demo.replaceAll(a -> a.equals("out_dir=" + other) ? "out_dir=" + own : a);
+        for (int i = 0; i < 2; i++) {   // the second demo replaces the first's run
+            r = run(demo.toArray(new String[0]));
+            assertEquals("0", r[0], r[1] + r[2]);
+        }
+    }
+
     private static String[] prepend(List<String> first, List<String> rest) {
         List<String> all = new ArrayList<>(first);
         all.addAll(rest);
