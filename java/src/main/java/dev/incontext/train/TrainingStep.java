@@ -51,6 +51,10 @@ public final class TrainingStep {
      * the milliseconds of each of {@code steps} steps after {@code warmup} untimed ones. Nothing is written.
      */
     public double[] time(int warmup, int steps) {
+        if (steps < 1 || warmup < 0) {
+            throw new IllegalArgumentException("a timing needs at least one timed step and no negative warm-up; got "
+                    + steps + " timed steps (--steps) and " + warmup + " warm-up steps (--warmup)");
+        }
         double[] ms = new double[steps];
         for (int i = 0; i < warmup + steps; i++) {
             try (PointerScope scope = new PointerScope()) {

@@ -365,6 +365,21 @@ class RunIntegrityTest {
         }
     }
 
+    /** Bad command-line numbers are named, before any file is written. */
+    @Test
+    void badCommandLineNumbersAreNamedBeforeWork(@TempDir Path dir) {
+        String[] r = run("bench-train", "--steps", "0", "--preset", "tiny");
+        assertEquals("1", r[0], r[1] + r[2]);
+        assertTrue(r[2].contains("at least one timed step") && r[2].contains("--steps"), r[2]);
+        assertFalse(r[2].contains("out of bounds"), r[2]);
+        Path out = dir.resolve("sweep");
+        r = run("sweep", "--config", "demo", "--master", "local[99999999999]", "--out", out.toString(), "seed=1,2");
+        assertNotEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[2].contains("--master local[99999999999]") && r[2].contains("cells side by side"), r[2]);
+        assertFalse(r[2].contains("For input string"), r[2]);
+        assertTrue(Files.notExists(out.resolve("base-config.yaml")), "wrote before refusing");
+    }
+
     private static String[] prepend(List<String> first, List<String> rest) {
         List<String> all = new ArrayList<>(first);
         all.addAll(rest);
