@@ -1,6 +1,7 @@
 package dev.incontext.cli;
 
 import dev.incontext.ops.Blas;
+import dev.incontext.ops.NativeCache;
 import dev.incontext.util.Logging;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -36,6 +37,9 @@ public final class Main implements Runnable {
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         Logging.useProjectConfiguration();   // before anything loads JavaCPP or Log4j
         Blas.select();  // before anything loads libtorch
+        if (needsNativeLibraries(args)) {
+            NativeCache.prepare();   // extraction into a cold cache takes turns with other JVMs
+        }
         CommandLine cli = new CommandLine(new Main());
         ExperimentCommand.describeExperiments(cli.getSubcommands().get("experiment").getCommandSpec());
         if (out != null) {
@@ -58,6 +62,16 @@ public final class Main implements Runnable {
             return 1;
         });
         return cli.execute(args);
+    }
+
+    /** Every command but help and the version loads libtorch. */
+    private static boolean needsNativeLibraries(String[] args) {
+        for (String a : args) {
+            if (a.equals("--help") || a.equals("-h") || a.equals("--version") || a.equals("-V") || a.equals("help")) {
+                return false;
+            }
+        }
+        return args.length > 0;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -380,6 +380,30 @@ class RunIntegrityTest {
         assertTrue(Files.notExists(out.resolve("base-config.yaml")), "wrote before refusing");
     }
 
+    /**
+     * Two CLI JVMs started together on one cold JavaCPP cache take turns extracting the native libraries (two
+     * extracting at once have crashed a JVM): both finish, and the lock file the loads take turns through is there.
+     */
+    @Test
+    void twoCliJvmsOnAColdCacheTakeTurnsExtracting(@TempDir Path dir) throws Exception {
+        Path cache = dir.resolve("javacpp-cache");
+        List<Process> children = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                    .toString(), "-Xss8m", "-Dorg.bytedeco.javacpp.cachedir=" + cache,
+                    "-D" + Blas.PROPERTY + "=" + (Blas.isMkl() ? "mkl" : "openblas"), "-cp",
+                    System.getProperty("java.class.path"), "dev.incontext.cli.Main", "train", "--config", "demo"));
+            cmd.addAll(tiny(dir.resolve("run" + i), "training.steps=1", "training.save_every=1"));
+            children.add(new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("child" + i + ".log").toFile()).start());
+        }
+        for (int i = 0; i < 2; i++) {
+            assertTrue(children.get(i).waitFor(300, TimeUnit.SECONDS), "child " + i + " did not finish");
+            assertEquals(0, children.get(i).exitValue(), Files.readString(dir.resolve("child" + i + ".log")));
+        }
+        assertTrue(Files.exists(cache.resolve(".incontext-extract.lock")), "the loads did not go through the lock");
+    }
+
     private static String[] prepend(List<String> first, List<String> rest) {
         List<String> all = new ArrayList<>(first);
         all.addAll(rest);

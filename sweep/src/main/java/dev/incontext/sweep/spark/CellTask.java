@@ -1,5 +1,6 @@
 package dev.incontext.sweep.spark;
 
+import dev.incontext.ops.NativeCache;
 import dev.incontext.sweep.Cell;
 import dev.incontext.sweep.CellResult;
 import dev.incontext.sweep.CellRunner;

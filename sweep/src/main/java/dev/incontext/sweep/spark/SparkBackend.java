@@ -1,5 +1,6 @@
 package dev.incontext.sweep.spark;
 
+import dev.incontext.ops.NativeCache;
 import dev.incontext.ops.Blas;
 import dev.incontext.util.Logging;
 import dev.incontext.sweep.Cell;

@@ -1,6 +1,5 @@
-package dev.incontext.sweep.spark;
+package dev.incontext.ops;
 
-import dev.incontext.ops.NativeLibrary;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -13,8 +12,8 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * Loads libtorch and the project's ops once per JVM, extracting them into JavaCPP's cache under a file lock. JavaCPP's
  * cache is not safe for several JVMs extracting at once (two executor JVMs starting on a cold cache crashed one with
- * SIGBUS): the driver extracts before any executor starts, and executors on other machines take turns through the
- * lock, so at most one JVM per cache directory extracts at a time.
+ * SIGBUS): every CLI command and every sweep executor loads through here, so at most one JVM per cache directory
+ * extracts at a time and the others wait for it.
  */
 public final class NativeCache {
     private static boolean ready;
@@ -31,7 +30,7 @@ public final class NativeCache {
         try {
             Path dir = Loader.getCacheDir().toPath();
             Files.createDirectories(dir);
-            lock = dir.resolve(".incontext-extract.lock");
+            lock = lockFile();
         } catch (IOException e) {
             // No cache directory we can write: JavaCPP will report its own error when it loads.
         }
@@ -51,6 +50,11 @@ public final class NativeCache {
         }
         ready = true;
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** The lock file in the cache directory that loads take turns through. */
+    public static Path lockFile() throws IOException {
+        return Loader.getCacheDir().toPath().resolve(".incontext-extract.lock");
     }
 
     /** Where JavaCPP extracts the native libraries (for messages). */
