@@ -69,6 +69,11 @@ public final class SuiteEvaluation {
     public record Outcome(SuiteResult result, Map<String, Evaluator.Captured> captured,
             Map<String, Map<String, String>> predictorSettings, int cachedCurves, int computedCurves) {}
 
+    /** The code part of every cache key: the fingerprint of the classes and native files that run. */
+    static String cacheCode() {
+        return BuildInfo.codeFingerprint();
+    }
+
     public static Outcome run(TrainedModel model, RunConfig c, EvalSuite suite, Options o, Evaluator.Listener listener)
             throws IOException {
         var options = Devices.float32(c.device());
@@ -87,8 +92,9 @@ public final class SuiteEvaluation {
         int cached = 0;
         int computed = 0;
         TaskSampler trainedSampler = new TaskSampler(c.task(), c.seed(), options);
-        // What every cache key shares, computed once (the commit is read from .git).
-        List<String> run = List.of(provenance.libraryVersion(), provenance.commit(), ConfigLoader.toYaml(c.task()),
+        // What every cache key shares, computed once: the code that runs (uncommitted edits included), the task,
+        // the model and the request.
+        List<String> run = List.of(cacheCode(), ConfigLoader.toYaml(c.task()),
                 ConfigLoader.toYaml(c.model()), Integer.toString(o.prompts()), Integer.toString(o.batchSize()),
                 Integer.toString(trainedPoints), Long.toString(c.seed()));
         for (Setting setting : suite.settings()) {

@@ -4,7 +4,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /** What code and machine produced a result: for the provenance written beside every result. */
 public final class BuildInfo {
@@ -83,6 +87,48 @@ public final class BuildInfo {
             return Optional.empty();
         }
         return Optional.empty();
+    }
+
+    private static volatile String codeFingerprint;
+
+    /**
+     * A fingerprint of the code that runs: the SHA-256 over the library's classes and native files (its jar, or every
+     * file under its classes directory, by relative name and content). Unlike {@link #commit()} it changes with
+     * uncommitted edits, so a cache keyed on it never serves results of other code.
+     */
+    public static String codeFingerprint() {
+        String f = codeFingerprint;
+        if (f == null) {
+            try {
+                Path code = Path.of(BuildInfo.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+                f = fingerprint(code);
+            } catch (Exception e) {
+                f = "unknown-" + System.nanoTime();   // nothing to compare: no cache hit across processes
+            }
+            codeFingerprint = f;
+        }
+        return f;
+    }
+
+    /** The SHA-256 over a jar's bytes, or over every file under a directory (relative name and content, sorted). */
+    static String fingerprint(Path code) throws IOException {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            if (Files.isRegularFile(code)) {
+                md.update(Files.readAllBytes(code));
+            } else {
+                try (Stream<Path> files = Files.walk(code)) {
+                    for (Path p : files.filter(Files::isRegularFile).sorted().toList()) {
+                        md.update(code.relativize(p).toString().getBytes(StandardCharsets.UTF_8));
+                        md.update((byte) 0);
+                        md.update(Files.readAllBytes(p));
+                    }
+                }
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The CPU model name from /proc/cpuinfo, or the OS architecture where that file does not exist. */
