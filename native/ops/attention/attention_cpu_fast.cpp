@@ -43,8 +43,8 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
 namespace {
 enum class Isa { portable, avx2, avx512 };
 
-// The widest build the CPU runs, capped by INCONTEXT_CPU_ISA=portable|avx2: how tests run every build on one
-// machine, and how a user checks that a result does not depend on the instruction set.
+// The widest build the CPU runs, capped by INCONTEXT_CPU_ISA=portable|avx2 (avx512 caps nothing): how tests run every
+// build on one machine, and how a user checks that a result does not depend on the instruction set.
 Isa detect() {
 #if defined(INCONTEXT_HAVE_AVX2_KERNEL) && (defined(__x86_64__) || defined(__i386__))
   Isa best = Isa::portable;

@@ -8,6 +8,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,7 +55,7 @@ class EvalCommandTest {
             assertTrue(Files.exists(export.resolve(s).resolve("xs.npy")));
         }
         assertTrue(Files.exists(export.resolve("orthants/queries.npy")));
-        javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(out.resolve("report.html")
+        DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(out.resolve("report.html")
                 .toFile());
         String changed = run("eval", "--checkpoint", runDir.toString(), "--suite", "standard", "--out", out.toString(),
                 "eval.num_prompts=32", "eval.batch_size=32");

@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
+import dev.incontext.experiments.Experiments;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,14 +30,19 @@ class MainTest {
 
     @Test
     void unknownOverrideKeyFailsWithExitCodeOne(@TempDir Path dir) {
-        assertEquals(1, Main.execute("train", "--config", "demo", "--training.stepz=2", "out_dir=" + dir));
+        StringWriter err = new StringWriter();
+        assertEquals(1, Main.execute(null, new PrintWriter(err), "train", "--config", "demo",
+                "--training.stepz=2", "out_dir=" + dir));
+        assertTrue(err.toString().contains("training.stepz") && err.toString().contains("unknown key")
+                && err.toString().contains("steps"), err.toString());
+        assertTrue(Files.notExists(dir.resolve("config.yaml")), "wrote before refusing");
     }
 
     /** ops-check covers every native op the library exposes, and passes. */
     @Test
     void opsCheckCoversEveryNativeOp() {
-        java.io.StringWriter out = new java.io.StringWriter();
-        int rc = Main.execute(new java.io.PrintWriter(out), null, "ops-check", "--seed", "11");
+        StringWriter out = new StringWriter();
+        int rc = Main.execute(new PrintWriter(out), null, "ops-check", "--seed", "11");
         assertEquals(0, rc, out.toString());
         for (String op : new String[] {"attention", "prefix_lstsq", "prefix_avg", "prefix_knn"}) {
             assertTrue(out.toString().contains("\n" + op + " "), op + " missing from:\n" + out);
@@ -47,11 +56,11 @@ class MainTest {
         String[] run = {"train", "--config", "demo", "training.steps=2", "model.preset=custom", "model.n_layer=1",
             "model.n_head=1", "model.n_embd=8", "training.batch_size=4", "training.save_every=2", "out_dir=" + dir};
         assertEquals(0, Main.execute(run));
-        java.io.StringWriter err = new java.io.StringWriter();
-        assertEquals(1, Main.execute(null, new java.io.PrintWriter(err), run));
+        StringWriter err = new StringWriter();
+        assertEquals(1, Main.execute(null, new PrintWriter(err), run));
         assertTrue(err.toString().contains("already holds a run") && err.toString().contains("--overwrite"),
                 err.toString());
-        String[] again = java.util.Arrays.copyOf(run, run.length + 1);
+        String[] again = Arrays.copyOf(run, run.length + 1);
         again[run.length] = "--overwrite";
         assertEquals(0, Main.execute(again));
     }
@@ -59,8 +68,8 @@ class MainTest {
     /** bench-train times the trainer's own step (TrainingStep) and reports it. */
     @Test
     void benchTrainRunsTheTrainersStep() {
-        java.io.StringWriter out = new java.io.StringWriter();
-        int rc = Main.execute(new java.io.PrintWriter(out), null, "bench-train", "--preset", "tiny", "--steps", "2",
+        StringWriter out = new StringWriter();
+        int rc = Main.execute(new PrintWriter(out), null, "bench-train", "--preset", "tiny", "--steps", "2",
                 "--warmup", "1", "--batch", "4", "--points", "5", "--dims", "3");
         assertEquals(0, rc, out.toString());
         assertTrue(out.toString().matches("(?s).*java preset=tiny .*median_ms=[0-9.]+ .*"), out.toString());
@@ -69,9 +78,9 @@ class MainTest {
     /** `experiment --help` names every registered experiment (the registry is the enum; the help text is static). */
     @Test
     void experimentHelpNamesEveryExperiment() {
-        java.io.StringWriter out = new java.io.StringWriter();
-        assertEquals(0, Main.execute(new java.io.PrintWriter(out), null, "experiment", "--help"));
-        for (dev.incontext.experiments.Experiments e : dev.incontext.experiments.Experiments.values()) {
+        StringWriter out = new StringWriter();
+        assertEquals(0, Main.execute(new PrintWriter(out), null, "experiment", "--help"));
+        for (Experiments e : Experiments.values()) {
             assertTrue(out.toString().contains(e.id() + ":"), e.id() + " missing from:\n" + out);
         }
     }

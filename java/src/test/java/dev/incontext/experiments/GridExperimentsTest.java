@@ -5,9 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
+import dev.incontext.train.TrainingListener;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +24,7 @@ class GridExperimentsTest {
 
     @Test
     void raventosRunsItsPoolGridAndComparesWithDmmseAndRidge(@TempDir Path dir) throws Exception {
-        List<String> o = new java.util.ArrayList<>(TINY);
+        List<String> o = new ArrayList<>(TINY);
         o.add("out_dir=" + dir);
         o.add("grid=1,64");
         ExperimentReport r = new RaventosDiversity().run(ExperimentContext.quiet(o));
@@ -30,14 +36,29 @@ class GridExperimentsTest {
         // With one task in the pool, dMMSE knows the task after one example: on pool prompts it beats ridge.
         String[] one = rows.get(1).split(",");
         assertTrue(Double.parseDouble(one[3]) < Double.parseDouble(one[4]), rows.get(1));
-        // Running again resumes: every cell is already trained.
+        // Running again trains nothing: every cell's final weights stay the very files they were.
+        Map<Path, Object> weights = finalWeights(dir);
+        assertEquals(2, weights.size(), weights.toString());
         new RaventosDiversity().run(ExperimentContext.quiet(o));
+        assertEquals(weights, finalWeights(dir));
         assertTrue(Files.exists(dir.resolve("transition_fresh_tasks.svg")));
+    }
+
+    /** Every final checkpoint's model.pt under {@code dir}, with its file identity and modification time. */
+    private static Map<Path, Object> finalWeights(Path dir) throws IOException {
+        Map<Path, Object> out = new TreeMap<>();
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.filter(p -> p.endsWith(Path.of("step-00000030", "model.pt"))).toList()) {
+                var a = Files.readAttributes(p, BasicFileAttributes.class);
+                out.put(dir.relativize(p), List.of(String.valueOf(a.fileKey()), a.lastModifiedTime()));
+            }
+        }
+        return out;
     }
 
     @Test
     void akyurekRunsItsDepthNoiseGrid(@TempDir Path dir) throws Exception {
-        List<String> o = new java.util.ArrayList<>(TINY.subList(1, TINY.size()));
+        List<String> o = new ArrayList<>(TINY.subList(1, TINY.size()));
         o.add("out_dir=" + dir);
         o.add("depths=1,2");
         o.add("noise=0.0,0.5");
@@ -53,15 +74,15 @@ class GridExperimentsTest {
     /** The paper presets start on the CPU: a couple of steps of the paper's models, one cell each. */
     @Test
     void paperPresetsStartOnTheCpu(@TempDir Path dir) throws Exception {
-        var log = new java.util.ArrayList<String>();
+        var log = new ArrayList<String>();
         ExperimentContext raventos = new ExperimentContext(true, null, List.of("out_dir=" + dir.resolve("r"), "grid=2",
                 "training.steps=2", "training.save_every=2", "eval.num_prompts=64", "eval.batch_size=64"), log::add,
-                new dev.incontext.train.TrainingListener() { });
+                new TrainingListener() { });
         new RaventosDiversity().run(raventos);
         assertTrue(Files.readString(dir.resolve("r/summary.md")).contains("8 layers, width 128"), log.toString());
         ExperimentContext akyurek = new ExperimentContext(true, null, List.of("out_dir=" + dir.resolve("a"), "depths=1",
                 "noise=0.0", "training.steps=2", "training.save_every=2", "eval.num_prompts=64", "eval.batch_size=64"),
-                log::add, new dev.incontext.train.TrainingListener() { });
+                log::add, new TrainingListener() { });
         new AkyurekAlgorithms().run(akyurek);
         assertTrue(Files.readString(dir.resolve("a/summary.md")).contains("width 512, 4 heads"), log.toString());
     }

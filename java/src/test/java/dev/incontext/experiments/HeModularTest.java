@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.incontext.cli.Main;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
+import dev.incontext.eval.ZpReference;
 import dev.incontext.sweep.Cell;
 import dev.incontext.sweep.CellResult;
 import dev.incontext.sweep.CellRunner;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.Sweeps;
 import dev.incontext.tasks.ModularSampler.Split;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -20,7 +22,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,8 +56,8 @@ class HeModularTest {
         // The shots table carries the Bayes line: at shot 2, p = 13.
         String shots = Files.readAllLines(dir.resolve("shots-pl001-L1-a0.60.tsv")).get(3);
         assertTrue(shots.startsWith("2\t"), shots);
-        assertTrue(shots.contains(String.format(java.util.Locale.ROOT, "%.4f",
-                dev.incontext.eval.ZpReference.bayesAccuracy(13, 2))), shots);
+        assertTrue(shots.contains(String.format(Locale.ROOT, "%.4f",
+                ZpReference.bayesAccuracy(13, 2))), shots);
 
         // Interrupted after one cell: the finished cells are skipped, the missing one is trained again.
         Files.delete(dir.resolve("cells/pl003-L2-a0.60/result.json"));
@@ -67,7 +72,7 @@ class HeModularTest {
         r = run("attention-map", "--checkpoint", ckpt.toString(), "--layer", "1", "--head", "1", "--prompt",
                 "1,2,3,4,5,6,7,8", "--out", png.toString());
         assertEquals("0", r[0], r[1] + r[2]);
-        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        BufferedImage img = ImageIO.read(png.toFile());
         assertEquals(8 * 8, img.getWidth());
         // Causal: position 0 attends only to itself (black), never to position 7 (white).
         assertEquals(0x000000, img.getRGB(2, 2) & 0xffffff);
@@ -143,7 +148,7 @@ class HeModularTest {
 
     private static void deleteTree(Path p) throws IOException {
         try (var paths = Files.walk(p)) {
-            for (Path q : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path q : paths.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(q);
             }
         }

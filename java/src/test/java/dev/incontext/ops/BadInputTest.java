@@ -13,12 +13,14 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.function.Executable;
 
 /**
  * Bad inputs give Java exceptions whose messages name the argument and what was expected; none crashes the
  * JVM (each test ends with a good call on the same JVM).
  */
+@ExtendWith(SeedOnFailure.class)
 class BadInputTest {
     private PointerScope scope;
     private final Tensor q = randn(ScalarType.Double, 2, 2, 8, 4);

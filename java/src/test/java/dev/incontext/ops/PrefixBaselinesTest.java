@@ -15,6 +15,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The Java-facing all-prefix baselines: per-prompt lambda, separate queries, weight vectors, averaging and k-NN,
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * (items 2 and 4) within Monte Carlo error: each mean is compared with its expectation at 6 standard errors
  * estimated from the same sample, so a correct implementation fails with probability below 1e-8 per point.
  */
+@ExtendWith(SeedOnFailure.class)
 class PrefixBaselinesTest {
     private PointerScope scope;
 

@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -19,6 +20,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * prefix_lstsq with lambda = 0 equals the per-prefix SVD pseudo-inverse solution (libtorch linalg_pinv) in
  * float64, including k &lt; d, duplicated points, d = 1 and n = 1. Tolerance 1e-9 relative.
  */
+@ExtendWith(SeedOnFailure.class)
 class PrefixLstsqTest {
     private PointerScope scope;
 

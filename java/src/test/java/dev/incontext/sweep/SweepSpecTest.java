@@ -50,18 +50,23 @@ class SweepSpecTest {
         assertTrue(e.contains("axes.training.steps: expected a list of values"), e);
 
         e = failingSweep(dir, "base: demo\nmode: zip\naxes: {training.steps: [1, 2], seed: [1, 2, 3]}", rc);
+        assertEquals(1, rc[0], e);
         assertTrue(e.contains("axes.seed: has 3 values but axes.training.steps has 2"), e);
 
         e = failingSweep(dir, "base: demo\naxes: {training: [1, 2]}", rc);
+        assertEquals(1, rc[0], e);
         assertTrue(e.contains("axes.training: is a section"), e);
 
         e = failingSweep(dir, "base: demo\nseeds: 2\naxes: {seed: [1, 2]}", rc);
+        assertEquals(1, rc[0], e);
         assertTrue(e.contains("seeds: give either seeds: N or an axis on seed"), e);
 
         e = failingSweep(dir, "base: no_such_config\naxes: {seed: [1, 2]}", rc);
+        assertEquals(1, rc[0], e);
         assertTrue(e.contains("no config file 'no_such_config'"), e);
 
         e = failingSweep(dir, "base: demo\nheatmap: loss\naxes: {seed: [1, 2]}", rc);
+        assertEquals(1, rc[0], e);
         assertTrue(e.contains("heatmap: unknown metric 'loss'"), e);
     }
 

@@ -315,10 +315,27 @@ class TrainerTest {
         List<String> broken = new ArrayList<>(lines);
         broken.set(3, "#garbage");
         Files.write(metrics, broken);
+        String config = Files.readString(run.resolve("config.yaml"));
+        List<String> files = listing(run);
         CheckpointException e = assertThrows(CheckpointException.class,
-                () -> train(tiny(run, "training.steps=14", "training.save_every=4"), run));
+                () -> train(tiny(run, "training.steps=14", "training.save_every=4", "training.log_every=2"), run));
         assertTrue(e.getMessage().contains("metrics.jsonl line 4"), e.getMessage());
         assertEquals(broken, Files.readAllLines(metrics));
+        assertEquals(config, Files.readString(run.resolve("config.yaml")), "config.yaml changed by a refused resume");
+        assertEquals(files, listing(run), "files appeared or went");
+    }
+
+    /** Every file under a run directory with its size, but the lock (which only names its last holder). */
+    static List<String> listing(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            List<String> out = new ArrayList<>();
+            for (Path p : paths.sorted().toList()) {
+                if (!p.getFileName().toString().equals(".lock")) {
+                    out.add(dir.relativize(p) + (Files.isRegularFile(p) ? " " + Files.size(p) : ""));
+                }
+            }
+            return out;
+        }
     }
 
     @Test
