@@ -404,6 +404,34 @@ class RunIntegrityTest {
         assertTrue(Files.exists(cache.resolve(".incontext-extract.lock")), "the loads did not go through the lock");
     }
 
+    /** A sweep cell whose checkpoints all fail verification trains afresh, its broken run kept aside, not deleted. */
+    @Test
+    void aCellWithOnlyBrokenCheckpointsKeepsThemAside(@TempDir Path dir) throws Exception {
+        SweepOptions serial = new SweepOptions("serial", false, false, 0, Map.of());
+        List<String> args = new ArrayList<>(tiny(dir, "seed=1,2"));
+        args.remove("out_dir=" + dir);
+        args.remove("seed=1234");
+        SweepPlan plan = SweepPlan.of(SweepSpec.load("demo", args, null, dir.toString()));
+        Sweeps.run(plan, serial, new SweepListener() {});
+        Path cell = dir.resolve(plan.cells().get(0).name());
+        List<Path> broken = new ArrayList<>();
+        for (Path ckpt : Checkpoints.list(cell)) {
+            Path model = ckpt.resolve("model.pt");
+            byte[] b = Files.readAllBytes(model);
+            b[b.length / 2] ^= 0x5A;
+            Files.write(model, b);
+            broken.add(cell.relativize(model));
+        }
+        Files.delete(cell.resolve("cell.yaml"));   // as if the execution died before recording the cell
+        SweepOutcome again = Sweeps.run(plan, serial, new SweepListener() {});
+        assertEquals(CellResult.Action.TRAINED, again.cells().get(0).action(), again.cells().get(0).toString());
+        assertFalse(broken.isEmpty());
+        for (Path b : broken) {
+            assertTrue(Files.exists(cell.resolve("superseded-1").resolve(b)), "deleted: " + b);
+        }
+        Checkpoints.inspect(cell.resolve("checkpoints/step-00000006"));
+    }
+
     private static String[] prepend(List<String> first, List<String> rest) {
         List<String> all = new ArrayList<>(first);
         all.addAll(rest);
