@@ -29,6 +29,9 @@ public interface CellJob extends Serializable {
         /** The device the config asks for: cpu, cuda or cuda:N. */
         String device();
 
+        /** The run's identity ({@code RunIdentity.digest}): equal exactly when the cell trains the same weights. */
+        String identity();
+
         /** Whether out_dir holds this run's final outputs; a cell recorded as finished without them trains again. */
         boolean complete();
 

@@ -89,7 +89,18 @@ public final class CellRunner implements Serializable {
         long t0 = System.nanoTime();
         Path dir = dir(cell);
         String where = host() + " pid " + ProcessHandle.current().pid() + " " + Thread.currentThread().getName();
-        String sha = identity(cell);
+        // The cell's identity is its run's (the config minus run-local keys, RunIdentity) and whether it is
+        // evaluated; a config that does not even resolve is identified by its text.
+        CellJob.Run run = null;
+        RuntimeException invalid = null;
+        String sha;
+        try {
+            run = job.prepare(baseYaml, cell, dir, options.threads(), extraOverrides);
+            sha = run.identity() + (options.evaluate() ? "+evaluated" : "");
+        } catch (RuntimeException e) {
+            invalid = e;
+            sha = identity(cell);
+        }
         Map<String, Object> prev = readStatus(dir);
         boolean sameConfig = prev != null && sha.equals(prev.get("config_sha256"));
         boolean retried = false;
@@ -100,11 +111,8 @@ public final class CellRunner implements Serializable {
             }
             retried = true;
         }
-        CellJob.Run run;
-        try {
-            run = job.prepare(baseYaml, cell, dir, options.threads(), extraOverrides);
-        } catch (RuntimeException e) {
-            return fail(cell, dir, sha, "invalid config: " + message(e), t0, where, retried);
+        if (invalid != null) {
+            return fail(cell, dir, sha, "invalid config: " + message(invalid), t0, where, retried);
         }
         if (sameConfig && "finished".equals(prev.get("status")) && run.complete()) {
             return new CellResult(cell.index(), cell.name(), CellResult.Status.FINISHED, CellResult.Action.SKIPPED, -1,
@@ -146,7 +154,7 @@ public final class CellRunner implements Serializable {
                 new LinkedHashMap<>(), where);
     }
 
-    /** Hash of what defines the cell's results: the base config and the cell's values (not threads or out_dir). */
+    /** For a cell whose config does not resolve: a hash of its text (the base config and the cell's values). */
     private String identity(Cell cell) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");

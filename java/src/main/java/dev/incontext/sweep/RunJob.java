@@ -1,6 +1,7 @@
 package dev.incontext.sweep;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.config.RunIdentity;
 import dev.incontext.config.RunKind;
 import dev.incontext.config.RunSpec;
 import java.io.IOException;
@@ -33,6 +34,11 @@ public final class RunJob implements CellJob {
             @Override
             public String device() {
                 return config.device();
+            }
+
+            @Override
+            public String identity() {
+                return RunIdentity.digest(config);
             }
 
             @Override

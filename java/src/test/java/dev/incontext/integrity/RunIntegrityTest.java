@@ -432,6 +432,22 @@ class RunIntegrityTest {
         Checkpoints.inspect(cell.resolve("checkpoints/step-00000006"));
     }
 
+    /** Sweep reuse compares run identities: a change of a run-local key alone (log cadence) trains nothing again. */
+    @Test
+    void aSweepWithOnlyARunLocalChangeSkipsItsCells(@TempDir Path dir) throws Exception {
+        SweepOptions serial = new SweepOptions("serial", false, false, 0, Map.of());
+        List<String> args = new ArrayList<>(tiny(dir, "seed=1,2"));
+        args.remove("out_dir=" + dir);
+        args.remove("seed=1234");
+        Sweeps.run(SweepPlan.of(SweepSpec.load("demo", args, null, dir.toString())), serial, new SweepListener() {});
+        args.replaceAll(a -> a.equals("training.log_every=1") ? "training.log_every=2" : a);
+        SweepOutcome again = Sweeps.run(SweepPlan.of(SweepSpec.load("demo", args, null, dir.toString())), serial,
+                new SweepListener() {});
+        for (CellResult c : again.cells()) {
+            assertEquals(CellResult.Action.SKIPPED, c.action(), c.toString());
+        }
+    }
+
     private static String[] prepend(List<String> first, List<String> rest) {
         List<String> all = new ArrayList<>(first);
         all.addAll(rest);
