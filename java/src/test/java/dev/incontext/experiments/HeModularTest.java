@@ -154,6 +154,37 @@ class HeModularTest {
         }
     }
 
+    private static HeModular.Cell cell(int nId, double idTrain, double idTest, double oodTest) {
+        java.util.Map<Split, double[]> acc = new java.util.EnumMap<>(Split.class);
+        java.util.Map<Split, Double> loss = new java.util.EnumMap<>(Split.class);
+        double[] values = {idTrain, idTest, 0.1, oodTest};
+        for (Split s : Split.values()) {
+            acc.put(s, new double[] {0.1, values[s.ordinal()]});
+            loss.put(s, 2.0);
+        }
+        return new HeModular.Cell(nId / 4, nId, 2, 0.6, 30, acc, loss);
+    }
+
+    /**
+     * The claims are judged by criteria fixed in code, on held-out pairs: the CPU default's few-task run, which
+     * solves its training pairs only (measured: 1.000 training pairs, 0.070 held-out, 0.117 new tasks, p = 11, 128
+     * rows), memorised, so the i.d. claim is not confirmed; its 32-task run learnt nothing, so the o.o.d. claim is
+     * undecided rather than refuted.
+     */
+    @Test
+    void claimsAreJudgedOnHeldOutPairsWithIntervals() {
+        List<Claim> measured = HeModular.claims(cell(4, 1.0, 0.070, 0.117), cell(32, 0.125, 0.086, 0.039), 11, 128);
+        assertEquals(Claim.Verdict.DISAGREE, measured.get(0).verdict(), measured.get(0).toString());
+        assertEquals(Claim.Verdict.INCONCLUSIVE, measured.get(1).verdict(), measured.get(1).toString());
+        List<Claim> paper = HeModular.claims(cell(4, 1.0, 0.9, 0.05), cell(128, 1.0, 0.95, 0.8), 11, 128);
+        assertEquals(Claim.Verdict.AGREE, paper.get(0).verdict(), paper.get(0).toString());
+        assertEquals(Claim.Verdict.AGREE, paper.get(1).verdict(), paper.get(1).toString());
+        // Held-out accuracy just above 3/p on few rows: its interval straddles 3/p, so undecided.
+        List<Claim> close = HeModular.claims(cell(4, 1.0, 0.30, 0.05), cell(8, 1.0, 0.3, 0.1), 11, 32);
+        assertEquals(Claim.Verdict.INCONCLUSIVE, close.get(0).verdict(), close.get(0).toString());
+        assertTrue(Claim.table(measured).contains("| **disagree** |"), Claim.table(measured));
+    }
+
     @Test
     void paperPresetHasThePapersSizesAndStartsOnTheCpu(@TempDir Path dir) throws IOException {
         ModularConfig c = ConfigLoader.load(ModularConfig.class, "he_modular_paper", List.of());
