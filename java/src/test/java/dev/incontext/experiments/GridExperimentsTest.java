@@ -44,6 +44,37 @@ class GridExperimentsTest {
         assertTrue(Files.exists(dir.resolve("transition_fresh_tasks.svg")));
     }
 
+    /**
+     * Regimes are assigned by distances, not error sizes: rows of the committed CPU run (2026-12-01) where the old
+     * rule said "dMMSE" although the model was 0.64 and 0.46 away from it are "neither" now, and the claims say
+     * inconclusive rather than agree.
+     */
+    @Test
+    void raventosJudgesRegimesByDistances() {
+        List<RaventosDiversity.Row> rows = List.of(
+                new RaventosDiversity.Row(1, "standard", 0.0306, 0.0306, 0.0713, 1.42e-4, 1.89e-1),
+                new RaventosDiversity.Row(1, "fresh_tasks", 1.6754, 1.6768, 0.0692, 1.97e-4, 1.30),
+                new RaventosDiversity.Row(4, "standard", 0.1019, 0.0306, 0.0734, 1.07e-1, 2.52e-1),
+                new RaventosDiversity.Row(4, "fresh_tasks", 1.2343, 1.3830, 0.0692, 6.42e-1, 9.42e-1),
+                new RaventosDiversity.Row(16, "standard", 0.3638, 0.0306, 0.0749, 3.39e-1, 2.53e-1),
+                new RaventosDiversity.Row(16, "fresh_tasks", 0.7994, 0.8702, 0.0692, 4.61e-1, 5.15e-1));
+        assertEquals("dMMSE", RaventosDiversity.like(rows.get(0)));
+        assertTrue(RaventosDiversity.like(rows.get(3)).startsWith("neither"), RaventosDiversity.like(rows.get(3)));
+        assertTrue(RaventosDiversity.like(rows.get(5)).startsWith("neither"), RaventosDiversity.like(rows.get(5)));
+        for (Claim c : RaventosDiversity.claims(rows)) {
+            assertEquals(Claim.Verdict.INCONCLUSIVE, c.verdict(), c.toString());
+        }
+        // A model that has learnt both regimes: like dMMSE on a small pool, like ridge on fresh tasks for a large one.
+        List<RaventosDiversity.Row> learnt = List.of(
+                new RaventosDiversity.Row(4, "standard", 0.04, 0.03, 0.07, 0.01, 0.2),
+                new RaventosDiversity.Row(4, "fresh_tasks", 1.3, 1.3, 0.07, 0.01, 0.9),
+                new RaventosDiversity.Row(4096, "standard", 0.07, 0.03, 0.07, 0.2, 0.01),
+                new RaventosDiversity.Row(4096, "fresh_tasks", 0.07, 0.5, 0.07, 0.3, 0.02));
+        for (Claim c : RaventosDiversity.claims(learnt)) {
+            assertEquals(Claim.Verdict.AGREE, c.verdict(), c.toString());
+        }
+    }
+
     /** Every final checkpoint's model.pt under {@code dir}, with its file identity and modification time. */
     private static Map<Path, Object> finalWeights(Path dir) throws IOException {
         Map<Path, Object> out = new TreeMap<>();
