@@ -1,6 +1,5 @@
 package dev.incontext.experiments;
 
-import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.eval.EvalSuite;
@@ -11,6 +10,7 @@ import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
 import dev.incontext.train.TrainedModel;
+import dev.incontext.util.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -194,15 +194,15 @@ public final class RaventosDiversity implements Experiment {
     static List<Claim> claims(List<Row> rows) {
         List<Row> pool = rows.stream().filter(r -> r.setting().equals("standard")).toList();
         List<Row> fresh = rows.stream().filter(r -> !r.setting().equals("standard")).toList();
-        List<Claim> out = new java.util.ArrayList<>();
+        List<Claim> out = new ArrayList<>();
         // Small M: the smallest pool with more than one task (with one task dMMSE is that task: trivially matched).
         Row small = pool.stream().filter(r -> r.tasks() > 1).findFirst().orElse(pool.isEmpty() ? null : pool.get(0));
         if (small != null) {
             String l = like(small);
             out.add(new Claim("small M: the transformer behaves like dMMSE on the pool's tasks",
-                    String.format(java.util.Locale.ROOT, "at the smallest M > 1, on pool tasks: Δ to dMMSE <= %.2f and "
+                    String.format(Locale.ROOT, "at the smallest M > 1, on pool tasks: Δ to dMMSE <= %.2f and "
                             + "%.0fx below Δ to ridge", LIKE, RATIO),
-                    String.format(java.util.Locale.ROOT, "M = %d: Δ(dMMSE) %.3g, Δ(ridge) %.3g: %s", small.tasks(),
+                    String.format(Locale.ROOT, "M = %d: Δ(dMMSE) %.3g, Δ(ridge) %.3g: %s", small.tasks(),
                             small.toDmmse(), small.toRidge(), l),
                     l.equals("dMMSE") ? Claim.Verdict.AGREE : l.equals("ridge") ? Claim.Verdict.DISAGREE
                             : Claim.Verdict.INCONCLUSIVE));
@@ -211,9 +211,9 @@ public final class RaventosDiversity implements Experiment {
             Row large = fresh.get(fresh.size() - 1);
             String l = like(large);
             out.add(new Claim("large M: the transformer behaves like ridge on fresh tasks",
-                    String.format(java.util.Locale.ROOT, "at the largest M, on fresh tasks: Δ to ridge <= %.2f and %.0fx "
+                    String.format(Locale.ROOT, "at the largest M, on fresh tasks: Δ to ridge <= %.2f and %.0fx "
                             + "below Δ to dMMSE", LIKE, RATIO),
-                    String.format(java.util.Locale.ROOT, "M = %d: Δ(ridge) %.3g, Δ(dMMSE) %.3g: %s", large.tasks(),
+                    String.format(Locale.ROOT, "M = %d: Δ(ridge) %.3g, Δ(dMMSE) %.3g: %s", large.tasks(),
                             large.toRidge(), large.toDmmse(), l),
                     l.equals("ridge") ? Claim.Verdict.AGREE : l.equals("dMMSE") ? Claim.Verdict.DISAGREE
                             : Claim.Verdict.INCONCLUSIVE));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
+import dev.incontext.eval.Agreement;
 import dev.incontext.config.RunConfig;
 import dev.incontext.train.TrainingListener;
 import java.io.IOException;
@@ -100,6 +101,33 @@ class GridExperimentsTest {
         // 2 noiseless + 2 noisy cells x 3 targets x (layers + 1) x 9 positions.
         assertEquals(1 + 3 * 9 * (2 + 3) * 2, probes.size());
         assertTrue(Files.readString(dir.resolve("agreement.csv")).contains("gd:1"));
+        assertTrue(summary.contains("| claim | criterion (fixed before the run) | measured | verdict |"), summary);
+    }
+
+    private static AkyurekAlgorithms.CellFindings findings(String depth, String noise, String best, double spd) {
+        List<Agreement> a = new ArrayList<>();
+        for (String c : AkyurekAlgorithms.CANDIDATES) {
+            double v = c.equals(best) ? spd : 1.0;
+            a.add(new Agreement("standard", "model", c, new double[] {9, v, v}, new double[] {9, v, v}, v));
+        }
+        return new AkyurekAlgorithms.CellFindings(depth, noise, a, best, java.util.Map.of());
+    }
+
+    /**
+     * Akyürek's claims are judged by SPD to the best fit: the committed CPU run's depth 1 (best fit at SPD 0.32)
+     * decides nothing; a noisy cell close to a non-Bayes λ disagrees.
+     */
+    @Test
+    void akyurekJudgesClaimsBySpdToTheBestFit() {
+        List<String> depths = List.of("1", "8");
+        List<String> noise = List.of("0.0", "0.5");
+        List<Claim> c = AkyurekAlgorithms.claims(depths, noise, List.of(findings("1", "0.0", "gd:1", 0.32),
+                findings("8", "0.0", "least_squares", 0.02), findings("1", "0.5", "ridge:1", 0.04),
+                findings("8", "0.5", "ridge:0.25", 0.03)));
+        assertEquals(Claim.Verdict.INCONCLUSIVE, c.get(0).verdict(), c.get(0).toString());
+        assertEquals(Claim.Verdict.AGREE, c.get(1).verdict(), c.get(1).toString());
+        assertEquals(Claim.Verdict.DISAGREE, c.get(2).verdict(), c.get(2).toString());
+        assertTrue(c.get(2).measured().startsWith("1 of 2 cells"), c.get(2).measured());
     }
 
     /** The paper presets start on the CPU: a couple of steps of the paper's models, one cell each. */
