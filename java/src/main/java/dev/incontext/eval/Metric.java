@@ -5,8 +5,10 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * A per-position score of a prediction against its target, with its formula and its trivial reference line (what
- * the zero predictor scores; drawn dashed in every plot).
+ * A per-position score of a prediction against its target, with its formula and its trivial reference line (drawn
+ * dashed in every plot): what a predictor that knows nothing scores. For squared error that is the zero predictor
+ * (1); for accuracy it is chance, 0.5, which a constant prediction of either sign scores on symmetric ±1 labels. The
+ * zero predictor itself scores 0 on accuracy, since sign(0) = 0 matches no label.
  */
 public sealed interface Metric {
     /** For axis labels and tables. */
@@ -15,7 +17,7 @@ public sealed interface Metric {
     /** The formula, for reports. */
     String formula();
 
-    /** The zero predictor's expected score: the dashed line in the plots. */
+    /** The trivial reference score (see above): the dashed line in the plots. */
     double trivial();
 
     /** True when lower is better. */
@@ -52,7 +54,7 @@ public sealed interface Metric {
         }
     }
 
-    /** 1[sign(ŷ) = y] for ±1 targets; chance is 0.5. */
+    /** 1[sign(ŷ) = y] for ±1 targets; chance is 0.5 (the zero predictor scores 0: sign(0) = 0). */
     record Accuracy() implements Metric {
         public String label() {
             return "accuracy";

@@ -456,6 +456,15 @@ public final class HeModular {
         return png;
     }
 
+    /** The probability that {@code n} draws with replacement from {@code pool} items repeat one: 1 - prod(1 - i/pool). */
+    static double repeatProbability(int pool, int n) {
+        double distinct = 1;
+        for (int i = 1; i < n; i++) {
+            distinct *= Math.max(0, 1 - (double) i / pool);
+        }
+        return 1 - distinct;
+    }
+
     /** The level an accuracy must clear to count as learnt: three times chance, 3/p (fixed before any run). */
     static final double LEARNT = 3.0;
     /** How much the many-task run's o.o.d. accuracy must exceed the few-task run's to count as a move to o.o.d. */
@@ -548,6 +557,13 @@ public final class HeModular {
             s.append("\nWhere a claim is not confirmed, the run is far smaller than the paper's (200k steps of 1024 rows "
                     + "at width 512): the CPU default trades fidelity for minutes.\n");
         }
+        int pairs = config.task().trainPairs();
+        int n = config.task().pointsPerRow();
+        s.append(String.format(Locale.ROOT, "%nSampling differs from the reference's: here every row holds %d distinct "
+                + "(x, y) pairs of the %d training pairs, drawn per row; the reference draws pairs with replacement "
+                + "and gives every task in a batch the same (x, y) sequence, so at this config %.0f%% of its rows "
+                + "would repeat a pair (1 - prod(1 - i/%d), i < %d) and its tasks share their examples.%n", n, pairs,
+                100 * repeatProbability(pairs, n), pairs, n));
         s.append("\nFiles: `phase_diagram.png` / `.tsv` (o.o.d. held-out accuracy at the last shot per cell), "
                 + "`shots-*.png` / `.tsv` (accuracy per shot with the Bayes and exact-solver lines), "
                 + "`cells/*/metrics.jsonl` (every record of training; `metrics.tsv` has its evaluations in the "

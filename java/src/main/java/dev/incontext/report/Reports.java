@@ -97,8 +97,8 @@ public final class Reports {
     }
 
     /**
-     * Mean with its 90% bootstrap band per predictor, and the zero predictor's level ({@code trivial}) as a dashed
-     * line; the y axis is clipped like the SVG plot's ({@link LineChart}) when a curve explodes, and a red subtitle
+     * Mean with its 90% bootstrap band per predictor, and the trivial level ({@code trivial}: the zero predictor's
+     * for squared error, chance for accuracy) as a dashed line; the y axis is clipped like the SVG plot's ({@link LineChart}) when a curve explodes, and a red subtitle
      * then says what goes off scale.
      */
     public static void plot(Evaluation e, String title, double trivial, Path png) throws IOException {

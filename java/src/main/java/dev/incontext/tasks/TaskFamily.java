@@ -27,8 +27,8 @@ public sealed interface TaskFamily {
     Tensor evaluate(Map<String, Tensor> params, Tensor xs, Generator gen);
 
     /**
-     * E y^2 for x ~ N(0, I_d), noise included: squared errors are divided by it, so the zero predictor scores 1 (1 for
-     * classification accuracy).
+     * E y^2 for x ~ N(0, I_d), noise included: squared errors are divided by it, so the zero predictor scores 1
+     * (classification returns 1, unused: accuracy is not normalised).
      */
     double normalisation(int nDims);
 

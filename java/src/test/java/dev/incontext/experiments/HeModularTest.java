@@ -171,6 +171,16 @@ class HeModularTest {
      * rows), memorised, so the i.d. claim is not confirmed; its 32-task run learnt nothing, so the o.o.d. claim is
      * undecided rather than refuted.
      */
+    /** The summary's statement of how the reference's sampling differs: its repeat probability, by its formula. */
+    @Test
+    void repeatProbabilityOfSamplingWithReplacement() {
+        assertEquals(0.0, HeModular.repeatProbability(100, 1));
+        assertEquals(1.0 / 100, HeModular.repeatProbability(100, 2), 1e-15);
+        // The paper's sizes: p = 29, alpha 0.8 (673 training pairs), 32 pairs a row: about half of the rows.
+        assertEquals(0.53, HeModular.repeatProbability(673, 32), 0.02);
+        assertEquals(1.0, HeModular.repeatProbability(5, 6));
+    }
+
     @Test
     void claimsAreJudgedOnHeldOutPairsWithIntervals() {
         List<Claim> measured = HeModular.claims(cell(4, 1.0, 0.070, 0.117), cell(32, 0.125, 0.086, 0.039), 11, 128);

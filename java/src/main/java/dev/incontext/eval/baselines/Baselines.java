@@ -49,7 +49,8 @@ public final class Baselines {
         // dMMSE needs the pool's weights to give the labels' likelihood, which renormalised labels break.
         if (linear && task.numTasks() > 0 && !task.renormalizeYs()) {
             s.add("dmmse");
-            if (!s.contains("bayes_ridge")) {
+            // Ridge at σ²/τ² is the Bayes predictor of the dense Gaussian prior only: not of sparse weights.
+            if (family instanceof TaskFamily.Linear && !s.contains("bayes_ridge")) {
                 s.add("bayes_ridge");
             }
         }

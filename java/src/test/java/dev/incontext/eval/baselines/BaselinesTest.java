@@ -46,6 +46,9 @@ class BaselinesTest {
         assertFalse(relevant("noisy_linear_regression", "task.num_tasks=16", "task.renormalize_ys=true")
                 .contains("dmmse"));
         assertEquals(List.of("knn:3", "averaging"), relevant("linear_classification", "task.num_tasks=16"));
+        // Ridge at σ²/τ² is Bayes-optimal for dense Gaussian weights only: a sparse pool gets dMMSE, not bayes_ridge.
+        List<String> sparsePool = relevant("sparse_linear_regression", "task.num_tasks=16");
+        assertTrue(sparsePool.contains("dmmse") && !sparsePool.contains("bayes_ridge"), sparsePool.toString());
     }
 
     @Test
