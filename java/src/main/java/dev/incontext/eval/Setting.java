@@ -274,10 +274,7 @@ public sealed interface Setting {
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
             return linearOnly(trained, id());
         }
-
-        public double normaliser(TaskConfig trained) {
-            return linearSecondMoment(trained, trained.xScale() * trained.xScale() * c * c);
-        }
+        // The normaliser is the interface's: the scaled task's second moment, cov_scale included.
     }
 
     /** y scaled by c (Garg's scale-y: the task's scale). E y² = c² d. No extra cost. */
@@ -328,10 +325,7 @@ public sealed interface Setting {
             return trained.name() == TaskKind.LINEAR_REGRESSION || trained.name() == TaskKind.NOISY_LINEAR_REGRESSION
                     ? Optional.empty() : Optional.of(id() + " needs a dense linear regression model");
         }
-
-        public double normaliser(TaskConfig trained) {
-            return trained.nDims() * trained.xScale() * trained.xScale();
-        }
+        // The normaliser is the interface's: renormalised labels have E y² = d whatever the inputs' scale.
     }
 
     /**
@@ -354,8 +348,15 @@ public sealed interface Setting {
             return "random diagonal covariance " + number(c) + " * diag(Exp(1)), shared by the prompts of a batch";
         }
 
+        /**
+         * Isotropic inputs, which {@link #prompts} scales by the setting's covariance: a model trained on random
+         * diagonal covariances must not get its training draw and this one on top of each other (that compounds:
+         * fourth moment 12 (E x²)² instead of 6). The trained cov_scale stays in the config: the covariance is c times
+         * it (1 for other training distributions).
+         */
         public TaskConfig task(TaskConfig t) {
-            return t;
+            return t.xDistribution() == XDistribution.RANDOM_DIAGONAL
+                    ? t.with(Map.of("x_distribution", XDistribution.ISOTROPIC)) : t.with(Map.of("cov_scale", 1.0));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
@@ -366,13 +367,13 @@ public sealed interface Setting {
             int d = s.nDims();
             PromptBatch base = s.sample(batch, points, d, gen);
             Tensor lambda = InputDistribution.exponential(new long[] {1, 1, d}, gen,
-                    base.xs().options()).mul(new Scalar(c));                                  // c * Exp(1)
+                    base.xs().options()).mul(new Scalar(c * s.config().covScale()));           // c κ Exp(1)
             Tensor xs = base.xs().mul(lambda.sqrt());
             return new PromptBatch(xs, s.label(base, xs, gen), base.params(), base.activeDims());
         }
 
         public double normaliser(TaskConfig trained) {
-            return linearSecondMoment(trained, trained.xScale() * trained.xScale() * c);
+            return linearSecondMoment(trained, trained.xScale() * trained.xScale() * c * task(trained).covScale());
         }
     }
 
