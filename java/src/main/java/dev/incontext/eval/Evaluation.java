@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * Per-position results of several predictors on the same prompts of one setting: for each predictor the mean of
  * the metric at every number of in-context examples k, with a 90% bootstrap interval (5th and 95th percentiles of
- * 1000 means of prompts resampled with replacement, whole prompts at a time).
+ * 1000 means of prompts resampled with replacement, whole prompts at a time, or whole evaluation batches when the
+ * setting's prompts share a draw per batch: {@link Setting#groupedByBatch}).
  *
  * @param setting the setting's id ({@code standard}, {@code scale_x_2}, ...)
  * @param description what the setting shifts

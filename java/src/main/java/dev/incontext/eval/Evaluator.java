@@ -130,9 +130,12 @@ public final class Evaluator {
             done += size;
             listener.batchDone(setting.id(), done, prompts);
         }
+        // Prompts that share a batch's draw are one independent unit: resampling them one by one would treat the
+        // batch's draw as replicated and narrow the band by about sqrt(batch size) when that draw dominates.
+        int group = setting.groupedByBatch() ? request.batchSize() : 1;
         List<Evaluation.Curve> curves = new ArrayList<>();
         for (int p = 0; p < predictors.size(); p++) {
-            curves.add(summarise(predictors.get(p).name(), perPrompt[p], scored, request.seed() + p));
+            curves.add(summarise(predictors.get(p).name(), perPrompt[p], scored, request.seed() + p, group));
         }
         Evaluation e = new Evaluation(setting.id(), setting.description(), metric, normaliser, prompts, curves);
         Captured c = cap == null ? null : new Captured(prompts, points, d, cap.xs(), cap.ys(), cap.targets(),
@@ -144,26 +147,47 @@ public final class Evaluator {
         System.arraycopy(from, 0, to, (int) offset, from.length);
     }
 
-    /** Mean per position with a 90% bootstrap interval that resamples whole prompts (1000 resamples). */
-    static Evaluation.Curve summarise(String name, double[][] rows, int points, long seed) {
+    /**
+     * Mean per position with a 90% bootstrap interval (1000 resamples) that resamples whole groups of {@code group}
+     * consecutive prompts (the last group may be smaller), each resample's mean taken over the prompts it holds;
+     * {@code group} 1 resamples whole prompts.
+     */
+    static Evaluation.Curve summarise(String name, double[][] rows, int points, long seed, int group) {
+        if (group < 1) {
+            throw new IllegalArgumentException("bootstrap group size must be >= 1; got " + group);
+        }
         int n = rows.length;
+        int groups = (n + group - 1) / group;
+        double[][] sums = new double[groups][];
+        int[] sizes = new int[groups];
+        for (int g = 0; g < groups; g++) {
+            sums[g] = new double[points];
+            sizes[g] = Math.min(group, n - g * group);
+            for (int i = g * group; i < g * group + sizes[g]; i++) {
+                for (int k = 0; k < points; k++) {
+                    sums[g][k] += rows[i][k];
+                }
+            }
+        }
         double[] mean = new double[points];
         double[] low = new double[points];
         double[] high = new double[points];
         SplittableRandom rnd = new SplittableRandom(seed);
         int resamples = 1000;
         double[][] boot = new double[points][resamples];
-        int[] pick = new int[n];
+        int[] pick = new int[groups];
         for (int t = 0; t < resamples; t++) {
-            for (int i = 0; i < n; i++) {
-                pick[i] = rnd.nextInt(n);
+            long count = 0;
+            for (int i = 0; i < groups; i++) {
+                pick[i] = rnd.nextInt(groups);
+                count += sizes[pick[i]];
             }
             for (int k = 0; k < points; k++) {
                 double s = 0;
-                for (int i = 0; i < n; i++) {
-                    s += rows[pick[i]][k];
+                for (int i = 0; i < groups; i++) {
+                    s += sums[pick[i]][k];
                 }
-                boot[k][t] = s / n;
+                boot[k][t] = s / count;
             }
         }
         for (int k = 0; k < points; k++) {

@@ -22,8 +22,9 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * One evaluation setting: where prompts come from, where each position's query comes from, and what the error is
  * divided by (papers.md §1.6, §2.4–2.5). Every setting states its normaliser as E[y_q²] under its own distribution, so
- * the zero predictor scores 1 in every regression setting (0.5 accuracy in classification) and the trivial line is
- * drawn where it really lies; a test checks this by Monte Carlo for every setting.
+ * the zero predictor scores 1 in every regression setting and the trivial line is drawn where it really lies; a test
+ * checks this by Monte Carlo for every setting. (Accuracy is not normalised; its trivial line is chance, see
+ * {@link Metric}.)
  *
  * <p>Cost beyond the training-distribution evaluation is stated per setting. Settings with separate queries use the
  * predictors' query path ({@link dev.incontext.model.Predictor#predict(PromptBatch, Tensor)}): one extra query stream
@@ -62,6 +63,14 @@ public sealed interface Setting {
     /** Positions k at which the setting is defined (all by default; the orthogonal query needs k &lt; d). */
     default int scoredPositions(int points, int nDims) {
         return points;
+    }
+
+    /**
+     * True when the prompts of one evaluation batch share a random draw (Zhang's covariance), so they are not
+     * independent: the batch, not the prompt, is then the unit the bootstrap resamples ({@link Evaluator}).
+     */
+    default boolean groupedByBatch() {
+        return false;
     }
 
     /**
@@ -329,9 +338,12 @@ public sealed interface Setting {
     }
 
     /**
-     * Zhang et al.'s random covariance: x = z * sqrt(λ) with λ = c * Exp(1) per coordinate, one λ shared by all the
-     * prompts of a batch (their "64 covariances x 64 prompts": one covariance per batch of eval.batch_size prompts).
-     * E y² = c d. Cost: none beyond sampling.
+     * Zhang et al.'s random covariance: x = x_scale z sqrt(λ) with z ~ N(0, I) and λ = c κ Exp(1) per coordinate, κ
+     * the trained cov_scale for a model trained on random_diagonal inputs (1 otherwise), one λ shared by all the
+     * prompts of a batch (their "64 covariances x 64 prompts": one covariance per batch of eval.batch_size prompts, so
+     * eval.num_prompts / eval.batch_size draws; the bootstrap resamples batches, {@link #groupedByBatch}). Per
+     * coordinate E x² = x_scale² c κ and E x⁴ = 6 (x_scale² c κ)², whatever the training distribution; E y² = x_scale²
+     * c κ d (s for sparse). Cost: none beyond sampling.
      */
     record RandomCovariance(double c) implements Setting {
         public RandomCovariance {
@@ -349,18 +361,22 @@ public sealed interface Setting {
         }
 
         /**
-         * Isotropic inputs, which {@link #prompts} scales by the setting's covariance: a model trained on random
-         * diagonal covariances must not get its training draw and this one on top of each other (that compounds:
-         * fourth moment 12 (E x²)² instead of 6). The trained cov_scale stays in the config: the covariance is c times
-         * it (1 for other training distributions).
+         * Isotropic inputs, which {@link #prompts} scales by the setting's covariance: the training distribution's own
+         * draw must not be compounded with this one (a random diagonal training draw gives fourth moment 12 (E x²)²
+         * instead of 6, uniform inputs 3.6, a skewed rotation unequal variances). The config carries κ as cov_scale:
+         * the trained one for random_diagonal training, 1 otherwise.
          */
         public TaskConfig task(TaskConfig t) {
-            return t.xDistribution() == XDistribution.RANDOM_DIAGONAL
-                    ? t.with(Map.of("x_distribution", XDistribution.ISOTROPIC)) : t.with(Map.of("cov_scale", 1.0));
+            double kappa = t.xDistribution() == XDistribution.RANDOM_DIAGONAL ? t.covScale() : 1.0;
+            return t.with(Map.of("x_distribution", XDistribution.ISOTROPIC, "cov_scale", kappa));
         }
 
         public Optional<String> unsupported(TaskConfig trained, int points, int positions) {
             return linearOnly(trained, id());
+        }
+
+        public boolean groupedByBatch() {
+            return true;
         }
 
         public PromptBatch prompts(TaskSampler s, long batch, int points, Generator gen) {

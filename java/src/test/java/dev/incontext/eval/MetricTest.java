@@ -1,8 +1,13 @@
 package dev.incontext.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.testing.NativeScope;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
@@ -23,5 +28,18 @@ class MetricTest {
         assertEquals(m.trivial(), constant, 4 * 0.5 / Math.sqrt(4000));
         assertEquals(0.5, m.trivial());
         assertEquals(1.0, new Metric.SquaredError().score(torch.zeros_like(labels), labels, 1.0).mean().item_double());
+    }
+
+    /**
+     * The evaluation guide says what the metric does: chance is the accuracy line and the zero predictor scores 0 on
+     * it. (It used to say, beside the normalisers, that the zero predictor scores 0.5 accuracy.)
+     */
+    @Test
+    void theGuideStatesTheZeroPredictorsAccuracy() throws Exception {
+        String guide = Files.readString(Path.of("..", "docs", "evaluation.md"), StandardCharsets.UTF_8);
+        assertTrue(guide.contains("chance, " + new Metric.Accuracy().trivial()), "the guide names chance's level");
+        assertTrue(guide.contains("The zero predictor scores 0 there"),
+                "the guide states the zero predictor's accuracy");
+        assertFalse(guide.contains("0.5 accuracy"), "the guide says the zero predictor scores 0.5 accuracy");
     }
 }

@@ -10,9 +10,11 @@ import dev.incontext.tasks.PromptBatch;
 import dev.incontext.tasks.TaskSampler;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.util.Devices;
+import dev.incontext.util.Tensors;
 import java.util.List;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -74,5 +76,78 @@ class RandomCovarianceTest {
         double[] n = moments(noisy, iso, 100);
         assertEquals(5.0, noisy.normaliser(iso), 1e-12);
         assertEquals(noisy.normaliser(iso), n[2], 0.1 * noisy.normaliser(iso), "noisy normaliser against E y²");
+    }
+
+    /** Mean and standard error of independent draws. */
+    private static double[] meanAndSe(double[] v) {
+        double m = 0;
+        for (double x : v) {
+            m += x / v.length;
+        }
+        double s = 0;
+        for (double x : v) {
+            s += (x - m) * (x - m) / (v.length - 1);
+        }
+        return new double[] {m, Math.sqrt(s / v.length)};
+    }
+
+    private static void within(double truth, double[] draws, String what) {
+        double[] m = meanAndSe(draws);
+        assertTrue(Math.abs(m[0] - truth) <= 5 * m[1], what + ": " + m[0] + " vs " + truth + " (se " + m[1] + ")");
+    }
+
+    /**
+     * Every random-covariance setting of the zhang suite, for models trained on random diagonal covariances (cov_scale
+     * 2, x_scale 1.5), uniform and skewed inputs: per coordinate, E x² = x_scale² c κ and E x⁴ = 6 (x_scale² c κ)²
+     * (z² λ with λ ~ c κ Exp(1): 3 x 2), κ = cov_scale for random_diagonal training and 1 otherwise; the normaliser
+     * equals E y² measured. The unit is the batch (one λ each): 2000 batches give each moment's mean and standard
+     * error from the batches' own means (about 2% of E x² and 5% of E x⁴, whose batch means go as λ², relative sd
+     * √20 / 2), and each check allows 5 standard errors. What these separate: compounding the training draw gives
+     * 12 (E x²)² on random_diagonal and 3.6 (E x²)² on uniform inputs, and a skewed rotation gives coordinate
+     * variances from 0.25 to 2 times the mean; dropping κ halves the normaliser.
+     */
+    @Test
+    void zhangSuiteInputsHaveOneRandomCovarianceWhateverTheTraining() {
+        int batches = 2000;
+        int d = 5;
+        for (String[] training : List.of(new String[] {"task.x_distribution=random_diagonal", "task.cov_scale=2.0",
+                "task.x_scale=1.5"}, new String[] {"task.x_distribution=uniform"},
+                new String[] {"task.x_distribution=skewed"})) {
+            TaskConfig t = trained(training);
+            double kappa = t.xDistribution() == RunConfig.XDistribution.RANDOM_DIAGONAL ? t.covScale() : 1.0;
+            int checked = 0;
+            for (Setting setting : EvalSuite.Named.ZHANG.suite(t).settings()) {
+                if (!(setting instanceof Setting.RandomCovariance rc)) {
+                    continue;
+                }
+                checked++;
+                String what = setting.id() + " on " + String.join(" ", training);
+                TaskSampler s = new TaskSampler(setting.task(t), 11, Devices.float32("cpu"));
+                Generator gen = s.generator(7);
+                double[][] x2 = new double[d][batches];
+                double[][] x4 = new double[d][batches];
+                double[] y2 = new double[batches];
+                for (int b = 0; b < batches; b++) {
+                    PromptBatch p = setting.prompts(s, 4, 11, gen);
+                    double[] a = Tensors.toDoubleArray(p.xs().pow(new Scalar(2)).mean(new long[] {0, 1}, false,
+                            new ScalarTypeOptional()));
+                    double[] q = Tensors.toDoubleArray(p.xs().pow(new Scalar(4)).mean(new long[] {0, 1}, false,
+                            new ScalarTypeOptional()));
+                    for (int i = 0; i < d; i++) {
+                        x2[i][b] = a[i];
+                        x4[i][b] = q[i];
+                    }
+                    y2[b] = p.ys().pow(new Scalar(2)).mean().item_double();
+                }
+                double v = t.xScale() * t.xScale() * rc.c() * kappa;
+                for (int i = 0; i < d; i++) {
+                    within(v, x2[i], what + ": E x_" + i + "²");
+                    within(6 * v * v, x4[i], what + ": E x_" + i + "⁴");
+                }
+                assertEquals(d * v, setting.normaliser(t), 1e-9 * d * v, what + ": normaliser");
+                within(setting.normaliser(t), y2, what + ": normaliser against E y²");
+            }
+            assertEquals(3, checked, "the zhang suite's random covariances c = 1, 4, 9");
+        }
     }
 }

@@ -40,7 +40,8 @@ public final class Baselines {
     /**
      * The relevant baselines of a task (papers.md §1.5): those its family declares
      * ({@link TaskFamily#relevantBaselines}), with k-NN at each of {@code knnK}; a linear task over a finite pool
-     * (num_tasks &gt; 0) adds dMMSE and ridge, the two Bayes references of Raventós et al.
+     * (num_tasks &gt; 0) adds dMMSE, and a dense one also ridge: the two Bayes references of Raventós et al. (ridge at
+     * σ²/τ² is the posterior mean under dense Gaussian weights only, so sparse pools do not get it).
      */
     public static List<BaselineSpec> relevant(TaskConfig task, List<Integer> knnK) {
         TaskFamily family = TaskFamily.of(task);

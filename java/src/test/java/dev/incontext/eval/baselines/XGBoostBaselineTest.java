@@ -4,9 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.testing.NativeScope;
+import dev.incontext.util.Json;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.SplittableRandom;
+import ml.dmlc.xgboost4j.java.Booster;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -68,5 +73,76 @@ class XGBoostBaselineTest {
         float[] constant = new float[k];
         Arrays.fill(constant, 0.75f);
         assertEquals(0.75, XGBoostBaseline.fitAndPredict(x, constant, k, d, query, 0), 1e-6);
+    }
+
+    /** The booster's own model, as XGBoost writes it (JSON), read back. */
+    private static JsonNode learner(Booster b) throws Exception {
+        return Json.parse(new String(b.toByteArray("json"), StandardCharsets.UTF_8)).get("learner");
+    }
+
+    /** The model's base_score: a number written as a string, in brackets where XGBoost keeps one per target. */
+    private static double baseScore(JsonNode learner) {
+        return Double.parseDouble(learner.get("learner_model_param").get("base_score").asText()
+                .replace("[", "").replace("]", ""));
+    }
+
+    /**
+     * Garg et al.'s XGBoost 1.6.1 defaults reach the booster, read back from the model it writes rather than from the
+     * parameters given: (a) base_score 0.5 where 3.4 would estimate it from labels averaging about 3; (b) every split
+     * threshold is the float midpoint (a + b) / 2 of two training values of its feature, which is where the exact
+     * greedy algorithm puts splits (hist puts them on quantile cut points, on so few rows the training values
+     * themselves); (c) on constant labels c the first tree is a single leaf of weight eta k (c − base_score) / (k +
+     * lambda) = 0.3 x 40 x 2 / 41 (one Newton step from 0.5, shrunk by eta 0.3, with lambda 1), to float precision.
+     */
+    @Test
+    void referenceParametersReachTheBooster() throws Exception {
+        int k = 40;
+        int d = 3;
+        SplittableRandom r = new SplittableRandom(5);
+        float[] x = new float[k * d];
+        float[] y = new float[k];
+        for (int i = 0; i < k; i++) {
+            for (int c = 0; c < d; c++) {
+                x[i * d + c] = (float) r.nextGaussian();
+            }
+            y[i] = 3 + x[i * d] + (x[i * d + 1] > 0 ? 1 : 0);
+        }
+        Booster b = XGBoostBaseline.fit(x, y, k, d, 0);
+        try {
+            JsonNode learner = learner(b);
+            assertEquals(0.5, baseScore(learner), 1e-7, "base_score");
+            int splits = 0;
+            for (JsonNode tree : learner.get("gradient_booster").get("model").get("trees")) {
+                for (int node = 0; node < tree.get("left_children").size(); node++) {
+                    if (tree.get("left_children").get(node).asInt() == -1) {
+                        continue;
+                    }
+                    int f = tree.get("split_indices").get(node).asInt();
+                    float split = (float) tree.get("split_conditions").get(node).asDouble();
+                    boolean midpoint = false;
+                    for (int i = 0; i < k && !midpoint; i++) {
+                        for (int j = 0; j < k && !midpoint; j++) {
+                            midpoint = x[i * d + f] < x[j * d + f] && split == (x[i * d + f] + x[j * d + f]) * 0.5f;
+                        }
+                    }
+                    assertTrue(midpoint, "split at " + split + " on feature " + f
+                            + " is no midpoint of training values");
+                    splits++;
+                }
+            }
+            assertTrue(splits > 100, "only " + splits + " splits in " + XGBoostBaseline.ROUNDS + " trees");
+        } finally {
+            b.dispose();
+        }
+        float[] constant = new float[k];
+        Arrays.fill(constant, 2.5f);
+        Booster one = XGBoostBaseline.fit(x, constant, k, d, 0);
+        try {
+            JsonNode first = learner(one).get("gradient_booster").get("model").get("trees").get(0);
+            assertEquals(1, first.get("left_children").size(), "constant labels: the first tree is one leaf");
+            assertEquals(0.3 * k * (2.5 - 0.5) / (k + 1), first.get("split_conditions").get(0).asDouble(), 1e-6);
+        } finally {
+            one.dispose();
+        }
     }
 }
