@@ -1,10 +1,7 @@
 package dev.incontext.config;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import dev.incontext.util.Sha256;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -40,12 +37,7 @@ public final class RunIdentity {
         Map<String, Object> m = RecordBinder.toMap((Record) config);
         prune("", m);
         String canonical = config.kind().id() + "\n" + new org.yaml.snakeyaml.Yaml().dump(m);
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(canonical.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.hex(canonical);
     }
 
     @SuppressWarnings("unchecked")

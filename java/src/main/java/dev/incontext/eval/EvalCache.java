@@ -1,5 +1,6 @@
 package dev.incontext.eval;
 
+import dev.incontext.util.Sha256;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -7,8 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -28,16 +27,12 @@ public final class EvalCache {
 
     /** The key of one curve: every string that determines it. */
     public static String key(List<String> parts) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (String p : parts) {
-                md.update(p.getBytes(StandardCharsets.UTF_8));
-                md.update((byte) 0);
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        MessageDigest md = Sha256.digest();
+        for (String p : parts) {
+            md.update(p.getBytes(StandardCharsets.UTF_8));
+            md.update((byte) 0);
         }
+        return Sha256.hex(md);
     }
 
     public Optional<Evaluation.Curve> get(String key, String predictor) {

@@ -185,10 +185,11 @@ public final class HeModular {
             try (PointerScope scope = new PointerScope()) {
                 TokenObjective objective = (TokenObjective) r.outcome().objective();
                 // The last evaluation, as recorded: also there when this execution had nothing left to train.
-                Cell c = lastEvaluation(dir.resolve("metrics.jsonl"), cell.task().nTasksPl(),
-                        objective.tasks().idTasks().size(), cell.model().nLayer(), cell.task().alpha());
+                List<JsonNode> records = records(dir.resolve("metrics.jsonl"));
+                Cell c = lastEvaluation(records, cell.task().nTasksPl(), objective.tasks().idTasks().size(),
+                        cell.model().nLayer(), cell.task().alpha());
                 writeAttentionMap(cell, objective, dir);
-                exportTsv(dir.resolve("metrics.jsonl"), dir.resolve("metrics.tsv"));
+                exportTsv(records, dir.resolve("metrics.tsv"));
                 AtomicFiles.write(dir.resolve("result.json"), Json.pretty(toJson(c)));
                 LinkedHashMap<String, Double> metrics = new LinkedHashMap<>();
                 metrics.put("train_seconds", trainSeconds);
@@ -202,19 +203,26 @@ public final class HeModular {
         }
     }
 
+    /** A run's metrics.jsonl, one parsed record per line. */
+    static List<JsonNode> records(Path metricsJsonl) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(metricsJsonl, StandardCharsets.UTF_8)) {
+            if (!line.isBlank()) {
+                out.add(Json.parse(line));
+            }
+        }
+        return out;
+    }
+
     /**
      * A cell's results from the last evaluation record of its metrics.jsonl, with the mean training rate over the
      * records that give one.
      */
-    static Cell lastEvaluation(Path metricsJsonl, int nTasksPl, int nId, int nLayer, double alpha) throws IOException {
+    static Cell lastEvaluation(List<JsonNode> records, int nTasksPl, int nId, int nLayer, double alpha) {
         JsonNode last = null;
         double rateSum = 0;
         int rates = 0;
-        for (String line : Files.readAllLines(metricsJsonl, StandardCharsets.UTF_8)) {
-            if (line.isBlank()) {
-                continue;
-            }
-            JsonNode r = Json.parse(line);
+        for (JsonNode r : records) {
             if (r.get("steps_per_s") != null && r.get("steps_per_s").isNumber()) {
                 rateSum += r.get("steps_per_s").asDouble();
                 rates++;
@@ -224,7 +232,7 @@ public final class HeModular {
             }
         }
         if (last == null) {
-            throw new IllegalStateException(metricsJsonl + " holds no evaluation record");
+            throw new IllegalStateException("metrics.jsonl holds no evaluation record");
         }
         Map<Split, double[]> acc = new LinkedHashMap<>();
         Map<Split, Double> loss = new LinkedHashMap<>();
@@ -252,18 +260,14 @@ public final class HeModular {
      * The evaluation records of a run's metrics.jsonl in the reference's TSV columns (step, then loss, mean accuracy
      * over shots and last-shot accuracy of each set), for tools that read the reference's files.
      */
-    static void exportTsv(Path metricsJsonl, Path tsv) throws IOException {
+    static void exportTsv(List<JsonNode> records, Path tsv) throws IOException {
         StringBuilder s = new StringBuilder("step");
         for (Split sp : Split.values()) {
             s.append('\t').append(sp.column).append("_loss\t").append(sp.column).append("_acc\t").append(sp.column)
                     .append("_acc_last");
         }
         s.append('\n');
-        for (String line : Files.readAllLines(metricsJsonl, StandardCharsets.UTF_8)) {
-            if (line.isBlank()) {
-                continue;
-            }
-            JsonNode r = Json.parse(line);
+        for (JsonNode r : records) {
             if (!r.has(Split.ID_TRAIN.column)) {
                 continue;   // a record without an evaluation
             }

@@ -190,6 +190,19 @@ public final class RaventosDiversity implements Experiment {
         return near <= LIKE && near * RATIO <= far ? name : "neither (nearer " + name + ")";
     }
 
+    /** The claim that {@code row} behaves like {@code expected} (rather than {@code other}), judged by {@link #like}. */
+    private static Claim regime(String claim, String where, Row row, String expected, String other) {
+        String l = like(row);
+        double toExpected = expected.equals("dMMSE") ? row.toDmmse() : row.toRidge();
+        double toOther = expected.equals("dMMSE") ? row.toRidge() : row.toDmmse();
+        return new Claim(claim, String.format(Locale.ROOT, "at %s: Δ to %s <= %.2f and %.0fx below Δ to %s", where,
+                expected, LIKE, RATIO, other),
+                String.format(Locale.ROOT, "M = %d: Δ(%s) %.3g, Δ(%s) %.3g: %s", row.tasks(), expected, toExpected,
+                        other, toOther, l),
+                l.equals(expected) ? Claim.Verdict.AGREE : l.equals(other) ? Claim.Verdict.DISAGREE
+                        : Claim.Verdict.INCONCLUSIVE);
+    }
+
     /** Raventós et al.'s claims judged by {@link #like} on the grid's rows (criteria fixed before the run). */
     static List<Claim> claims(List<Row> rows) {
         List<Row> pool = rows.stream().filter(r -> r.setting().equals("standard")).toList();
@@ -198,25 +211,12 @@ public final class RaventosDiversity implements Experiment {
         // Small M: the smallest pool with more than one task (with one task dMMSE is that task: trivially matched).
         Row small = pool.stream().filter(r -> r.tasks() > 1).findFirst().orElse(pool.isEmpty() ? null : pool.get(0));
         if (small != null) {
-            String l = like(small);
-            out.add(new Claim("small M: the transformer behaves like dMMSE on the pool's tasks",
-                    String.format(Locale.ROOT, "at the smallest M > 1, on pool tasks: Δ to dMMSE <= %.2f and "
-                            + "%.0fx below Δ to ridge", LIKE, RATIO),
-                    String.format(Locale.ROOT, "M = %d: Δ(dMMSE) %.3g, Δ(ridge) %.3g: %s", small.tasks(),
-                            small.toDmmse(), small.toRidge(), l),
-                    l.equals("dMMSE") ? Claim.Verdict.AGREE : l.equals("ridge") ? Claim.Verdict.DISAGREE
-                            : Claim.Verdict.INCONCLUSIVE));
+            out.add(regime("small M: the transformer behaves like dMMSE on the pool's tasks", "the smallest M > 1, on "
+                    + "pool tasks", small, "dMMSE", "ridge"));
         }
         if (!fresh.isEmpty()) {
-            Row large = fresh.get(fresh.size() - 1);
-            String l = like(large);
-            out.add(new Claim("large M: the transformer behaves like ridge on fresh tasks",
-                    String.format(Locale.ROOT, "at the largest M, on fresh tasks: Δ to ridge <= %.2f and %.0fx "
-                            + "below Δ to dMMSE", LIKE, RATIO),
-                    String.format(Locale.ROOT, "M = %d: Δ(ridge) %.3g, Δ(dMMSE) %.3g: %s", large.tasks(),
-                            large.toRidge(), large.toDmmse(), l),
-                    l.equals("ridge") ? Claim.Verdict.AGREE : l.equals("dMMSE") ? Claim.Verdict.DISAGREE
-                            : Claim.Verdict.INCONCLUSIVE));
+            out.add(regime("large M: the transformer behaves like ridge on fresh tasks", "the largest M, on fresh tasks",
+                    fresh.get(fresh.size() - 1), "ridge", "dMMSE"));
             Row first = fresh.stream().filter(r -> like(r).equals("ridge")).findFirst().orElse(null);
             out.add(new Claim("a threshold in M from dMMSE to ridge (paper: 2¹⁴–2¹⁵ for its base model)",
                     "the smallest M whose fresh-task row behaves like ridge, above a smaller M that behaves like dMMSE",

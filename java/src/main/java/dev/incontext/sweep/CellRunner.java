@@ -3,6 +3,7 @@ package dev.incontext.sweep;
 import dev.incontext.util.AtomicFiles;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.train.TrainingDivergedException;
+import dev.incontext.util.Sha256;
 import java.io.IOException;
 import java.io.Serializable;
 import java.net.InetAddress;
@@ -10,8 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -156,15 +155,11 @@ public final class CellRunner implements Serializable {
 
     /** For a cell whose config does not resolve: a hash of its text (the base config and the cell's values). */
     private String identity(Cell cell) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(baseYaml.getBytes(StandardCharsets.UTF_8));
-            md.update(String.join("\n", cell.overrides()).getBytes(StandardCharsets.UTF_8));
-            md.update(("\nevaluate=" + options.evaluate()).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md = Sha256.digest();
+        md.update(baseYaml.getBytes(StandardCharsets.UTF_8));
+        md.update(String.join("\n", cell.overrides()).getBytes(StandardCharsets.UTF_8));
+        md.update(("\nevaluate=" + options.evaluate()).getBytes(StandardCharsets.UTF_8));
+        return Sha256.hex(md);
     }
 
     /** The record a previous execution left ({@code cell.yaml}), or null when there is none or it is unreadable. */

@@ -6,12 +6,11 @@ import dev.incontext.model.Models;
 import dev.incontext.tasks.PromptBatch;
 import dev.incontext.util.Devices;
 import dev.incontext.util.Tensors;
+import dev.incontext.util.Sha256;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -51,22 +50,18 @@ public final class TrainedModel {
         if (checkpoint != null) {
             return Checkpoints.sha256(checkpoint.resolve("model.pt"));
         }
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            var params = model.module().named_parameters(true);
-            for (long i = 0; i < params.size(); i++) {
-                md.update(params.get(i).key().getString().getBytes(StandardCharsets.UTF_8));
-                for (double v : Tensors.toDoubleArray(params.get(i).access())) {
-                    long bits = Double.doubleToLongBits(v);
-                    for (int b = 0; b < 8; b++) {
-                        md.update((byte) (bits >>> (8 * b)));
-                    }
+        MessageDigest md = Sha256.digest();
+        var params = model.module().named_parameters(true);
+        for (long i = 0; i < params.size(); i++) {
+            md.update(params.get(i).key().getString().getBytes(StandardCharsets.UTF_8));
+            for (double v : Tensors.toDoubleArray(params.get(i).access())) {
+                long bits = Double.doubleToLongBits(v);
+                for (int b = 0; b < 8; b++) {
+                    md.update((byte) (bits >>> (8 * b)));
                 }
             }
-            return "params:" + HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
+        return "params:" + Sha256.hex(md);
     }
 
     /**

@@ -5,8 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -112,23 +110,19 @@ public final class BuildInfo {
 
     /** The SHA-256 over a jar's bytes, or over every file under a directory (relative name and content, sorted). */
     static String fingerprint(Path code) throws IOException {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            if (Files.isRegularFile(code)) {
-                md.update(Files.readAllBytes(code));
-            } else {
-                try (Stream<Path> files = Files.walk(code)) {
-                    for (Path p : files.filter(Files::isRegularFile).sorted().toList()) {
-                        md.update(code.relativize(p).toString().getBytes(StandardCharsets.UTF_8));
-                        md.update((byte) 0);
-                        md.update(Files.readAllBytes(p));
-                    }
+        MessageDigest md = Sha256.digest();
+        if (Files.isRegularFile(code)) {
+            md.update(Files.readAllBytes(code));
+        } else {
+            try (Stream<Path> files = Files.walk(code)) {
+                for (Path p : files.filter(Files::isRegularFile).sorted().toList()) {
+                    md.update(code.relativize(p).toString().getBytes(StandardCharsets.UTF_8));
+                    md.update((byte) 0);
+                    md.update(Files.readAllBytes(p));
                 }
             }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
+        return Sha256.hex(md);
     }
 
     /** The CPU model name from /proc/cpuinfo, or the OS architecture where that file does not exist. */

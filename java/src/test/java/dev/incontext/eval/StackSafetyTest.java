@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.ops.Threads;
 import dev.incontext.model.LsaClosedForm;
-import dev.incontext.util.Devices;
 import java.util.concurrent.atomic.AtomicReference;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;

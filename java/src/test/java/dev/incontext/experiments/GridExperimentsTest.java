@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
-import dev.incontext.eval.Agreement;
 import dev.incontext.config.RunConfig;
+import dev.incontext.eval.Agreement;
 import dev.incontext.train.TrainingListener;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -110,7 +110,7 @@ class GridExperimentsTest {
             double v = c.equals(best) ? spd : 1.0;
             a.add(new Agreement("standard", "model", c, new double[] {9, v, v}, new double[] {9, v, v}, v));
         }
-        return new AkyurekAlgorithms.CellFindings(depth, noise, a, best, java.util.Map.of());
+        return new AkyurekAlgorithms.CellFindings(depth, noise, a, best, Map.of());
     }
 
     /**

@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
-import dev.incontext.ops.Blas;
+import dev.incontext.testing.ChildJvm;
 import dev.incontext.sweep.Sweeps;
 import dev.incontext.tasks.ModularSampler.Split;
-import dev.incontext.util.Json;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,17 +32,6 @@ class HeModularKillTest {
                 "phase_diagram.n_tasks_pl=[1]", "phase_diagram.n_layer=[1]", "phase_diagram.alpha=[0.6]");
     }
 
-    /** metrics.jsonl's records without their timing. */
-    private static List<String> records(Path metrics) throws IOException {
-        List<String> out = new ArrayList<>();
-        for (String line : Files.readAllLines(metrics)) {
-            ObjectNode r = (ObjectNode) Json.parse(line);
-            r.remove("steps_per_s");
-            out.add(r.toString());
-        }
-        return out;
-    }
-
     @Test
     void aCellKilledWithSigkillResumesToTheUninterruptedMetrics(@TempDir Path dir) throws Exception {
         ModularConfig whole = ConfigLoader.load(ModularConfig.class, null, args(dir.resolve("a")));
@@ -53,10 +39,9 @@ class HeModularKillTest {
 
         // The same experiment in another JVM, killed (SIGKILL) once it has saved a few checkpoints.
         Path b = dir.resolve("b");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xss8m", "-D" + Blas.PROPERTY + "=" + (Blas.isMkl() ? "mkl" : "openblas"),
-                "-cp", System.getProperty("java.class.path"), "dev.incontext.cli.Main", "experiment", "he-modular"));
+        List<String> cmd = new ArrayList<>(List.of("experiment", "he-modular"));
         cmd.addAll(args(b));
+        cmd = ChildJvm.cli(List.of(), cmd);
         Path log = dir.resolve("child.log");
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Path checkpoints = b.resolve("cells").resolve(CELL).resolve("checkpoints");
@@ -75,8 +60,8 @@ class HeModularKillTest {
         HeModular.Report again = new HeModular(ConfigLoader.load(ModularConfig.class, null, args(b)), notes::add)
                 .run(Sweeps.SERIAL);
         assertTrue(notes.stream().anyMatch(n -> n.contains("resuming")), notes.toString());
-        assertEquals(records(dir.resolve("a/cells").resolve(CELL).resolve("metrics.jsonl")),
-                records(b.resolve("cells").resolve(CELL).resolve("metrics.jsonl")));
+        assertEquals(ChildJvm.records(dir.resolve("a/cells").resolve(CELL).resolve("metrics.jsonl")),
+                ChildJvm.records(b.resolve("cells").resolve(CELL).resolve("metrics.jsonl")));
         for (Split s : Split.values()) {
             assertArrayEquals(a.cells().get(0).acc().get(s), again.cells().get(0).acc().get(s), s.name());
         }

@@ -23,8 +23,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -155,8 +157,8 @@ class HeModularTest {
     }
 
     private static HeModular.Cell cell(int nId, double idTrain, double idTest, double oodTest) {
-        java.util.Map<Split, double[]> acc = new java.util.EnumMap<>(Split.class);
-        java.util.Map<Split, Double> loss = new java.util.EnumMap<>(Split.class);
+        Map<Split, double[]> acc = new EnumMap<>(Split.class);
+        Map<Split, Double> loss = new EnumMap<>(Split.class);
         double[] values = {idTrain, idTest, 0.1, oodTest};
         for (Split s : Split.values()) {
             acc.put(s, new double[] {0.1, values[s.ordinal()]});

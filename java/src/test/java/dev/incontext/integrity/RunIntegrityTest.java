@@ -11,7 +11,6 @@ import dev.incontext.cli.Main;
 import dev.incontext.config.ConfigException;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
-import dev.incontext.ops.Blas;
 import dev.incontext.sweep.CellResult;
 import dev.incontext.sweep.SweepListener;
 import dev.incontext.sweep.SweepOptions;
@@ -19,17 +18,20 @@ import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
 import dev.incontext.sweep.Sweeps;
+import dev.incontext.testing.ChildJvm;
 import dev.incontext.testing.NativeScope;
 import dev.incontext.train.CheckpointException;
 import dev.incontext.train.Checkpoints;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.train.Trainer;
+import dev.incontext.util.Sha256;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -83,7 +85,7 @@ class RunIntegrityTest {
             assertEquals(-1, c.resumedFromStep(), c.toString());
         }
         byte[] after = Files.readAllBytes(cell.resolve("checkpoints/step-00000006/model.pt"));
-        assertFalse(java.util.Arrays.equals(before, after), "the weights were not retrained");
+        assertFalse(Arrays.equals(before, after), "the weights were not retrained");
         assertArrayEquals(before, Files.readAllBytes(cell.resolve("superseded-1/checkpoints/step-00000006/model.pt")),
                 "the previous run is kept aside, not deleted");
         assertTrue(Files.readString(cell.resolve("config.yaml")).contains("learning_rate: 0.05"));
@@ -201,10 +203,8 @@ class RunIntegrityTest {
     @Test
     void aSecondTrainOnALockedOutDirIsRefusedAtOnce(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("run");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xss8m", "-D" + Blas.PROPERTY + "=" + (Blas.isMkl() ? "mkl" : "openblas"), "-cp",
-                System.getProperty("java.class.path"), "dev.incontext.cli.Main", "train", "--config", "demo"));
-        cmd.addAll(tiny(out, "training.steps=1000000", "training.log_every=1000", "training.save_every=0"));
+        List<String> cmd = ChildJvm.cli(List.of(), joined(List.of("train", "--config", "demo"), tiny(out,
+                "training.steps=1000000", "training.log_every=1000", "training.save_every=0")));
         Path log = dir.resolve("child.log");
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
@@ -306,24 +306,15 @@ class RunIntegrityTest {
         // The same edit with the self-checksum recomputed: the directory's name still disagrees.
         String body = original.replace("step: 6", "step: 3");
         body = body.substring(0, body.lastIndexOf("meta_sha256: "));
-        Files.writeString(meta, body + "meta_sha256: " + sha256(body) + "\n");
+        Files.writeString(meta, body + "meta_sha256: " + Sha256.hex(body) + "\n");
         e = assertThrows(CheckpointException.class, () -> Checkpoints.inspect(ckpt));
         assertTrue(e.getMessage().contains("says step 3 but the directory is step-00000006"), e.getMessage());
         // A weight file the table leaves out is not loaded unverified.
         body = original.substring(0, original.lastIndexOf("meta_sha256: "));
         body = body.replaceAll("(?m)^  optimizer.pt: .*\\n", "");
-        Files.writeString(meta, body + "meta_sha256: " + sha256(body) + "\n");
+        Files.writeString(meta, body + "meta_sha256: " + Sha256.hex(body) + "\n");
         e = assertThrows(CheckpointException.class, () -> Checkpoints.inspect(ckpt));
         assertTrue(e.getMessage().contains("no entry for optimizer.pt"), e.getMessage());
-    }
-
-    private static String sha256(String s) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /**
@@ -389,11 +380,9 @@ class RunIntegrityTest {
         Path cache = dir.resolve("javacpp-cache");
         List<Process> children = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                    .toString(), "-Xss8m", "-Dorg.bytedeco.javacpp.cachedir=" + cache,
-                    "-D" + Blas.PROPERTY + "=" + (Blas.isMkl() ? "mkl" : "openblas"), "-cp",
-                    System.getProperty("java.class.path"), "dev.incontext.cli.Main", "train", "--config", "demo"));
-            cmd.addAll(tiny(dir.resolve("run" + i), "training.steps=1", "training.save_every=1"));
+            List<String> cmd = ChildJvm.cli(List.of("-Dorg.bytedeco.javacpp.cachedir=" + cache),
+                    joined(List.of("train", "--config", "demo"), tiny(dir.resolve("run" + i), "training.steps=1",
+                            "training.save_every=1")));
             children.add(new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("child" + i + ".log").toFile()).start());
         }
@@ -449,8 +438,12 @@ class RunIntegrityTest {
     }
 
     private static String[] prepend(List<String> first, List<String> rest) {
+        return joined(first, rest).toArray(new String[0]);
+    }
+
+    private static List<String> joined(List<String> first, List<String> rest) {
         List<String> all = new ArrayList<>(first);
         all.addAll(rest);
-        return all.toArray(new String[0]);
+        return all;
     }
 }

@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -80,7 +82,7 @@ class CheckpointsTest {
         Path run = run(dir);
         Path model = step(run, 10).resolve("model.pt");
         byte[] bytes = Files.readAllBytes(model);
-        Files.write(model, java.util.Arrays.copyOf(bytes, bytes.length / 3));   // a disk that filled up
+        Files.write(model, Arrays.copyOf(bytes, bytes.length / 3));   // a disk that filled up
         CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.inspect(step(run, 10)));
         assertEquals(model, e.path());
         Files.delete(model);
@@ -135,10 +137,10 @@ class CheckpointsTest {
     @Test
     void savingOverAnExistingStepReplacesIt(@TempDir Path dir) throws IOException {
         Path run = run(dir);
-        Object before = Files.readAttributes(step(run, 10), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        Object before = Files.readAttributes(step(run, 10), BasicFileAttributes.class).fileKey();
         // Resume from step 5: step 10 is written again, as a new directory moved into place.
         new Trainer().train(TrainerTest.tiny(run, "training.save_every=5"), step(run, 5));
-        Object after = Files.readAttributes(step(run, 10), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        Object after = Files.readAttributes(step(run, 10), BasicFileAttributes.class).fileKey();
         assertFalse(before.equals(after), "step 10 was not replaced");
         Checkpoints.inspect(step(run, 10));
         try (var s = Files.list(Checkpoints.dir(run))) {

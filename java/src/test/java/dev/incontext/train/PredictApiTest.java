@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -53,7 +54,7 @@ class PredictApiTest {
                     for (int c = 0; c < calls; c++) {
                         try (PointerScope scope = new PointerScope()) {
                             double[] got = values(model.predict(prompts.get(id)[0], prompts.get(id)[1]));
-                            same &= java.util.Arrays.equals(got, expected.get(id));
+                            same &= Arrays.equals(got, expected.get(id));
                         }
                     }
                     return same;

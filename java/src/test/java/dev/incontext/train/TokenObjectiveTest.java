@@ -5,19 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.ModularConfig;
 import dev.incontext.config.RunConfig.TrainingConfig;
 import dev.incontext.model.RopeDecoder;
-import dev.incontext.tasks.ModularSampler.Split;
 import dev.incontext.ops.Rng;
+import dev.incontext.tasks.ModularSampler.Split;
+import dev.incontext.testing.ChildJvm;
 import dev.incontext.testing.NativeScope;
-import dev.incontext.util.Json;
 import dev.incontext.util.Tensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -64,17 +64,6 @@ class TokenObjectiveTest {
                 }
             }
         }));
-    }
-
-    /** metrics.jsonl's records without their timing (which differs from run to run). */
-    static List<String> records(Path metrics) throws IOException {
-        List<String> out = new ArrayList<>();
-        for (String line : Files.readAllLines(metrics)) {
-            ObjectNode r = (ObjectNode) Json.parse(line);
-            r.remove("steps_per_s");
-            out.add(r.toString());
-        }
-        return out;
     }
 
     @Test
@@ -176,7 +165,7 @@ class TokenObjectiveTest {
             }
         });
         assertEquals(20, resumed.startStep());
-        assertEquals(records(dir.resolve("a/metrics.jsonl")), records(dir.resolve("b/metrics.jsonl")));
+        assertEquals(ChildJvm.records(dir.resolve("a/metrics.jsonl")), ChildJvm.records(dir.resolve("b/metrics.jsonl")));
         assertEquals(whole.splitLoss(), ((TokenObjective) resumed.objective()).splitLoss());
         for (String f : List.of("config.yaml", "metrics.jsonl", "checkpoints/step-00000005/meta.yaml",
                 "checkpoints/step-00000040/meta.yaml")) {
@@ -187,7 +176,7 @@ class TokenObjectiveTest {
                 .map(p -> p.getFileName().toString()).toList());
         assertTrue(Files.notExists(dir.resolve("b/resume")), "no second resume format");
         // Evaluations at steps 0, 10, 20, 30 and the last: in the metrics records with every split.
-        long evaluated = records(dir.resolve("b/metrics.jsonl")).stream().filter(l -> l.contains("\"ood_val\"")).count();
+        long evaluated = ChildJvm.records(dir.resolve("b/metrics.jsonl")).stream().filter(l -> l.contains("\"ood_val\"")).count();
         assertEquals(5, evaluated);
     }
 
@@ -272,9 +261,9 @@ class TokenObjectiveTest {
         TokenObjective whole = train(small(dir.resolve("a"), common));
         train(c, 25);
         Files.writeString(dir.resolve("b/metrics.jsonl"), "{\"step\":21,\"lr\":0.00",
-                java.nio.file.StandardOpenOption.APPEND);
+                StandardOpenOption.APPEND);
         TokenObjective resumed = train(c);
-        assertEquals(records(dir.resolve("a/metrics.jsonl")), records(dir.resolve("b/metrics.jsonl")));
+        assertEquals(ChildJvm.records(dir.resolve("a/metrics.jsonl")), ChildJvm.records(dir.resolve("b/metrics.jsonl")));
         assertEquals(whole.splitLoss(), resumed.splitLoss());
     }
 

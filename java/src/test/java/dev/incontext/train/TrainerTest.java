@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
+import dev.incontext.ops.Ops;
+import dev.incontext.util.Tensors;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +17,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AdamOptions;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -84,7 +89,7 @@ class TrainerTest {
         List<Double> losses = train(tiny(dir.resolve("run")), null);
         double worst = maxRelativeDeviation(losses, golden);
         System.out.printf("golden losses: max relative deviation %.2e over 10 steps (tolerance %.0e); attention CPU "
-                + "kernel %s%n", worst, GOLDEN_RTOL, dev.incontext.ops.Ops.attentionCpuIsa());
+                + "kernel %s%n", worst, GOLDEN_RTOL, Ops.attentionCpuIsa());
         for (int i = 0; i < 10; i++) {
             double rel = Math.abs(losses.get(i) - golden.get(i)) / Math.abs(golden.get(i));
             assertTrue(rel <= GOLDEN_RTOL, "step " + i + ": got " + losses.get(i) + ", golden " + golden.get(i)
@@ -181,9 +186,9 @@ class TrainerTest {
     @Test
     void adamBetasReachTheRightSlots() {
         var t = tiny(Path.of("unused"), "training.beta1=0.8", "training.beta2=0.95").training();
-        org.bytedeco.pytorch.AdamOptions defaults = new org.bytedeco.pytorch.AdamOptions(1e-3);
+        AdamOptions defaults = new AdamOptions(1e-3);
         int beta1Slot = defaults.betas().get(0) == 0.9 ? 0 : 1;
-        org.bytedeco.pytorch.AdamOptions o = new org.bytedeco.pytorch.AdamOptions(1e-3);
+        AdamOptions o = new AdamOptions(1e-3);
         Optimizers.setBetas(o.betas(), t);
         assertEquals(0.8, o.betas().get(beta1Slot));
         assertEquals(0.95, o.betas().get(1 - beta1Slot));
@@ -230,9 +235,9 @@ class TrainerTest {
                     + "diverged at step " + e.step());
             for (Path ckpt : saved) {
                 TrainedModel loaded = TrainedModel.load(ckpt);
-                org.bytedeco.pytorch.TensorVector params = loaded.model().module().parameters();
+                TensorVector params = loaded.model().module().parameters();
                 for (long i = 0; i < params.size(); i++) {
-                    assertTrue(dev.incontext.util.Tensors.allFinite(params.get(i)), m[0] + ": " + ckpt
+                    assertTrue(Tensors.allFinite(params.get(i)), m[0] + ": " + ckpt
                             + " holds non-finite parameters");
                 }
             }
@@ -245,7 +250,7 @@ class TrainerTest {
         DivergenceGuard guard = new DivergenceGuard(true, 0.5);
         double[] losses = {3.0, 2.0, Double.POSITIVE_INFINITY, Double.NaN, 1.0};
         for (int step = 0; step < losses.length; step++) {
-            guard.observe(step, torch.scalar_tensor(new org.bytedeco.pytorch.Scalar(losses[step])));
+            guard.observe(step, torch.scalar_tensor(new Scalar(losses[step])));
             if (step < 2) {
                 guard.check();
             }
@@ -343,9 +348,9 @@ class TrainerTest {
         RunConfig c = tiny(dir, "training.save_every=10");
         TrainedModel trained = new Trainer().train(c, null);
         TrainedModel loaded = TrainedModel.load(dir);
-        var xs = dev.incontext.util.Tensors.randn(torch.ScalarType.Float, 3, 11, 5);
-        var ys = dev.incontext.util.Tensors.randn(torch.ScalarType.Float, 3, 11);
-        assertEquals(0.0, dev.incontext.util.Tensors.maxAbsDiff(trained.predict(xs, ys), loaded.predict(xs, ys)));
+        var xs = Tensors.randn(torch.ScalarType.Float, 3, 11, 5);
+        var ys = Tensors.randn(torch.ScalarType.Float, 3, 11);
+        assertEquals(0.0, Tensors.maxAbsDiff(trained.predict(xs, ys), loaded.predict(xs, ys)));
         assertEquals(c, loaded.config());
     }
 }
