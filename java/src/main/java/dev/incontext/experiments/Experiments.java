@@ -8,6 +8,7 @@ import java.util.stream.Collectors;
 /** Every experiment {@code incontext experiment NAME} knows. Adding one is one constant here and its class. */
 public enum Experiments {
     DEMO(Demo::new),
+    GARG_REGRESSION(GargRegression::new),
     HE_MODULAR(HeModularExperiment::new),
     ZHANG_LSA(ZhangLsa::new),
     VON_OSWALD_GD(VonOswaldGd::new),
