@@ -9,30 +9,63 @@ import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
  * Linear probes on hidden states (Akyürek et al. §5, papers.md §4.5): for each layer and each position k, a ridge
- * regression from the hidden state at x_k's token to a target vector, fitted on one set of prompts and scored by R²
- * on another. Targets: the true w, the least-squares weights of the first k examples, and Xᵀy of the first k
- * examples. All positions of a layer are fitted at once (one (width x width) solve per position, float64).
+ * regression from the hidden state at one of point k's tokens to a target vector, fitted on one set of prompts and
+ * scored by R² on another. Targets: the true w, the least-squares weights and Xᵀy of the examples the token has seen.
+ * All positions of a layer are fitted at once (one (width x width) solve per position, float64).
  */
 public final class LinearProbes {
     private LinearProbes() {}
 
-    /** The probe targets of a prompt batch, each (B, n, d): entry k is the target at position k. */
+    /**
+     * Which token of point k a probe reads, and so which examples its prefix targets cover: the x token (where the
+     * prediction of y_k is read) has seen examples 0 .. k − 1; the y token (where Akyürek et al. mainly decode) has
+     * seen examples 0 .. k.
+     */
+    public enum Token {
+        X, Y;
+
+        public String label() {
+            return this == X ? "x token" : "y token";
+        }
+    }
+
+    /** The probe targets at the x tokens (see {@link #targets(PromptBatch, Token)}). */
     public static Map<String, Tensor> targets(PromptBatch b) {
+        return targets(b, Token.X);
+    }
+
+    /**
+     * The probe targets of a prompt batch at one token of every point, each (B, n, d): entry k is the true w, or the
+     * least-squares weights ({@code w_ols}, minimum norm) and Xᵀy ({@code xty}) of the examples that token has seen:
+     * the first k at the x token, the first k + 1 at the y token.
+     */
+    public static Map<String, Tensor> targets(PromptBatch b, Token token) {
         Map<String, Tensor> t = new LinkedHashMap<>();
         Tensor w = b.params().get("w");
         if (w == null) {
             throw new IllegalArgumentException("probe targets need linear tasks (a weight vector w per prompt)");
         }
         long n = b.points();
+        Tensor xs = b.xs().to(torch.ScalarType.Double);
+        Tensor ys = b.ys().to(torch.ScalarType.Double);
         t.put("w", w.squeeze(2).unsqueeze(1).expand(b.batchSize(), n, b.dims()).to(torch.ScalarType.Double));
-        t.put("w_ols", Ops.prefixLstsqWithWeights(b.xs().to(torch.ScalarType.Double), b.ys().to(torch.ScalarType.Double),
-                0.0, null).weights());
-        Tensor yx = b.xs().mul(b.ys().unsqueeze(2)).to(torch.ScalarType.Double);
-        t.put("xty", torch.cumsum(yx, 1).sub(yx));
+        Tensor yx = xs.mul(ys.unsqueeze(2));
+        if (token == Token.X) {
+            t.put("w_ols", Ops.prefixLstsqWithWeights(xs, ys, 0.0, null).weights());
+            t.put("xty", torch.cumsum(yx, 1).sub(yx));
+        } else {
+            // The all-prefix solver's entry k covers the first k examples: one more (unused) point at the end makes
+            // entries 1 .. n those of the first 1 .. n examples.
+            Tensor xs1 = torch.cat(new TensorVector(xs, torch.zeros_like(xs.narrow(1, 0, 1))), 1);
+            Tensor ys1 = torch.cat(new TensorVector(ys, torch.zeros_like(ys.narrow(1, 0, 1))), 1);
+            t.put("w_ols", Ops.prefixLstsqWithWeights(xs1, ys1, 0.0, null).weights().narrow(1, 1, n));
+            t.put("xty", torch.cumsum(yx, 1));
+        }
         return t;
     }
 

@@ -62,7 +62,7 @@ public final class AkyurekAlgorithms implements Experiment {
 
     /** One cell's findings. */
     public record CellFindings(String depth, String noise, List<Agreement> agreements, String bestFit,
-            Map<String, double[][]> probes) {}
+            Map<LinearProbes.Token, Map<String, double[][]>> probes) {}
 
     @Override
     public ExperimentReport run(ExperimentContext ctx) throws IOException {
@@ -139,23 +139,29 @@ public final class AkyurekAlgorithms implements Experiment {
                 best = CANDIDATES.get(i);
             }
         }
-        Map<String, double[][]> probes = new LinkedHashMap<>();
+        Map<LinearProbes.Token, Map<String, double[][]>> probes = new LinkedHashMap<>();
         if (model.model() instanceof Gpt2Model g) {
             int prompts = Math.max(256, c.eval().numPrompts());
             PromptBatch train = sampler.sample(prompts, points, c.task().nDims(), sampler.generator(Rng.derive(c.seed(),
                     Rng.Stream.EVAL, 1_000_001)));
             PromptBatch test = sampler.sample(prompts, points, c.task().nDims(), sampler.generator(Rng.derive(c.seed(),
                     Rng.Stream.EVAL, 1_000_002)));
-            List<Tensor> hTrain;
-            List<Tensor> hTest;
+            Gpt2Model.WithHidden hTrain;
+            Gpt2Model.WithHidden hTest;
             try (NoGradGuard ng = new NoGradGuard()) {
-                hTrain = g.forwardWithHidden(train.xs(), train.ys()).hidden();
-                hTest = g.forwardWithHidden(test.xs(), test.ys()).hidden();
+                hTrain = g.forwardWithHidden(train.xs(), train.ys());
+                hTest = g.forwardWithHidden(test.xs(), test.ys());
             }
-            Map<String, Tensor> tTrain = LinearProbes.targets(train);
-            Map<String, Tensor> tTest = LinearProbes.targets(test);
-            for (String target : tTrain.keySet()) {
-                probes.put(target, LinearProbes.r2PerLayer(hTrain, tTrain.get(target), hTest, tTest.get(target), 1e-3));
+            for (LinearProbes.Token token : LinearProbes.Token.values()) {
+                Map<String, Tensor> tTrain = LinearProbes.targets(train, token);
+                Map<String, Tensor> tTest = LinearProbes.targets(test, token);
+                List<Tensor> train1 = token == LinearProbes.Token.X ? hTrain.atX() : hTrain.atY();
+                List<Tensor> test1 = token == LinearProbes.Token.X ? hTest.atX() : hTest.atY();
+                Map<String, double[][]> r2 = new LinkedHashMap<>();
+                for (String target : tTrain.keySet()) {
+                    r2.put(target, LinearProbes.r2PerLayer(train1, tTrain.get(target), test1, tTest.get(target), 1e-3));
+                }
+                probes.put(token, r2);
             }
         }
         return new CellFindings(depth, noise, agreements, best, probes);
@@ -175,7 +181,7 @@ public final class AkyurekAlgorithms implements Experiment {
 
     private static List<Path> write(Path dir, List<CellFindings> findings) throws IOException {
         StringBuilder a = new StringBuilder("depth,noise_std,predictor,k,spd,ilwd\n");
-        StringBuilder p = new StringBuilder("depth,noise_std,target,layer,k,r2\n");
+        StringBuilder p = new StringBuilder("depth,noise_std,token,target,layer,k,r2\n");
         List<Path> files = new ArrayList<>();
         for (CellFindings f : findings) {
             for (int i = 0; i < f.agreements().size(); i++) {
@@ -185,12 +191,14 @@ public final class AkyurekAlgorithms implements Experiment {
                             k, g.spd()[k], g.ilwd()[k]));
                 }
             }
-            for (var e : f.probes().entrySet()) {
-                double[][] r2 = e.getValue();
-                for (int l = 0; l < r2.length; l++) {
-                    for (int k = 0; k < r2[l].length; k++) {
-                        p.append(String.format(Locale.ROOT, "%s,%s,%s,%d,%d,%.6g%n", f.depth(), f.noise(), e.getKey(), l,
-                                k, r2[l][k]));
+            for (var byToken : f.probes().entrySet()) {
+                for (var e : byToken.getValue().entrySet()) {
+                    double[][] r2 = e.getValue();
+                    for (int l = 0; l < r2.length; l++) {
+                        for (int k = 0; k < r2[l].length; k++) {
+                            p.append(String.format(Locale.ROOT, "%s,%s,%s,%s,%d,%d,%.6g%n", f.depth(), f.noise(),
+                                    byToken.getKey().name().toLowerCase(Locale.ROOT), e.getKey(), l, k, r2[l][k]));
+                        }
                     }
                 }
             }
@@ -204,12 +212,15 @@ public final class AkyurekAlgorithms implements Experiment {
             files.add(svg);
             if (!f.probes().isEmpty()) {
                 List<LineChart.Series> ps = new ArrayList<>();
-                for (var e : f.probes().entrySet()) {
-                    double[] perLayer = new double[e.getValue().length];
-                    for (int l = 0; l < perLayer.length; l++) {
-                        perLayer[l] = e.getValue()[l][e.getValue()[l].length - 1];
+                for (var byToken : f.probes().entrySet()) {
+                    for (var e : byToken.getValue().entrySet()) {
+                        double[] perLayer = new double[e.getValue().length];
+                        for (int l = 0; l < perLayer.length; l++) {
+                            perLayer[l] = e.getValue()[l][e.getValue()[l].length - 1];
+                        }
+                        ps.add(new LineChart.Series(e.getKey() + " (" + byToken.getKey().label() + ")", perLayer, null,
+                                null));
                     }
-                    ps.add(new LineChart.Series(e.getKey(), perLayer, null, null));
                 }
                 Path probeSvg = dir.resolve("probes_depth" + f.depth() + "_noise" + f.noise() + ".svg");
                 new LineChart("probe R² at the last position per layer (depth " + f.depth() + ", noise std " + f.noise()
@@ -324,18 +335,22 @@ public final class AkyurekAlgorithms implements Experiment {
             }
             s.append('\n');
         }
-        s.append("\n## Probes: R² at the last position, per layer (noiseless cells)\n\n| depth | target | R² by layer (0 = embedding) |\n|---|---|---|\n");
+        s.append("\n## Probes: R² at the last position, per layer (noiseless cells)\n\nRead at the x token of the last "
+                + "point (examples before it seen) and at its y token (every example seen), each against the targets of "
+                + "the examples it has seen.\n\n| depth | token | target | R² by layer (0 = embedding) |\n|---|---|---|---|\n");
         for (CellFindings f : findings) {
             if (Double.parseDouble(f.noise()) != 0) {
                 continue;
             }
-            for (var e : f.probes().entrySet()) {
-                StringBuilder r = new StringBuilder();
-                for (double[] layer : e.getValue()) {
-                    r.append(String.format(Locale.ROOT, "%.3f ", layer[layer.length - 1]));
+            for (var byToken : f.probes().entrySet()) {
+                for (var e : byToken.getValue().entrySet()) {
+                    StringBuilder r = new StringBuilder();
+                    for (double[] layer : e.getValue()) {
+                        r.append(String.format(Locale.ROOT, "%.3f ", layer[layer.length - 1]));
+                    }
+                    s.append("| ").append(f.depth()).append(" | ").append(byToken.getKey().label()).append(" | ")
+                            .append(e.getKey()).append(" | ").append(r.toString().strip()).append(" |\n");
                 }
-                s.append("| ").append(f.depth()).append(" | ").append(e.getKey()).append(" | ").append(r.toString().strip())
-                        .append(" |\n");
             }
         }
         s.append(String.format(Locale.ROOT, "\n## The paper's claims, judged here (d = %d; the paper's phases are for "

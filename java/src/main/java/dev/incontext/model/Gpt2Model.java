@@ -114,18 +114,31 @@ public final class Gpt2Model extends InContextModel {
         return forward(xs, ys, null);
     }
 
-    /** Predictions (B, n) and the hidden states they came from, from one forward pass. */
-    public record WithHidden(Tensor predictions, List<Tensor> hidden) {}
-
     /**
-     * The forward pass that also returns the residual stream at the x tokens (where predictions are read): entry 0
-     * after the embedding, entry l after block l, each (B, n, width). For linear probes (Akyürek et al.); no second
-     * forward pass.
+     * Predictions (B, n) and the residual stream they came from, from one forward pass: at the x tokens ({@code
+     * atX}, where predictions are read; the state at point k has seen examples 0 .. k − 1 and x_k) and at the y tokens
+     * ({@code atY}; the state at point k has seen examples 0 .. k). Entry 0 after the embedding, entry l after block
+     * l, each (B, n, width).
      */
+    public record WithHidden(Tensor predictions, List<Tensor> atX, List<Tensor> atY) {}
+
+    /** The forward pass that also returns the residual stream at both tokens of every point, for linear probes. */
     public WithHidden forwardWithHidden(Tensor xs, Tensor ys) {
+        if (encoding.length(xs.size(1)) != 2 * xs.size(1)) {
+            throw new IllegalArgumentException("hidden states per x and y token need an encoding with one token each "
+                    + "(interleaved or token_pair); this model's encoding has " + encoding.length(xs.size(1))
+                    + " tokens for " + xs.size(1) + " points");
+        }
         List<Tensor> hidden = new ArrayList<>();
         Tensor preds = forward(xs, ys, hidden);
-        return new WithHidden(preds, List.copyOf(hidden));
+        List<Tensor> atX = new ArrayList<>();
+        List<Tensor> atY = new ArrayList<>();
+        for (Tensor h : hidden) {
+            Tensor pairs = h.reshape(h.size(0), h.size(1) / 2, 2, width);
+            atX.add(pairs.select(2, 0));
+            atY.add(pairs.select(2, 1));
+        }
+        return new WithHidden(preds, List.copyOf(atX), List.copyOf(atY));
     }
 
     public int layers() {
@@ -136,18 +149,13 @@ public final class Gpt2Model extends InContextModel {
         return width;
     }
 
-    private Tensor atXTokens(Tensor h) {
-        long b = h.size(0);
-        return h.reshape(b, h.size(1) / 2, 2, width).select(2, 0);
-    }
-
     private Tensor forward(Tensor xs, Tensor ys, List<Tensor> hidden) {
         Tensor tokens = embeddable(xs, ys);
         long b = tokens.size(0);
         long len = tokens.size(1);
         Tensor h = torch.linear(tokens, readInW, new TensorOptional(readInB)).add(wpe.narrow(0, 0, len));
         if (hidden != null) {
-            hidden.add(atXTokens(h));
+            hidden.add(h);
         }
         long headDim = width / heads;
         for (Block k : blocks) {
@@ -157,7 +165,7 @@ public final class Gpt2Model extends InContextModel {
             h = h.add(torch.linear(att.transpose(1, 2).reshape(b, len, width), k.projW, new TensorOptional(k.projB)));
             h = h.add(mlp(h, k));
             if (hidden != null) {
-                hidden.add(atXTokens(h));
+                hidden.add(h);
             }
         }
         h = layerNorm(h, lnFW, lnFB);

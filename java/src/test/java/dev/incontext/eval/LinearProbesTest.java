@@ -68,6 +68,22 @@ class LinearProbesTest {
         assertTrue(Tensors.maxAbsDiff(t.get("w_ols").select(1, 8), t.get("w").select(1, 8)) < 1e-8);
     }
 
+    /** At the y token the prefix targets cover one example more: its entry k is the x token's entry k + 1. */
+    @Test
+    void yTokenTargetsIncludeTheirOwnExample() {
+        RunConfig c = ConfigLoader.load(RunConfig.class, "demo", List.of());
+        PromptBatch b = new TaskSampler(c.task(), 1, F64).sample(3, 9, 5, Rng.cpu(4));
+        Map<String, Tensor> x = LinearProbes.targets(b, LinearProbes.Token.X);
+        Map<String, Tensor> y = LinearProbes.targets(b, LinearProbes.Token.Y);
+        for (String target : List.of("w_ols", "xty")) {
+            assertTrue(Tensors.maxAbsDiff(y.get(target).narrow(1, 0, 8), x.get(target).narrow(1, 1, 8)) < 1e-10, target);
+        }
+        Tensor all = torch.matmul(b.xs().transpose(1, 2), b.ys().unsqueeze(2)).squeeze(2);
+        assertTrue(Tensors.maxAbsDiff(y.get("xty").select(1, 8), all) < 1e-12);
+        assertTrue(Tensors.maxAbsDiff(y.get("w_ols").select(1, 8), y.get("w").select(1, 8)) < 1e-8);
+        assertEquals(0.0, Tensors.maxAbsDiff(y.get("w"), x.get("w")), 0.0);
+    }
+
     /** The hidden states come from the same pass as the predictions: one per layer plus the embedding. */
     @Test
     void gpt2ExposesHiddenStatesOfTheSamePass() {
@@ -75,9 +91,17 @@ class LinearProbesTest {
         Gpt2Model m = (Gpt2Model) Models.create(c, F64);
         PromptBatch b = new TaskSampler(c.task(), 1, F64).sample(2, 6, 5, Rng.cpu(4));
         Gpt2Model.WithHidden h = m.forwardWithHidden(b.xs(), b.ys());
-        assertEquals(m.layers() + 1, h.hidden().size());
-        assertEquals(6, h.hidden().get(1).size(1));
-        assertEquals(m.width(), h.hidden().get(1).size(2));
+        assertEquals(m.layers() + 1, h.atX().size());
+        assertEquals(m.layers() + 1, h.atY().size());
+        assertEquals(6, h.atX().get(1).size(1));
+        assertEquals(m.width(), h.atY().get(1).size(2));
+        // The y token of point k sees y_k, the x token of point k does not: changing y_2 changes the y token's state
+        // at point 2 after the first block and leaves every x token's state at points <= 2 as it was.
+        Tensor ys2 = b.ys().clone();
+        ys2.select(1, 2).add_(new Scalar(1.0));
+        Gpt2Model.WithHidden h2 = m.forwardWithHidden(b.xs(), ys2);
+        assertEquals(0.0, Tensors.maxAbsDiff(h.atX().get(1).narrow(1, 0, 3), h2.atX().get(1).narrow(1, 0, 3)), 0.0);
+        assertTrue(Tensors.maxAbsDiff(h.atY().get(1).select(1, 2), h2.atY().get(1).select(1, 2)) > 1e-6);
         assertEquals(0.0, Tensors.maxAbsDiff(h.predictions(), m.forward(b.xs(), b.ys())), 0.0);
     }
 }

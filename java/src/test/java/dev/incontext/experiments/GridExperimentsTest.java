@@ -98,8 +98,10 @@ class GridExperimentsTest {
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("| 1 |") && summary.contains("| 2 |") && summary.contains("σ²/τ² = 0.25"), summary);
         List<String> probes = Files.readAllLines(dir.resolve("probes.csv"));
-        // 2 noiseless + 2 noisy cells x 3 targets x (layers + 1) x 9 positions.
-        assertEquals(1 + 3 * 9 * (2 + 3) * 2, probes.size());
+        // 2 noiseless + 2 noisy cells x 2 tokens x 3 targets x (layers + 1) x 9 positions.
+        assertEquals(1 + 2 * 3 * 9 * (2 + 3) * 2, probes.size());
+        assertTrue(probes.stream().anyMatch(l -> l.startsWith("2,0.0,y,w_ols,")), probes.get(1));
+        assertTrue(summary.contains("| y token | w_ols |") && summary.contains("| x token | w_ols |"), summary);
         assertTrue(Files.readString(dir.resolve("agreement.csv")).contains("gd:1"));
         assertTrue(summary.contains("| claim | criterion (fixed before the run) | measured | verdict |"), summary);
     }
