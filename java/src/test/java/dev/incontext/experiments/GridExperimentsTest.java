@@ -30,16 +30,26 @@ class GridExperimentsTest {
         o.add("grid=1,64");
         ExperimentReport r = new RaventosDiversity().run(ExperimentContext.quiet(o));
         List<String> rows = Files.readAllLines(dir.resolve("diversity.csv"));
-        assertEquals(1 + 2 * 2, rows.size(), rows.toString());     // two pool sizes x (pretrain, latent)
+        // two pool sizes x (pretrain, latent), and the control (no pool) on fresh tasks, added to the user's grid
+        assertEquals(1 + 2 * 2 + 1, rows.size(), rows.toString());
         assertTrue(rows.get(1).startsWith("1,standard,") && rows.get(2).startsWith("1,fresh_tasks,"), rows.toString());
+        assertTrue(rows.get(5).startsWith("0,fresh_tasks,") && rows.get(5).contains(",NaN,"), rows.get(5));
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("dMMSE") && summary.contains("threshold"), summary);
+        assertTrue(summary.contains("| ∞ (control) | latent |"), summary);
+        assertTrue(summary.contains("the move from dMMSE to ridge happens at a threshold M*")
+                && summary.contains("bootstrap resamples"), summary);
+        // 30 steps cannot bring the control near ridge: the budget claim disagrees and every other claim says why
+        // it is inconclusive.
+        assertTrue(summary.contains("| the step budget trains the control to ridge |")
+                && summary.contains("× ridge's error | **disagree** |"), summary);
+        assertTrue(summary.contains("step budget is insufficient") && !summary.contains("**agree**"), summary);
         // With one task in the pool, dMMSE knows the task after one example: on pool prompts it beats ridge.
         String[] one = rows.get(1).split(",");
         assertTrue(Double.parseDouble(one[3]) < Double.parseDouble(one[4]), rows.get(1));
         // Running again trains nothing: every cell's final weights stay the very files they were.
         Map<Path, Object> weights = finalWeights(dir);
-        assertEquals(2, weights.size(), weights.toString());
+        assertEquals(3, weights.size(), weights.toString());
         new RaventosDiversity().run(ExperimentContext.quiet(o));
         assertEquals(weights, finalWeights(dir));
         assertTrue(Files.exists(dir.resolve("transition_fresh_tasks.svg")));
@@ -48,7 +58,7 @@ class GridExperimentsTest {
     /**
      * Regimes are assigned by distances, not error sizes: rows of the committed CPU run (2026-12-01) where the old
      * rule said "dMMSE" although the model was 0.64 and 0.46 away from it are "neither" now, and the claims say
-     * inconclusive rather than agree.
+     * inconclusive rather than agree (that run had no switch on fresh tasks either).
      */
     @Test
     void raventosJudgesRegimesByDistances() {
@@ -62,7 +72,8 @@ class GridExperimentsTest {
         assertEquals("dMMSE", RaventosDiversity.like(rows.get(0)));
         assertTrue(RaventosDiversity.like(rows.get(3)).startsWith("neither"), RaventosDiversity.like(rows.get(3)));
         assertTrue(RaventosDiversity.like(rows.get(5)).startsWith("neither"), RaventosDiversity.like(rows.get(5)));
-        for (Claim c : RaventosDiversity.claims(rows)) {
+        var noSwitch = new RaventosDiversity.Transition(Double.NaN, Double.NaN, Double.NaN, 1.0, 1000, 1024);
+        for (Claim c : RaventosDiversity.claims(rows, noSwitch)) {
             assertEquals(Claim.Verdict.INCONCLUSIVE, c.verdict(), c.toString());
         }
         // A model that has learnt both regimes: like dMMSE on a small pool, like ridge on fresh tasks for a large one.
@@ -71,7 +82,8 @@ class GridExperimentsTest {
                 new RaventosDiversity.Row(4, "fresh_tasks", 1.3, 1.3, 0.07, 0.01, 0.9),
                 new RaventosDiversity.Row(4096, "standard", 0.07, 0.03, 0.07, 0.2, 0.01),
                 new RaventosDiversity.Row(4096, "fresh_tasks", 0.07, 0.5, 0.07, 0.3, 0.02));
-        for (Claim c : RaventosDiversity.claims(learnt)) {
+        var sharp = new RaventosDiversity.Transition(512, 300, 900, 0.0, 1000, 1024);
+        for (Claim c : RaventosDiversity.claims(learnt, sharp)) {
             assertEquals(Claim.Verdict.AGREE, c.verdict(), c.toString());
         }
     }
