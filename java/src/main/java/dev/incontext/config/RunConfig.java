@@ -231,14 +231,21 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
 
     /**
      * Evaluation: num_prompts prompts in batches; n_points = 0 uses the curriculum's final length; baselines empty =
-     * the task family's relevant set (with k-NN at each knn_k), else exactly the listed ones (e.g. ridge:0.1).
+     * the task family's relevant set (with k-NN at each knn_k), else exactly the listed ones (e.g. ridge:0.1);
+     * n_checkpoints log-spaced checkpoints (between the end of warm-up and the last step) kept for evaluating the run
+     * during training afterwards, whatever save_every and keep_checkpoints say (0: none).
      */
-    public record EvalConfig(int numPrompts, int batchSize, int nPoints, List<Integer> knnK, List<String> baselines) {
+    public record EvalConfig(int numPrompts, int batchSize, int nPoints, List<Integer> knnK, List<String> baselines,
+            int nCheckpoints) {
         public EvalConfig {
             knnK = List.copyOf(knnK);
             baselines = List.copyOf(baselines);
             if (numPrompts < 1 || batchSize < 1 || nPoints < 0) {
                 throw new ConfigException("num_prompts", "num_prompts and batch_size must be >= 1, n_points >= 0");
+            }
+            if (nCheckpoints < 0) {
+                throw new ConfigException("n_checkpoints", "must be >= 0 (0: no log-spaced checkpoints); got "
+                        + nCheckpoints);
             }
             for (int k : knnK) {
                 if (k < 1) {

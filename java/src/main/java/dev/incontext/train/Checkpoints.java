@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Module;
@@ -73,6 +74,25 @@ public final class Checkpoints {
             throw new CheckpointException(dir, "checkpoint " + dir + " is of a " + config.kind().id() + " run, not "
                     + "a token (modular arithmetic) run");
         }
+    }
+
+    /**
+     * n steps log-spaced between max(1, warm-up) and the last step, rounded and made unique (so possibly fewer than
+     * n at short runs); the last step is always included when n > 0.
+     */
+    public static TreeSet<Long> logSpacedSteps(long warmup, long total, int n) {
+        TreeSet<Long> out = new TreeSet<>();
+        if (n <= 0 || total <= 0) {
+            return out;
+        }
+        double lo = Math.log(Math.max(1, Math.min(warmup, total)));
+        double hi = Math.log(total);
+        for (int i = 0; i < n; i++) {
+            double f = n == 1 ? 1.0 : (double) i / (n - 1);
+            out.add(Math.max(1, Math.min(total, Math.round(Math.exp(lo + f * (hi - lo))))));
+        }
+        out.add(total);
+        return out;
     }
 
     public static Path dir(Path runDir) {

@@ -11,6 +11,7 @@ import dev.incontext.tasks.TaskSampler;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -45,6 +46,13 @@ public final class RegressionObjective implements Objective {
     @Override
     public List<Tensor> noDecay() {
         return List.of();
+    }
+
+    /** eval.n_checkpoints log-spaced checkpoints, for evaluating the run's history afterwards. */
+    @Override
+    public Set<Long> keptCheckpoints() {
+        return Checkpoints.logSpacedSteps(config.training().warmupSteps(), config.training().steps(),
+                config.eval().nCheckpoints());
     }
 
     @Override

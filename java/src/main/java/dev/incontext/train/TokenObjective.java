@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -164,7 +163,7 @@ public final class TokenObjective implements Objective {
 
     @Override
     public Set<Long> keptCheckpoints() {
-        return logSpacedSteps(config.training().warmupSteps(), config.training().steps(),
+        return Checkpoints.logSpacedSteps(config.training().warmupSteps(), config.training().steps(),
                 config.eval().nCheckpoints());
     }
 
@@ -223,25 +222,6 @@ public final class TokenObjective implements Objective {
                 out[i + 1] = c[i] / rows;
             }
         }
-        return out;
-    }
-
-    /**
-     * n steps log-spaced between max(1, warm-up) and the last step, rounded and made unique (so possibly fewer than
-     * n at short runs); the last step is always included when n > 0.
-     */
-    public static TreeSet<Long> logSpacedSteps(long warmup, long total, int n) {
-        TreeSet<Long> out = new TreeSet<>();
-        if (n <= 0 || total <= 0) {
-            return out;
-        }
-        double lo = Math.log(Math.max(1, Math.min(warmup, total)));
-        double hi = Math.log(total);
-        for (int i = 0; i < n; i++) {
-            double f = n == 1 ? 1.0 : (double) i / (n - 1);
-            out.add(Math.max(1, Math.min(total, Math.round(Math.exp(lo + f * (hi - lo))))));
-        }
-        out.add(total);
         return out;
     }
 

@@ -124,7 +124,7 @@ class TokenObjectiveTest {
 
     @Test
     void logSpacedCheckpointsSpanWarmupToEnd() {
-        TreeSet<Long> s = TokenObjective.logSpacedSteps(10_000, 200_000, 5);
+        TreeSet<Long> s = Checkpoints.logSpacedSteps(10_000, 200_000, 5);
         assertEquals(10_000L, s.first());
         assertEquals(200_000L, s.last());
         assertEquals(5, s.size());
@@ -132,7 +132,7 @@ class TokenObjectiveTest {
         for (int i = 1; i + 1 < l.size(); i++) {   // equal ratios between neighbours
             assertEquals((double) l.get(i) / l.get(i - 1), (double) l.get(i + 1) / l.get(i), 1e-3);
         }
-        assertTrue(TokenObjective.logSpacedSteps(0, 100, 0).isEmpty());
+        assertTrue(Checkpoints.logSpacedSteps(0, 100, 0).isEmpty());
     }
 
     private static final List<String> SMALL = List.of("task.points_per_row=6", "model.n_layer=1", "model.n_embd=16",

@@ -276,6 +276,27 @@ class TrainerTest {
         assertEquals(tasks, train(tiny(dir.resolve("tasks2"), "task.num_tasks=16", "training.steps=30"), null));
     }
 
+    /**
+     * eval.n_checkpoints keeps log-spaced checkpoints of a regression run beside the newest save_every ones, for
+     * evaluating its history afterwards (Raventós et al.'s transients).
+     */
+    @Test
+    void regressionRunsKeepLogSpacedCheckpoints(@TempDir Path dir) throws IOException {
+        train(tiny(dir, "training.steps=40", "training.save_every=20", "training.keep_checkpoints=1",
+                "training.warmup_steps=2", "eval.n_checkpoints=4"), null);
+        List<Long> steps = new ArrayList<>();
+        for (Path p : Checkpoints.list(dir)) {
+            steps.add(Long.parseLong(p.getFileName().toString().substring("step-".length())));
+        }
+        // Log-spaced 2, 5, 15, 40 (2 * 20^(i/3), rounded), and the newest regular save_every checkpoint beside them.
+        assertEquals(List.of(2L, 5L, 15L, 40L), new ArrayList<>(Checkpoints.logSpacedSteps(2, 40, 4)));
+        assertEquals(List.of(2L, 5L, 15L, 20L, 40L), steps.stream().sorted().toList());
+        // Without the key only the newest save_every checkpoint stays.
+        train(tiny(dir.resolve("plain"), "training.steps=40", "training.save_every=20", "training.keep_checkpoints=1"),
+                null);
+        assertEquals(1, Checkpoints.list(dir.resolve("plain")).size());
+    }
+
     @Test
     void freshRunRefusesAUsedOutDirUnlessOverwriting(@TempDir Path dir) throws IOException {
         Path run = dir.resolve("run");
