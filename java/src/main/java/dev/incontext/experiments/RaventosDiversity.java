@@ -5,10 +5,12 @@ import dev.incontext.config.RunConfig;
 import dev.incontext.eval.EvalSuite;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
+import dev.incontext.eval.Setting;
 import dev.incontext.report.LineChart;
 import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
+import dev.incontext.train.Checkpoints;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.util.AtomicFiles;
 import java.io.IOException;
@@ -233,6 +235,7 @@ public final class RaventosDiversity implements Experiment {
         SweepOutcome outcome = Grids.train(plan, ctx.master(), ctx.log());
         List<Row> rows = new ArrayList<>();
         List<PromptDistances> fresh = new ArrayList<>();
+        List<Snapshot> history = new ArrayList<>();
         Row controlRow = null;
         for (var cell : plan.cells()) {
             try (PointerScope scope = new PointerScope()) {
@@ -261,6 +264,7 @@ public final class RaventosDiversity implements Experiment {
                     }
                 }
             }
+            history.addAll(history(Path.of(plan.cellConfig(cell).outDir()), ctx));
         }
         if (controlRow != null) {
             rows.add(controlRow);
@@ -275,7 +279,14 @@ public final class RaventosDiversity implements Experiment {
         }
         Path table = dir.resolve("diversity.csv");
         AtomicFiles.write(table, csv);
-        List<Path> files = new ArrayList<>(List.of(table));
+        StringBuilder hist = new StringBuilder("num_tasks,step,delta_dmmse,delta_ridge,like\n");
+        for (Snapshot h : history) {
+            hist.append(String.format(Locale.ROOT, "%d,%d,%.6g,%.6g,%s%n", h.row().tasks(), h.step(), h.row().toDmmse(),
+                    h.row().toRidge(), like(h.row())));
+        }
+        Path transients = dir.resolve("transients.csv");
+        AtomicFiles.write(transients, hist);
+        List<Path> files = new ArrayList<>(List.of(table, transients));
         for (String setting : List.of("standard", "fresh_tasks")) {
             List<Row> s = rows.stream().filter(r -> !r.control() && r.setting().equals(setting)).toList();
             double[] toD = s.stream().mapToDouble(Row::toDmmse).toArray();
@@ -292,9 +303,84 @@ public final class RaventosDiversity implements Experiment {
             files.add(svg);
         }
         Path summary = dir.resolve("summary.md");
-        AtomicFiles.write(summary, summary(c, rows, transition));
+        AtomicFiles.write(summary, summary(c, rows, transition) + transients(rows, history));
         return new ExperimentReport(summary, files, true, "measured " + grid.size() + " pool sizes" + (control
                 ? " and the control" : "") + "; see the summary for where the model moves from dMMSE to ridge");
+    }
+
+    /** A pool size's fresh-task row at an earlier kept checkpoint (eval.n_checkpoints) of its run. */
+    record Snapshot(long step, Row row) {
+        Snapshot {
+            if (step < 1 || row.control() || !row.setting().equals("fresh_tasks")) {
+                throw new IllegalArgumentException("snapshot: a step >= 1 of a pool size's fresh-task row; got step "
+                        + step + ", M = " + row.tasks() + ", " + row.setting());
+            }
+        }
+    }
+
+    /**
+     * A cell's earlier kept checkpoints (all but its newest), each evaluated on fresh tasks against dMMSE and ridge;
+     * none for the control (no dMMSE) or when the run kept none.
+     */
+    private static List<Snapshot> history(Path runDir, ExperimentContext ctx) throws IOException {
+        List<Path> checkpoints = Checkpoints.list(runDir);
+        List<Snapshot> out = new ArrayList<>();
+        for (Path ck : checkpoints.subList(0, Math.max(0, checkpoints.size() - 1))) {
+            try (PointerScope scope = new PointerScope()) {
+                TrainedModel model = TrainedModel.load(ck, ctx.log());
+                RunConfig cc = model.config();
+                if (cc.task().numTasks() == 0) {
+                    return List.of();
+                }
+                SuiteEvaluation.Outcome o = SuiteEvaluation.run(model, cc, EvalSuite.of("raventos-fresh", false,
+                        new Setting.FreshTasks()), SuiteEvaluation.Options.of(cc).withCapture(true),
+                        Evaluator.Listener.NONE);
+                Evaluation e = o.result().evaluations().get(0);
+                Map<String, String> specs = o.predictorSettings().get(e.setting());
+                String tf = e.curves().get(0).predictor();
+                String dmmse = baseline(specs, "dmmse");
+                String ridge = baseline(specs, "bayes_ridge");
+                Evaluator.Captured cap = o.captured().get(e.setting());
+                int d = cc.task().nDims();
+                out.add(new Snapshot(Checkpoints.inspect(ck).step(), new Row(cc.task().numTasks(), e.setting(), lastError(e, tf),
+                        lastError(e, dmmse), lastError(e, ridge), mean(perPromptDistance(cap, tf, dmmse, d)),
+                        mean(perPromptDistance(cap, tf, ridge, d)))));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The summary's section on transients (Carroll et al. 2025: ridge-like behaviour at intermediate M can fade with
+     * more training): per pool size, the earlier checkpoints at which its fresh-task predictions were ridge-like
+     * ({@link #like}) while its final ones are not.
+     */
+    static String transients(List<Row> rows, List<Snapshot> history) {
+        StringBuilder s = new StringBuilder("\n## Earlier checkpoints: transient ridge-like phases\n\n");
+        if (history.isEmpty()) {
+            return s.append("No earlier checkpoints were kept (eval.n_checkpoints = 0, or cells trained before they "
+                    + "were kept), so transients could not be looked for.\n").toString();
+        }
+        int seen = 0;
+        for (Row last : rows) {
+            if (last.control() || !last.setting().equals("fresh_tasks")) {
+                continue;
+            }
+            List<Long> ridgeSteps = history.stream().filter(h -> h.row().tasks() == last.tasks()
+                    && like(h.row()).equals("ridge")).map(Snapshot::step).toList();
+            if (!ridgeSteps.isEmpty() && !like(last).equals("ridge")) {
+                seen++;
+                s.append(String.format(Locale.ROOT, "- M = %d: ridge-like at step%s %s, not at the end (%s): "
+                        + "transient.%n", last.tasks(), ridgeSteps.size() > 1 ? "s" : "", ridgeSteps, like(last)));
+            }
+        }
+        long steps = history.stream().map(Snapshot::step).distinct().count();
+        if (seen == 0) {
+            s.append(String.format(Locale.ROOT, "No transient ridge-like phase seen at the kept checkpoints (%d "
+                    + "earlier steps over %d pool sizes; transients.csv).%n", steps,
+                    history.stream().map(h -> h.row().tasks()).distinct().count()));
+        }
+        return s.toString();
     }
 
     /**

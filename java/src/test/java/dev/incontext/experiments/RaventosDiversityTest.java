@@ -205,11 +205,47 @@ class RaventosDiversityTest {
         assertTrue(bad.getMessage().startsWith("control: must be true or false"), bad.getMessage());
         ExperimentReport r = new RaventosDiversity().run(ExperimentContext.quiet(List.of("out_dir=" + dir, "grid=4",
                 "control=false", "model.n_layer=1", "model.n_embd=16", "training.steps=10", "training.save_every=10",
-                "eval.num_prompts=64", "eval.batch_size=64")));
+                "eval.n_checkpoints=0", "eval.num_prompts=64", "eval.batch_size=64")));
         List<String> rows = Files.readAllLines(dir.resolve("diversity.csv"));
         assertEquals(List.of("4,standard", "4,fresh_tasks"), rows.subList(1, rows.size()).stream()
                 .map(l -> l.substring(0, l.indexOf(',', 2))).toList());
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("No control cell") && !summary.contains("the step budget trains"), summary);
+        assertTrue(summary.contains("No earlier checkpoints were kept"), summary);
+    }
+
+    /** Earlier log-spaced checkpoints are evaluated on fresh tasks, one transients.csv row each. */
+    @Test
+    void earlierCheckpointsAreEvaluated(@TempDir Path dir) throws Exception {
+        ExperimentReport r = new RaventosDiversity().run(ExperimentContext.quiet(List.of("out_dir=" + dir, "grid=4",
+                "control=false", "model.n_layer=1", "model.n_embd=16", "training.steps=20", "training.save_every=20",
+                "eval.n_checkpoints=3", "eval.num_prompts=64", "eval.batch_size=64")));
+        List<String> rows = Files.readAllLines(dir.resolve("transients.csv"));
+        // Log-spaced 1, 4, 20 (no warm-up): the two before the last, at M = 4.
+        assertEquals(3, rows.size(), rows.toString());
+        assertTrue(rows.get(1).startsWith("4,1,") && rows.get(2).startsWith("4,4,"), rows.toString());
+        assertTrue(Files.readString(r.summary()).contains("earlier steps over 1 pool sizes")
+                || Files.readString(r.summary()).contains("transient."), Files.readString(r.summary()));
+    }
+
+    /** A pool size ridge-like at an earlier checkpoint but not at the end is named as a transient. */
+    @Test
+    void transientRidgePhasesAreNamed() {
+        List<RaventosDiversity.Row> rows = List.of(
+                new RaventosDiversity.Row(64, "standard", 0.2, 0.03, 0.07, 0.01, 0.2),
+                new RaventosDiversity.Row(64, "fresh_tasks", 1.1, 1.2, 0.07, 0.02, 0.6),
+                new RaventosDiversity.Row(4096, "fresh_tasks", 0.07, 0.5, 0.07, 0.3, 0.02));
+        List<RaventosDiversity.Snapshot> history = List.of(
+                new RaventosDiversity.Snapshot(500, new RaventosDiversity.Row(64, "fresh_tasks", 0.08, 0.4, 0.07, 0.3,
+                        0.01)),
+                new RaventosDiversity.Snapshot(500, new RaventosDiversity.Row(4096, "fresh_tasks", 0.08, 0.4, 0.07, 0.3,
+                        0.01)));
+        String s = RaventosDiversity.transients(rows, history);
+        assertTrue(s.contains("M = 64: ridge-like at step [500], not at the end (dMMSE): transient."), s);
+        assertTrue(!s.contains("M = 4096"), s);        // ridge-like at the end too: not a transient
+        // Only non-transient history: said so.
+        assertTrue(RaventosDiversity.transients(rows, history.subList(1, 2)).contains("No transient ridge-like phase"));
+        assertThrows(IllegalArgumentException.class, () -> new RaventosDiversity.Snapshot(0, rows.get(1)));
+        assertThrows(IllegalArgumentException.class, () -> new RaventosDiversity.Snapshot(5, rows.get(0)));
     }
 }
