@@ -137,7 +137,7 @@ public final class Evaluator {
         for (int p = 0; p < predictors.size(); p++) {
             curves.add(summarise(predictors.get(p).name(), perPrompt[p], scored, request.seed() + p, group));
         }
-        Evaluation e = new Evaluation(setting.id(), setting.description(), metric, normaliser, prompts, curves);
+        Evaluation e = new Evaluation(setting.id(), setting.description(), metric, normaliser, prompts, curves, group);
         Captured c = cap == null ? null : new Captured(prompts, points, d, cap.xs(), cap.ys(), cap.targets(),
                 capturedQueries, cap.predictions());
         return new Result(e, c);

@@ -158,7 +158,7 @@ public final class SuiteEvaluation {
             }
             evaluations.add(new Evaluation(setting.id(), setting.description(),
                     Metric.of(classification), setting.normaliser(c.task()),
-                    o.prompts(), List.of(curves)));
+                    o.prompts(), List.of(curves), setting.groupedByBatch() ? o.batchSize() : 1));
             if (suite.agreement() && agreements.isEmpty() && !classification) {
                 Evaluator.Request ar = new Evaluator.Request(o.agreementPrompts(), o.batchSize(), c.seed(), options,
                         false);

@@ -182,8 +182,10 @@ public final class NpyExport {
         m.put("score", "score[b, k] = " + score(e.metric()));
         m.put("recompute", "eval.csv's mean at k = the mean over prompts b of score[b, k], for "
                 + "k < scored_positions; its ci_low and ci_high are the 5th and 95th percentiles of 1000 bootstrap "
-                + "means over whole prompts (seeded resampling, so they are reproduced in distribution, not digit for "
-                + "digit)");
+                + "means, resampling " + (e.bootstrapUnit() == 1 ? "whole prompts" : "whole runs of "
+                + e.bootstrapUnit() + " consecutive prompts (an evaluation batch sharing one draw)") + " (seeded "
+                + "resampling, so they are reproduced in distribution, not digit for digit)");
+        m.put("bootstrap_unit_prompts", e.bootstrapUnit());
         m.put("python", List.of(
                 "# run in this directory: prints every predictor's mean score per k, eval.csv's means",
                 "import json, numpy as np",

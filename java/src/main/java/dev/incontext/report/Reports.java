@@ -75,6 +75,8 @@ public final class Reports {
         m.put("normaliser", e.normaliser());
         m.put("trivial", e.metric().trivial());
         m.put("prompts", e.prompts());
+        m.put("band", e.band());
+        m.put("bootstrap_unit_prompts", e.bootstrapUnit());
         List<Map<String, Object>> curves = new ArrayList<>();
         for (Evaluation.Curve c : e.curves()) {
             Map<String, Object> curve = new LinkedHashMap<>();

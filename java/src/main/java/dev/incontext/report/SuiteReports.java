@@ -428,7 +428,7 @@ public final class SuiteReports {
                 h.element("dt", LineChart.trivialLabel(e.metric())).element("dd", Ticks.label(e.metric().trivial())
                         + " (dashed line)");
                 h.element("dt", "prompts").element("dd", e.prompts() + ", scored at k = 0 .. " + (e.points() - 1)
-                        + "; band: 90% bootstrap over whole prompts");
+                        + "; band: " + e.band());
                 h.close("dl");
                 curveTable(h, e);
                 h.close("section");

@@ -140,5 +140,12 @@ class BootstrapTest {
             assertEquals(expected, width(z, k), 0.15 * expected, "band width at k=" + k);
         }
         assertFalse(new Setting.Standard().groupedByBatch());
+        // The evaluation says what its bands resample, for the reports and the export.
+        assertEquals(batch, e.bootstrapUnit());
+        assertTrue(e.band().contains("whole evaluation batches of 100 prompts"), e.band());
+        Evaluation standard = Evaluator.evaluate(List.of(new Zero()), lr, points, points, new Setting.Standard(), req,
+                Evaluator.Listener.NONE).evaluation();
+        assertEquals(1, standard.bootstrapUnit());
+        assertEquals("90% bootstrap over whole prompts", standard.band());
     }
 }
