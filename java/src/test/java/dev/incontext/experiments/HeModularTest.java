@@ -230,7 +230,8 @@ class HeModularTest {
     void unknownExperimentAndPresetAreNamed() {
         String[] r = run("experiment", "garg");
         assertEquals("2", r[0]);
-        assertTrue(r[2].contains("unknown experiment 'garg'; known: demo, he-modular, zhang-lsa, von-oswald-gd, raventos-diversity, akyurek-algorithms"), r[2]);
+        assertTrue(r[2].contains("unknown experiment 'garg'; known: demo, garg-regression, he-modular, zhang-lsa, "
+                + "von-oswald-gd, raventos-diversity, akyurek-algorithms"), r[2]);
         r = run("experiment", "he-modular", "--preset", "gpu");
         assertEquals("2", r[0]);
         assertTrue(r[2].contains("valid: cpu, paper"), r[2]);
