@@ -27,6 +27,8 @@ import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -84,6 +86,13 @@ public final class AkyurekAlgorithms implements Experiment {
         if (noise.isEmpty()) {
             noise.addAll(NOISE);
         }
+        for (String d : depths) {
+            if (!d.matches("[1-9]\\d*")) {
+                throw new IllegalArgumentException("depths: every depth must be a positive integer; got '" + d + "'");
+            }
+        }
+        // Shallowest first for the tables and the claims (which read the first and the last depth).
+        depths.sort(Comparator.comparingInt(Integer::parseInt));
         String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "akyurek_algorithms_paper"
                 : "akyurek_algorithms";
         RunConfig c = ConfigLoader.load(RunConfig.class, base, overrides);
@@ -93,7 +102,10 @@ public final class AkyurekAlgorithms implements Experiment {
                     + "has " + c.model().family() + " on " + c.task().name());
         }
         Path dir = Path.of(c.outDir());
-        SweepSpec spec = new SweepSpec(base, overrides, List.of(new SweepSpec.Axis("model.n_layer", depths),
+        // Deepest first to the sweep: the longest cells start first, so that two workers stay busy to the end.
+        List<String> deepestFirst = new ArrayList<>(depths);
+        Collections.reverse(deepestFirst);
+        SweepSpec spec = new SweepSpec(base, overrides, List.of(new SweepSpec.Axis("model.n_layer", deepestFirst),
                 new SweepSpec.Axis("task.noise_std", noise)), SweepSpec.Mode.CROSS, 1, dir.resolve("cells").toString(),
                 false, "final_loss");
         SweepPlan plan = SweepPlan.of(spec);
@@ -108,6 +120,7 @@ public final class AkyurekAlgorithms implements Experiment {
                 ctx.log().accept("analysed " + cell.name() + ": best fit " + findings.get(findings.size() - 1).bestFit());
             }
         }
+        findings.sort(Comparator.comparingInt(f -> Integer.parseInt(f.depth())));
         Files.createDirectories(dir);
         List<Path> files = write(dir, findings);
         Path summary = dir.resolve("summary.md");

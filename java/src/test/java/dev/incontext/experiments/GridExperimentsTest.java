@@ -1,6 +1,7 @@
 package dev.incontext.experiments;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
@@ -104,11 +105,15 @@ class GridExperimentsTest {
     void akyurekRunsItsDepthNoiseGrid(@TempDir Path dir) throws Exception {
         List<String> o = new ArrayList<>(TINY.subList(1, TINY.size()));
         o.add("out_dir=" + dir);
-        o.add("depths=1,2");
+        o.add("depths=2,1");          // out of order: the tables and the claims read them shallowest first
         o.add("noise=0.0,0.5");
         ExperimentReport r = new AkyurekAlgorithms().run(ExperimentContext.quiet(o));
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("| 1 |") && summary.contains("| 2 |") && summary.contains("σ²/τ² = 0.25"), summary);
+        assertTrue(summary.indexOf("| 1 |") < summary.indexOf("| 2 |"), summary);
+        assertTrue(summary.contains("| the shallowest model runs one step of gradient descent | depth 1,"), summary);
+        assertThrows(IllegalArgumentException.class, () -> new AkyurekAlgorithms().run(ExperimentContext.quiet(
+                List.of("out_dir=" + dir.resolve("bad"), "depths=1,x"))));
         List<String> probes = Files.readAllLines(dir.resolve("probes.csv"));
         // 2 noiseless + 2 noisy cells x 2 tokens x 3 targets x (layers + 1) x 9 positions.
         assertEquals(1 + 2 * 3 * 9 * (2 + 3) * 2, probes.size());
