@@ -173,5 +173,12 @@ class GridExperimentsTest {
         var a = ConfigLoader.load(RunConfig.class, "akyurek_algorithms_paper", List.of());
         assertEquals(512, a.model().width());
         assertEquals(41, a.evalPoints());
+        assertEquals(0, a.training().threads());            // the CPU default's one thread per cell is not inherited
+        var g = ConfigLoader.load(RunConfig.class, "garg_regression_paper", List.of());
+        assertEquals(20, g.task().nDims());
+        assertEquals(12, g.model().layers());
+        assertEquals(500001, g.training().steps());
+        assertTrue(g.curriculum().enabled());
+        assertEquals(41, g.evalPoints());
     }
 }
