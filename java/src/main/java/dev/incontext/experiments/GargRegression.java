@@ -50,7 +50,7 @@ public final class GargRegression implements Experiment {
      * the plateau, on the full-size task: the zero predictor sits at (d n)/Σ max(d − i, 0), 3.7 at d = 5, n = 11.
      */
     static final double LEFT_PLATEAU = 1.5;
-    /** A run leaves the plateau at the first record from which the median of this many records is under the mark. */
+    /** Records in the running median that must stay under the mark for a run to have left the plateau. */
     static final int PLATEAU_WINDOW = 5;
     /** The curriculum counts as faster (or slower) only when its steps differ by at least this fraction. */
     static final double FASTER_BY = 0.10;
@@ -74,15 +74,8 @@ public final class GargRegression implements Experiment {
             return evaluation.curves().get(0);
         }
 
-        Evaluation.Curve baseline(String specPrefix) {
-            for (Evaluation.Curve c : evaluation.curves()) {
-                String spec = specs.get(c.predictor());
-                if (spec != null && (spec.equals(specPrefix) || spec.startsWith(specPrefix + ":"))) {
-                    return c;
-                }
-            }
-            throw new IllegalStateException("garg-regression needs the " + specPrefix + " baseline; eval.baselines has "
-                    + specs.values());
+        Evaluation.Curve baseline(String spec) {
+            return evaluation.curve(Grids.predictorWith(specs, spec, "garg-regression"));
         }
 
         String label() {
@@ -105,11 +98,7 @@ public final class GargRegression implements Experiment {
                     seeds.add(v);
                 }
             } else if (o.startsWith("compare=")) {
-                String v = o.substring(8).strip();
-                if (!v.equals("true") && !v.equals("false")) {
-                    throw new IllegalArgumentException("compare must be true or false; got '" + v + "'");
-                }
-                compare = Boolean.parseBoolean(v);
+                compare = Grids.flag(o, "no cells with the other curriculum setting");
             } else if (o.startsWith("seed=")) {
                 throw new IllegalArgumentException("garg-regression takes seeds=0,1,2 (one cell per seed), not seed=");
             } else {
@@ -173,16 +162,7 @@ public final class GargRegression implements Experiment {
 
     /** Δ(TF, least squares) per k: the mean over prompts of the squared difference of predictions, over the normaliser. */
     static double[] toLeastSquares(Evaluator.Captured cap, Evaluation e, Map<String, String> specs) {
-        String ls = null;
-        for (var en : specs.entrySet()) {
-            if (en.getValue().equals("least_squares")) {
-                ls = en.getKey();
-            }
-        }
-        if (ls == null) {
-            throw new IllegalStateException("garg-regression needs the least_squares baseline; eval.baselines has "
-                    + specs.values());
-        }
+        String ls = Grids.predictorWith(specs, "least_squares", "garg-regression");
         double[] tf = cap.predictions().get(e.curves().get(0).predictor());
         double[] base = cap.predictions().get(ls);
         int points = (int) cap.points();

@@ -68,6 +68,35 @@ final class Grids {
         return r;
     }
 
+    /**
+     * The value of an experiment's on/off override such as {@code control=false}: true or false, else an error naming
+     * the key and what false means.
+     */
+    static boolean flag(String override, String whatFalseMeans) {
+        int eq = override.indexOf('=');
+        String key = override.substring(0, eq);
+        String v = override.substring(eq + 1).strip();
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new IllegalArgumentException(key + ": must be true or false (false: " + whatFalseMeans + "); got '"
+                    + v + "'");
+        }
+        return v.equals("true");
+    }
+
+    /**
+     * The name of the predictor an evaluation configured as {@code spec} (e.g. {@code averaging}, or {@code knn:3} for
+     * any 3-NN variant), from an outcome's predictor settings; an error naming what there is when none is.
+     */
+    static String predictorWith(Map<String, String> specs, String spec, String experiment) {
+        for (var en : specs.entrySet()) {
+            if (en.getValue().equals(spec) || en.getValue().startsWith(spec + ":")) {
+                return en.getKey();
+            }
+        }
+        throw new IllegalStateException(experiment + " needs the " + spec + " baseline; eval.baselines has "
+                + specs.values());
+    }
+
     /** The values of a list override such as {@code grid=1,4,16} or {@code depths=[1,2]}. */
     static List<String> values(String v) {
         List<String> out = new ArrayList<>();

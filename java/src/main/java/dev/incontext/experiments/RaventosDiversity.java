@@ -194,12 +194,7 @@ public final class RaventosDiversity implements Experiment {
                     grid.add(m);
                 }
             } else if (o.startsWith("control=")) {
-                String v = o.substring(8).strip();
-                if (!v.equals("true") && !v.equals("false")) {
-                    throw new IllegalArgumentException("control: must be true or false (false: no control cell "
-                            + "without a pool); got '" + v + "'");
-                }
-                control = v.equals("true");
+                control = Grids.flag(o, "no control cell without a pool");
             } else {
                 overrides.add(o);
             }
@@ -400,13 +395,7 @@ public final class RaventosDiversity implements Experiment {
 
     /** The name of the predictor configured as {@code spec} (dmmse, bayes_ridge); an error naming what there is. */
     private static String baseline(Map<String, String> specs, String spec) {
-        for (var en : specs.entrySet()) {
-            if (en.getValue().equals(spec)) {
-                return en.getKey();
-            }
-        }
-        throw new IllegalStateException("raventos-diversity needs the dmmse and bayes_ridge baselines; eval.baselines "
-                + "has " + specs.values());
+        return Grids.predictorWith(specs, spec, "raventos-diversity");
     }
 
     private static double lastError(Evaluation e, String predictor) {
