@@ -10,6 +10,9 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.incontext.eval.Evaluation;
+import dev.incontext.eval.Metric;
+import dev.incontext.model.LsaClosedForm;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,10 +29,58 @@ class ZhangLsaTest {
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("relative Frobenius distance") && summary.contains("Thm 4.2"), summary);
         assertTrue(summary.contains("random covariance 9"), summary);
+        assertTrue(summary.contains("| verdict |") && summary.contains("**agree**"), summary);
         // 400 steps of a 4-dimensional problem reach the minimum closely; the verdict states the 5% goal.
         assertTrue(r.targetsMet(), r.verdict());
         assertTrue(Files.exists(dir.resolve("eval/standard/eval.csv")));
         assertTrue(Files.exists(dir.resolve("eval/scale_x_2/eval.png")));
+    }
+
+    /** A curve at every length: value v with the band [v - half, v + half]. */
+    private static Evaluation.Curve curve(String name, int len, java.util.function.IntToDoubleFunction v, double half) {
+        double[] mean = new double[len];
+        double[] low = new double[len];
+        double[] high = new double[len];
+        for (int m = 0; m < len; m++) {
+            mean[m] = v.applyAsDouble(m);
+            low[m] = mean[m] - half;
+            high[m] = mean[m] + half;
+        }
+        return new Evaluation.Curve(name, mean, low, high);
+    }
+
+    private static Evaluation eval(String setting, Evaluation.Curve lsa, int len) {
+        return new Evaluation(setting, setting, new Metric.SquaredError(), 1, 64, List.of(lsa, curve("closed_form",
+                len, m -> 0, 0)));
+    }
+
+    private static List<Claim.Verdict> verdicts(double distance, double risk42Offset, double scaledOffset,
+            double covLevel) {
+        int d = 4;
+        int n = 8;
+        int len = 5 * n + 1;
+        Evaluation standard = eval("standard", curve("lsa", len, m -> m == 0 ? 1 : LsaClosedForm.isotropicRisk(d, n,
+                m) + risk42Offset, 0.01), len);
+        Evaluation scaled = eval("scale_x_2", curve("lsa", len, m -> m == 0 ? 1 : LsaClosedForm.scaledInputRisk(d, n,
+                m, 2) + scaledOffset, 0.05), len);
+        Evaluation cov = eval("random_cov_1", curve("lsa", len, m -> covLevel, 0.05), len);
+        return ZhangLsa.claims(new ZhangLsa.Result(distance, 0, standard, List.of(scaled, cov), d, n)).stream()
+                .map(Claim::verdict).toList();
+    }
+
+    @Test
+    void claimsAreJudgedByTheirCriteriaNotByTheRunsSize() {
+        // n = 8: test lengths 2, 4, 8, 16, 40 -> 1 + 5 claims, then the two shifts.
+        List<Claim.Verdict> ok = verdicts(0.01, 0, 0, 5);
+        assertEquals(8, ok.size(), ok.toString());
+        assertTrue(ok.stream().allMatch(v -> v == Claim.Verdict.AGREE), ok.toString());
+        // Too far from Γ⁻¹; the closed form outside the band (0.02 off, band +-0.01); the scaled risk outside its band;
+        // a shifted error whose band overlaps the unshifted one.
+        List<Claim.Verdict> bad = verdicts(0.06, 0.02, 0.2, LsaClosedForm.isotropicRisk(4, 8, 40) + 0.03);
+        assertEquals(Claim.Verdict.DISAGREE, bad.get(0));
+        assertTrue(bad.subList(1, 6).stream().allMatch(v -> v == Claim.Verdict.DISAGREE), bad.toString());
+        assertEquals(Claim.Verdict.DISAGREE, bad.get(6));
+        assertEquals(Claim.Verdict.DISAGREE, bad.get(7));
     }
 
     @Test
