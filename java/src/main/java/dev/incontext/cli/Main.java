@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         description = "Train and study in-context learners on libtorch with native C++/CUDA kernels.",
         subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, OpsCheckCommand.class, BenchCommand.class,
             ExperimentCommand.class, BenchModularCommand.class, BenchEvalCommand.class, AttentionMapCommand.class, SweepCommand.class,
+            ImportCommand.class, ExportTorchCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

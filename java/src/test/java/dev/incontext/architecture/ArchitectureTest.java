@@ -10,7 +10,8 @@ import com.tngtech.archunit.lang.ArchRule;
 
 /**
  * The one-way layering of DESIGN.md, checked on the compiled classes: cli -> experiments -> sweep -> report ->
- * eval / train -> model -> tasks -> config / ops -> util. A layer may use any layer below it and none above; eval and
+ * interop -> eval / train -> model -> tasks -> config / ops -> util (interop: checkpoints of the papers' own PyTorch
+ * code in and out). A layer may use any layer below it and none above; eval and
  * train do not use each other, nor config and ops; and no two packages depend on each other through any path.
  */
 @AnalyzeClasses(packages = "dev.incontext", importOptions = ImportOption.DoNotIncludeTests.class)
@@ -23,6 +24,7 @@ class ArchitectureTest {
             .layer("experiments").definedBy("dev.incontext.experiments..")
             .layer("sweep").definedBy("dev.incontext.sweep..")
             .layer("report").definedBy("dev.incontext.report..")
+            .layer("interop").definedBy("dev.incontext.interop..")
             .layer("eval").definedBy("dev.incontext.eval..")
             .layer("train").definedBy("dev.incontext.train..")
             .layer("model").definedBy("dev.incontext.model..")
@@ -34,17 +36,19 @@ class ArchitectureTest {
             .whereLayer("experiments").mayOnlyBeAccessedByLayers("cli")
             .whereLayer("sweep").mayOnlyBeAccessedByLayers("cli", "experiments")
             .whereLayer("report").mayOnlyBeAccessedByLayers(ABOVE_REPORT)
+            .whereLayer("interop").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report")
             .whereLayer("eval").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report")
-            .whereLayer("train").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report")
-            .whereLayer("model").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "eval", "train")
-            .whereLayer("tasks").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "eval", "train",
-                    "model")
-            .whereLayer("config").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "eval", "train",
-                    "model", "tasks")
-            .whereLayer("ops").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "eval", "train",
-                    "model", "tasks")
-            .whereLayer("util").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "eval", "train",
-                    "model", "tasks", "config", "ops");
+            .whereLayer("train").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "interop")
+            .whereLayer("model").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "interop", "eval",
+                    "train")
+            .whereLayer("tasks").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "interop", "eval",
+                    "train", "model")
+            .whereLayer("config").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "interop", "eval",
+                    "train", "model", "tasks")
+            .whereLayer("ops").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "interop", "eval",
+                    "train", "model", "tasks")
+            .whereLayer("util").mayOnlyBeAccessedByLayers("cli", "experiments", "sweep", "report", "interop", "eval",
+                    "train", "model", "tasks", "config", "ops");
 
     @ArchTest
     static final ArchRule noPackageCycles = slices().matching("dev.incontext.(**)").should().beFreeOfCycles();
