@@ -274,6 +274,54 @@ class ReferenceCheckpointsTest {
         assertThrows(IOException.class, () -> TorchFile.open(truncated));
     }
 
+    /**
+     * He et al. save from CUDA: the storages' location is then "cuda:0". The reader takes the bytes whatever the
+     * location (libtorch's pickle_load would move them to a device this machine may not have).
+     */
+    @Test
+    void aCheckpointSavedOnAGpuReadsOnTheCpu(@TempDir Path dir) throws IOException {
+        Path cuda = dir.resolve("cuda.pt");
+        byte[] cpu = {'X', 3, 0, 0, 0, 'c', 'p', 'u'};
+        byte[] gpu = {'X', 6, 0, 0, 0, 'c', 'u', 'd', 'a', ':', '0'};
+        int replaced = 0;
+        try (java.util.zip.ZipFile in = new java.util.zip.ZipFile(resource("he/model.pt").toFile());
+             java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(cuda))) {
+            for (var en = in.entries(); en.hasMoreElements(); ) {
+                java.util.zip.ZipEntry e = en.nextElement();
+                byte[] data = in.getInputStream(e).readAllBytes();
+                if (e.getName().endsWith("/data.pkl")) {
+                    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+                    for (int i = 0; i < data.length; i++) {
+                        if (i + cpu.length <= data.length && java.util.Arrays.equals(data, i, i + cpu.length, cpu, 0,
+                                cpu.length)) {
+                            b.writeBytes(gpu);
+                            i += cpu.length - 1;
+                            replaced++;
+                        } else {
+                            b.write(data[i]);
+                        }
+                    }
+                    data = b.toByteArray();
+                }
+                java.util.zip.ZipEntry copy = new java.util.zip.ZipEntry(e.getName());
+                copy.setMethod(java.util.zip.ZipEntry.STORED);
+                copy.setSize(data.length);
+                java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+                crc.update(data);
+                copy.setCrc(crc.getValue());
+                out.putNextEntry(copy);
+                out.write(data);
+                out.closeEntry();
+            }
+        }
+        assertTrue(replaced > 0, "the fixture names its storages' location 'cpu'");
+        Path run = ReferenceCheckpoints.importFile(ReferenceModel.HE, cuda, null, List.of(), dir.resolve("run"),
+                n -> { }).runDir();
+        Path plain = ReferenceCheckpoints.importFile(ReferenceModel.HE, resource("he/model.pt"), null, List.of(),
+                dir.resolve("plain"), n -> { }).runDir();
+        assertEquals(Sha256Of.model(plain), Sha256Of.model(run));
+    }
+
     // ------------------------------------------------------------------------------------------ Python round trip
 
     /** A Python with torch, transformers and rotary-embedding-torch: $INCONTEXT_PYTHON, else python3; or null. */
