@@ -497,9 +497,10 @@ public final class TorchFile implements AutoCloseable {
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue().detach().to(ScalarType.Float).contiguous();
             long[] size = t.sizes().vec().get();
-            float[] data = new float[(int) t.numel()];
-            if (data.length > 0) {
-                t.data_ptr_float().get(data);
+            double[] values = dev.incontext.util.Tensors.toDoubleArray(t);   // float32 -> double -> float is exact
+            float[] data = new float[values.length];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (float) values[i];
             }
             String key = Integer.toString(storages.size());
             storages.add(data);

@@ -16,7 +16,17 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code attention-map}, exports, and the errors.
  */
 class ImportCommandTest {
-    private static final Path RES = Path.of("src/test/resources/dev/incontext/interop");
+    /** The fixtures, from the test class path (Maven copies src/test/resources there). */
+    static final Path RES;
+
+    static {
+        try {
+            RES = Path.of(ImportCommandTest.class.getResource("/dev/incontext/interop/garg/state.pt").toURI()).getParent()
+                    .getParent();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private static String[] run(String... args) {
         StringWriter out = new StringWriter();

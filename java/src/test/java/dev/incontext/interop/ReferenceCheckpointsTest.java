@@ -48,7 +48,17 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(NativeScope.class)
 class ReferenceCheckpointsTest {
     private static final double TOL = 1e-5;
-    private static final Path RES = Path.of("src/test/resources/dev/incontext/interop");
+    /** The fixtures, from the test class path (Maven copies src/test/resources there). */
+    static final Path RES;
+
+    static {
+        try {
+            RES = Path.of(ReferenceCheckpointsTest.class.getResource("/dev/incontext/interop/garg/state.pt").toURI()).getParent()
+                    .getParent();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private static Path resource(String name) {
         Path p = RES.resolve(name);
