@@ -170,6 +170,13 @@ class GridExperimentsTest {
         var r = ConfigLoader.load(RunConfig.class, "raventos_diversity_paper", List.of());
         assertEquals(8, r.model().layers());
         assertEquals(500000, r.training().steps());
+        assertEquals(8, r.task().nDims());                  // not the CPU default's D = 4, K = 8
+        assertEquals(16, r.evalPoints());
+        assertEquals(0, r.training().threads());
+        assertEquals(RunConfig.ScheduleKind.TRIANGLE, r.training().schedule());
+        var cpu = ConfigLoader.load(RunConfig.class, "raventos_diversity", List.of());
+        assertEquals(4, cpu.task().nDims());
+        assertEquals(1, cpu.training().threads());
         var a = ConfigLoader.load(RunConfig.class, "akyurek_algorithms_paper", List.of());
         assertEquals(512, a.model().width());
         assertEquals(41, a.evalPoints());

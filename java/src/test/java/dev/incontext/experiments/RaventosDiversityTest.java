@@ -219,7 +219,7 @@ class RaventosDiversityTest {
     void earlierCheckpointsAreEvaluated(@TempDir Path dir) throws Exception {
         ExperimentReport r = new RaventosDiversity().run(ExperimentContext.quiet(List.of("out_dir=" + dir, "grid=4",
                 "control=false", "model.n_layer=1", "model.n_embd=16", "training.steps=20", "training.save_every=20",
-                "eval.n_checkpoints=3", "eval.num_prompts=64", "eval.batch_size=64")));
+                "training.warmup_steps=0", "eval.n_checkpoints=3", "eval.num_prompts=64", "eval.batch_size=64")));
         List<String> rows = Files.readAllLines(dir.resolve("transients.csv"));
         // Log-spaced 1, 4, 20 (no warm-up): the two before the last, at M = 4.
         assertEquals(3, rows.size(), rows.toString());
