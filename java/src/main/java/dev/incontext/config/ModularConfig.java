@@ -34,6 +34,14 @@ public record ModularConfig(@Flattened RunBasics run, Task task, Model model, bo
                 }
             }
         }
+        for (int w : phaseDiagram.nEmbd()) {
+            try {
+                model.withWidth(w);   // every width of the grid is a valid model for the config's heads
+            } catch (ConfigException e) {
+                throw new ConfigException("phase_diagram", "the width n_embd = " + w + " is not a valid model: model."
+                        + e.getMessage());
+            }
+        }
     }
 
     @Override
@@ -53,7 +61,7 @@ public record ModularConfig(@Flattened RunBasics run, Task task, Model model, bo
     public ModularConfig cell(int nTasksPl, int nLayer, double alpha, String cellOutDir) {
         return new ModularConfig(run.withOutDir(cellOutDir), task.withSeedTasks(nTasksPl).withAlpha(alpha),
                 model.withLayers(nLayer), decayEmbeddings, eval,
-                new PhaseDiagram(List.of(nTasksPl), List.of(nLayer), List.of(alpha)));
+                new PhaseDiagram(List.of(nTasksPl), List.of(nLayer), List.of(alpha), List.of(), List.of()));
     }
 
     /**
@@ -151,6 +159,10 @@ public record ModularConfig(@Flattened RunBasics run, Task task, Model model, bo
         Model withLayers(int l) {
             return new Model(l, nHead, nEmbd, activation, attention, ropeBase);
         }
+
+        Model withWidth(int w) {
+            return new Model(nLayer, nHead, w, activation, attention, ropeBase);
+        }
     }
 
     /**
@@ -167,13 +179,23 @@ public record ModularConfig(@Flattened RunBasics run, Task task, Model model, bo
     }
 
     /**
-     * The phase diagram's grid: every combination of n_tasks_pl x n_layer x alpha is one run; the heatmap shows the
-     * o.o.d. accuracy on held-out pairs at the last shot.
+     * The phase diagram's grid: every combination of n_tasks_pl x n_layer x alpha (x batch_size x n_embd when those
+     * are given) is one run; the heatmap shows the o.o.d. accuracy on held-out pairs at the last shot. batch_size and
+     * n_embd are the scaling study's axes: empty (the default) keeps the run's own training.batch_size and
+     * model.n_embd and adds no axis.
      */
-    public record PhaseDiagram(List<Integer> nTasksPl, List<Integer> nLayer, List<Double> alpha) {
+    public record PhaseDiagram(List<Integer> nTasksPl, List<Integer> nLayer, List<Double> alpha,
+            List<Integer> batchSize, List<Integer> nEmbd) {
         public PhaseDiagram {
             if (nTasksPl.isEmpty() || nLayer.isEmpty() || alpha.isEmpty()) {
                 throw new ConfigException("n_tasks_pl", "n_tasks_pl, n_layer and alpha each need at least one value");
+            }
+            batchSize = List.copyOf(batchSize);
+            nEmbd = List.copyOf(nEmbd);
+            for (int b : batchSize) {
+                if (b < 1) {
+                    throw new ConfigException("batch_size", "every batch size must be >= 1 row; got " + b);
+                }
             }
             for (int l : nLayer) {
                 if (l < 1) {

@@ -65,9 +65,12 @@ public final class HeModular {
         this.log = log;
     }
 
-    /** One finished cell. acc: per split, accuracy at every shot. */
-    public record Cell(int nTasksPl, int nId, int nLayer, double alpha, double stepsPerSecond,
-            Map<Split, double[]> acc, Map<Split, Double> loss) {
+    /**
+     * One finished cell. acc: per split, accuracy at every shot; plateauExit: the step at which it left the ln p
+     * plateau ({@link PlateauScaling#exit}), -1 if it did not by its last step.
+     */
+    public record Cell(int nTasksPl, int nId, int nLayer, double alpha, int batch, int width, long steps,
+            long plateauExit, double stepsPerSecond, Map<Split, double[]> acc, Map<Split, Double> loss) {
         public double last(Split s) {
             double[] a = acc.get(s);
             return a[a.length - 1];
@@ -93,11 +96,12 @@ public final class HeModular {
             Grids.finished(plan, outcome, c);
             done.add(readCell(plan.outDir().resolve(c.name()).resolve("result.json")));
         }
-        Path heatmap = writePhaseDiagram(done, out);
+        List<Cell> diagram = diagramCells(done, config);
+        Path heatmap = writePhaseDiagram(diagram, out);
         List<Path> curves = new ArrayList<>();
-        Cell fewest = done.get(0);
-        Cell most = done.get(0);
-        for (Cell c : done) {
+        Cell fewest = diagram.get(0);
+        Cell most = diagram.get(0);
+        for (Cell c : diagram) {
             fewest = c.nId < fewest.nId ? c : fewest;
             most = c.nId > most.nId ? c : most;
         }
@@ -108,12 +112,34 @@ public final class HeModular {
         return new Report(done, summary, heatmap, curves);
     }
 
+    /**
+     * The cells of the phase diagram proper (heatmap, claims, accuracy per shot): with the scaling study's axes, those
+     * at the config's own batch size and width, or, when the axes leave those out, at the first cell's.
+     */
+    static List<Cell> diagramCells(List<Cell> cells, ModularConfig config) {
+        int batch = config.training().batchSize();
+        int width = config.model().nEmbd();
+        if (cells.stream().noneMatch(c -> c.batch == batch && c.width == width)) {
+            return cells.stream().filter(c -> c.batch == cells.get(0).batch && c.width == cells.get(0).width).toList();
+        }
+        return cells.stream().filter(c -> c.batch == batch && c.width == width).toList();
+    }
+
     static String cellName(int nTasksPl, int layers, double alpha) {
         return String.format(Locale.ROOT, "pl%03d-L%d-a%.2f", nTasksPl, layers, alpha);
     }
 
+    /** A cell's name; with the scaling study's axes (batch or width given) it ends in its batch and width. */
+    static String cellName(int nTasksPl, int layers, double alpha, Integer batch, Integer width) {
+        String base = cellName(nTasksPl, layers, alpha);
+        return batch == null && width == null ? base : String.format(Locale.ROOT, "%s-b%d-w%d", base,
+                batch, width);
+    }
+
     /** The sweep's axes, depth slowest and task count fastest (the order of the grid's rows in the report). */
     private static final List<String> AXES = List.of("model.n_layer", "task.alpha", "task.n_tasks_pl");
+    /** The scaling study's axes, when given, after those. */
+    private static final List<String> SCALING_AXES = List.of("training.batch_size", "model.n_embd");
 
     /**
      * The grid as a sweep plan: one cell per point of the phase diagram, named as {@link #cellName}, in
@@ -127,20 +153,43 @@ public final class HeModular {
         List<Integer> depths = config.phaseDiagram().nLayer().stream().distinct().toList();
         List<Double> alphas = config.phaseDiagram().alpha().stream().distinct().toList();
         List<Integer> counts = config.phaseDiagram().nTasksPl().stream().distinct().toList();
+        boolean scaling = !config.phaseDiagram().batchSize().isEmpty() || !config.phaseDiagram().nEmbd().isEmpty();
+        List<Integer> batches = config.phaseDiagram().batchSize().isEmpty() ? List.of(config.training().batchSize())
+                : config.phaseDiagram().batchSize().stream().distinct().toList();
+        List<Integer> widths = config.phaseDiagram().nEmbd().isEmpty() ? List.of(config.model().nEmbd())
+                : config.phaseDiagram().nEmbd().stream().distinct().toList();
+        List<String> keys = new ArrayList<>(AXES);
+        if (scaling) {
+            keys.addAll(SCALING_AXES);
+        }
         List<dev.incontext.sweep.Cell> cells = new ArrayList<>();
         for (int layers : depths) {
             for (double alpha : alphas) {
                 for (int n : counts) {
-                    cells.add(new dev.incontext.sweep.Cell(cells.size(), cellName(n, layers, alpha), AXES,
-                            List.of(Integer.toString(layers), Double.toString(alpha), Integer.toString(n))));
+                    for (int b : batches) {
+                        for (int w : widths) {
+                            List<String> values = new ArrayList<>(List.of(Integer.toString(layers),
+                                    Double.toString(alpha), Integer.toString(n)));
+                            if (scaling) {
+                                values.addAll(List.of(Integer.toString(b), Integer.toString(w)));
+                            }
+                            cells.add(new dev.incontext.sweep.Cell(cells.size(), scaling ? cellName(n, layers, alpha,
+                                    b, w) : cellName(n, layers, alpha), keys, values));
+                        }
+                    }
                 }
             }
         }
         // The spec names the axes for results.csv; the cells come from the resolved config above, not from its base.
-        SweepSpec spec = new SweepSpec(RunKind.TOKENS.defaults(), List.of(), List.of(
+        List<SweepSpec.Axis> axes = new ArrayList<>(List.of(
                 new SweepSpec.Axis(AXES.get(0), depths.stream().map(String::valueOf).toList()),
                 new SweepSpec.Axis(AXES.get(1), alphas.stream().map(String::valueOf).toList()),
-                new SweepSpec.Axis(AXES.get(2), counts.stream().map(String::valueOf).toList())), SweepSpec.Mode.CROSS,
+                new SweepSpec.Axis(AXES.get(2), counts.stream().map(String::valueOf).toList())));
+        if (scaling) {
+            axes.add(new SweepSpec.Axis(SCALING_AXES.get(0), batches.stream().map(String::valueOf).toList()));
+            axes.add(new SweepSpec.Axis(SCALING_AXES.get(1), widths.stream().map(String::valueOf).toList()));
+        }
+        SweepSpec spec = new SweepSpec(RunKind.TOKENS.defaults(), List.of(), axes, SweepSpec.Mode.CROSS,
                 0, dir.toString(), false, "final_loss");
         return new SweepPlan(spec, ConfigLoader.toYaml(base), cells, dir, new RunJob(new CellOutputs()));
     }
@@ -186,8 +235,7 @@ public final class HeModular {
                 TokenObjective objective = (TokenObjective) r.outcome().objective();
                 // The last evaluation, as recorded: also there when this execution had nothing left to train.
                 List<JsonNode> records = records(dir.resolve("metrics.jsonl"));
-                Cell c = lastEvaluation(records, cell.task().nTasksPl(), objective.tasks().idTasks().size(),
-                        cell.model().nLayer(), cell.task().alpha());
+                Cell c = lastEvaluation(records, cell, objective.tasks().idTasks().size());
                 writeAttentionMap(cell, objective, dir);
                 exportTsv(records, dir.resolve("metrics.tsv"));
                 AtomicFiles.write(dir.resolve("result.json"), Json.pretty(toJson(c)));
@@ -216,12 +264,14 @@ public final class HeModular {
 
     /**
      * A cell's results from the last evaluation record of its metrics.jsonl, with the mean training rate over the
-     * records that give one.
+     * records that give one and the step at which the i.d.-training loss left the ln p plateau.
      */
-    static Cell lastEvaluation(List<JsonNode> records, int nTasksPl, int nId, int nLayer, double alpha) {
+    static Cell lastEvaluation(List<JsonNode> records, ModularConfig cell, int nId) {
         JsonNode last = null;
         double rateSum = 0;
         int rates = 0;
+        List<Long> evalSteps = new ArrayList<>();
+        List<Double> evalLoss = new ArrayList<>();
         for (JsonNode r : records) {
             if (r.get("steps_per_s") != null && r.get("steps_per_s").isNumber()) {
                 rateSum += r.get("steps_per_s").asDouble();
@@ -229,6 +279,8 @@ public final class HeModular {
             }
             if (r.has(Split.ID_TRAIN.column)) {
                 last = r;
+                evalSteps.add(r.get("step").asLong());
+                evalLoss.add(number(r.get(Split.ID_TRAIN.column).get("loss")));
             }
         }
         if (last == null) {
@@ -241,7 +293,11 @@ public final class HeModular {
             acc.put(sp, doubles(part.get("acc_per_shot")));
             loss.put(sp, number(part.get("loss")));
         }
-        return new Cell(nTasksPl, nId, nLayer, alpha, rates > 0 ? rateSum / rates : Double.NaN, acc, loss);
+        long exit = PlateauScaling.exit(evalSteps.stream().mapToLong(Long::longValue).toArray(),
+                evalLoss.stream().mapToDouble(Double::doubleValue).toArray(), cell.task().p());
+        return new Cell(cell.task().nTasksPl(), nId, cell.model().nLayer(), cell.task().alpha(),
+                cell.training().batchSize(), cell.model().nEmbd(), cell.training().steps(), exit,
+                rates > 0 ? rateSum / rates : Double.NaN, acc, loss);
     }
 
     private static double number(JsonNode n) {
@@ -338,6 +394,10 @@ public final class HeModular {
         m.put("n_id", c.nId);
         m.put("n_layer", c.nLayer);
         m.put("alpha", c.alpha);
+        m.put("batch_size", c.batch);
+        m.put("n_embd", c.width);
+        m.put("steps", c.steps);
+        m.put("plateau_exit", c.plateauExit);
         m.put("steps_per_s", c.stepsPerSecond);
         for (Split sp : Split.values()) {
             Map<String, Object> part = new LinkedHashMap<>();
@@ -357,8 +417,13 @@ public final class HeModular {
             acc.put(sp, doubles(part.get("acc_per_shot")));
             loss.put(sp, number(part.get("loss")));
         }
+        if (!m.has("plateau_exit")) {
+            throw new IOException(file + " was written before cells recorded their batch, width and plateau exit; "
+                    + "delete it (the cell's training is kept) and run the experiment again to rewrite it");
+        }
         return new Cell(m.get("n_tasks_pl").asInt(), m.get("n_id").asInt(), m.get("n_layer").asInt(),
-                m.get("alpha").asDouble(), m.get("steps_per_s").asDouble(), acc, loss);
+                m.get("alpha").asDouble(), m.get("batch_size").asInt(), m.get("n_embd").asInt(),
+                m.get("steps").asLong(), m.get("plateau_exit").asLong(), m.get("steps_per_s").asDouble(), acc, loss);
     }
 
     private Path writePhaseDiagram(List<Cell> cells, Path out) throws IOException {
@@ -538,12 +603,14 @@ public final class HeModular {
                 config.model().nHead(), config.training().steps(), config.training().batchSize(),
                 config.training().learningRate(), config.training().weightDecay(), last, chance,
                 ZpReference.bayesAccuracy(p, last)));
-        s.append("| n_id | depth | alpha | i.d. train pairs | i.d. held-out pairs | o.o.d. train pairs | o.o.d. "
-                + "held-out pairs | steps/s |\n|---|---|---|---|---|---|---|---|\n");
+        s.append("| n_id | depth | alpha | batch | width | i.d. train pairs | i.d. held-out pairs | o.o.d. train pairs "
+                + "| o.o.d. held-out pairs | left the ln p plateau at | steps/s |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Cell c : cells) {
-            s.append(String.format(Locale.ROOT, "| %d | %d | %.2f | %.3f | %.3f | %.3f | %.3f | %.1f |%n", c.nId,
-                    c.nLayer, c.alpha, c.last(Split.ID_TRAIN), c.last(Split.ID_TEST), c.last(Split.OOD_TRAIN),
-                    c.last(Split.OOD_TEST), c.stepsPerSecond));
+            s.append(String.format(Locale.ROOT, "| %d | %d | %.2f | %d | %d | %.3f | %.3f | %.3f | %.3f | %s | %.1f |%n",
+                    c.nId, c.nLayer, c.alpha, c.batch, c.width, c.last(Split.ID_TRAIN), c.last(Split.ID_TEST),
+                    c.last(Split.OOD_TRAIN), c.last(Split.OOD_TEST), c.plateauExit >= 0 ? "step " + c.plateauExit
+                            : "not left by " + c.steps, c.stepsPerSecond));
         }
         s.append("\n## The paper's claim beside the measurement\n\n");
         s.append("**Claim (He et al. 2024):** with few pre-training tasks the model generalises in distribution "
@@ -560,6 +627,16 @@ public final class HeModular {
         if (claims.stream().anyMatch(c -> c.verdict() != Claim.Verdict.AGREE)) {
             s.append("\nWhere a claim is not confirmed, the run is far smaller than the paper's (200k steps of 1024 rows "
                     + "at width 512): the CPU default trades fidelity for minutes.\n");
+        }
+        // The plateau study fits task count, batch and width at one depth and split: the grid's first.
+        int depth = config.phaseDiagram().nLayer().get(0);
+        double alpha = config.phaseDiagram().alpha().get(0);
+        s.append('\n').append(PlateauScaling.section(cells.stream().filter(c -> c.nLayer == depth && c.alpha == alpha)
+                .map(c -> new PlateauScaling.Point(c.nId, c.batch, c.width, c.plateauExit, c.steps, c.stepsPerSecond))
+                .toList(), p, config.training().batchSize(), config.model().nEmbd()));
+        if (cells.stream().anyMatch(c -> c.nLayer != depth || c.alpha != alpha)) {
+            s.append(String.format(Locale.ROOT, "%nThe plateau study above reads the cells at depth %d and alpha %.2f "
+                    + "only (the grid's first); the other cells' exits are in the first table.%n", depth, alpha));
         }
         int pairs = config.task().trainPairs();
         int n = config.task().pointsPerRow();

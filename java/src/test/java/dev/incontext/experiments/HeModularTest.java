@@ -2,6 +2,7 @@ package dev.incontext.experiments;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.cli.Main;
@@ -148,6 +149,41 @@ class HeModularTest {
         }
     }
 
+    /**
+     * The scaling study's axes: batch_size and n_embd cross the grid, each cell trains at its own batch and width and
+     * records when it left the plateau; the phase diagram proper reads the cells at the config's own batch and width;
+     * the summary fits the exits. A width the heads cannot split is refused up front.
+     */
+    @Test
+    void batchAndWidthAxesCrossTheGridAndTheSummaryStudiesThePlateau(@TempDir Path dir) throws Exception {
+        ModularConfig c = ConfigLoader.load(ModularConfig.class, null, List.of("out_dir=" + dir, "task.p=7",
+                "task.points_per_row=6", "training.steps=8", "training.warmup_steps=2", "training.threads=1",
+                "training.blas_threads=1", "training.save_every=8", "eval.every=4", "eval.rows=8", "eval.n_checkpoints=0",
+                "model.n_embd=16", "model.n_head=2", "training.batch_size=8", "phase_diagram.n_tasks_pl=[1]",
+                "phase_diagram.n_layer=[1]", "phase_diagram.batch_size=[8,16]", "phase_diagram.n_embd=[16,32]"));
+        SweepPlan plan = HeModular.plan(c);
+        assertEquals(List.of("pl001-L1-a0.60-b8-w16", "pl001-L1-a0.60-b8-w32", "pl001-L1-a0.60-b16-w16",
+                "pl001-L1-a0.60-b16-w32"), plan.cells().stream().map(Cell::name).toList());
+        HeModular.Report r = new HeModular(c, m -> { }).run(Sweeps.SERIAL);
+        assertEquals(List.of(8, 8, 16, 16), r.cells().stream().map(HeModular.Cell::batch).toList());
+        assertEquals(List.of(16, 32, 16, 32), r.cells().stream().map(HeModular.Cell::width).toList());
+        for (HeModular.Cell cell : r.cells()) {
+            assertEquals(8, cell.steps());
+            assertTrue(List.of(-1L, 0L, 4L, 7L).contains(cell.plateauExit()), "an evaluated step (0, 4, the last) or -1");
+        }
+        ModularConfig saved = ConfigLoader.fromYaml(ModularConfig.class, Files.readString(dir.resolve(
+                "cells/pl001-L1-a0.60-b16-w32/config.yaml")));
+        assertEquals(16, saved.training().batchSize());
+        assertEquals(32, saved.model().nEmbd());
+        assertEquals(List.of(), saved.phaseDiagram().batchSize());
+        assertEquals(1, HeModular.diagramCells(r.cells(), c).size());
+        String summary = Files.readString(r.summary());
+        assertTrue(summary.contains("## Leaving the ln p plateau") && summary.contains("| 4 | 16 | 32 |"), summary);
+        var bad = assertThrows(dev.incontext.config.ConfigException.class, () -> ConfigLoader.load(ModularConfig.class,
+                null, List.of("out_dir=" + dir, "model.n_head=4", "phase_diagram.n_embd=[64,36]")));
+        assertTrue(bad.getMessage().contains("n_embd = 36"), bad.getMessage());
+    }
+
     private static void deleteTree(Path p) throws IOException {
         try (var paths = Files.walk(p)) {
             for (Path q : paths.sorted(Comparator.reverseOrder()).toList()) {
@@ -164,7 +200,7 @@ class HeModularTest {
             acc.put(s, new double[] {0.1, values[s.ordinal()]});
             loss.put(s, 2.0);
         }
-        return new HeModular.Cell(nId / 4, nId, 2, 0.6, 30, acc, loss);
+        return new HeModular.Cell(nId / 4, nId, 2, 0.6, 64, 64, 2000, -1, 30, acc, loss);
     }
 
     /**
