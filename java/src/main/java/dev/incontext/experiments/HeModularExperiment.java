@@ -7,7 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.nio.file.Path;
 
-/** {@link HeModular} as a named experiment: the CPU-sized config by default, {@code he_modular_paper} as the paper preset. */
+/**
+ * {@link HeModular} as a named experiment: {@code he_modular_cpu} by default (the o.o.d. attempt and the plateau study,
+ * about an hour on 2 cores), {@code he_modular_paper} as the paper preset; {@code --config he_modular} is the
+ * three-minute grid.
+ */
 public final class HeModularExperiment implements Experiment {
     @Override
     public String id() {
@@ -26,7 +30,8 @@ public final class HeModularExperiment implements Experiment {
             throw new IllegalArgumentException("give either --preset paper or --config FILE (a file can "
                     + "`inherit: he_modular_paper`)");
         }
-        String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "he_modular_paper" : null;
+        String base = ctx.configFile() != null ? ctx.configFile() : ctx.paperPreset() ? "he_modular_paper"
+                : "he_modular_cpu";
         ModularConfig c = ConfigLoader.load(ModularConfig.class, base, ctx.overrides());
         ctx.log().accept("config: " + Path.of(c.outDir()).resolve("config.yaml") + " (p = " + c.task().p() + ", "
                 + c.training().steps() + " steps per cell; every key is in that file)");

@@ -39,7 +39,7 @@ class HeModularKillTest {
 
         // The same experiment in another JVM, killed (SIGKILL) once it has saved a few checkpoints.
         Path b = dir.resolve("b");
-        List<String> cmd = new ArrayList<>(List.of("experiment", "he-modular"));
+        List<String> cmd = new ArrayList<>(List.of("experiment", "he-modular", "--config", "he_modular"));
         cmd.addAll(args(b));
         cmd = ChildJvm.cli(List.of(), cmd);
         Path log = dir.resolve("child.log");

@@ -42,7 +42,8 @@ class HeModularTest {
 
     @Test
     void cpuExperimentRunsTheGridWritesItsReportAndResumes(@TempDir Path dir) throws IOException {
-        String[] args = {"experiment", "he-modular", "out_dir=" + dir, "task.p=13", "task.alpha=0.6",
+        String[] args = {"experiment", "he-modular", "--config", "he_modular", "out_dir=" + dir, "task.p=13",
+            "task.alpha=0.6",
             "task.points_per_row=16", "training.steps=12", "training.warmup_steps=2", "training.threads=1",
             "eval.every=6", "eval.rows=8", "eval.n_checkpoints=2", "model.n_embd=16", "model.n_head=2",
             "phase_diagram.n_tasks_pl=[1,3]", "phase_diagram.n_layer=[1,2]"};
@@ -147,6 +148,22 @@ class HeModularTest {
             assertArrayEquals(first.cells().get(1).acc().get(s), resumed.cells().get(1).acc().get(s), s.name());
             assertEquals(first.cells().get(1).loss().get(s), resumed.cells().get(1).loss().get(s), s.name());
         }
+    }
+
+    /** The CPU default is the hour-long study: depth 2, p = 11, 16 cells, batches >= 256, the paper's lr x wd. */
+    @Test
+    void theCpuDefaultIsThePlateauStudy() {
+        ModularConfig c = ConfigLoader.load(ModularConfig.class, "he_modular_cpu", List.of());
+        assertEquals(11, c.task().p());
+        assertEquals(List.of(2), c.phaseDiagram().nLayer());
+        assertEquals(3e-4, c.training().learningRate() * c.training().weightDecay(), 1e-12);   // 1.5e-4 x 2.0
+        assertEquals(1, c.training().threads());
+        SweepPlan plan = HeModular.plan(c);
+        assertEquals(16, plan.cells().size());
+        assertTrue(plan.cells().stream().allMatch(x -> x.name().matches("pl0(02|04|08|16)-L2-a0.60-b(256|512)-w(32|64)")),
+                plan.cells().toString());
+        ModularConfig paper = ConfigLoader.load(ModularConfig.class, "he_modular_paper", List.of());
+        assertEquals(List.of(), paper.phaseDiagram().batchSize());   // not the CPU study's axes
     }
 
     /**

@@ -26,7 +26,8 @@ class HeModularSparkTest {
             "phase_diagram.n_tasks_pl=[1,3]", "phase_diagram.n_layer=[1]");
 
     private static String experiment(String master, Path out) {
-        List<String> args = new ArrayList<>(List.of("experiment", "he-modular", "--master", master, "out_dir=" + out));
+        List<String> args = new ArrayList<>(List.of("experiment", "he-modular", "--config", "he_modular", "--master",
+                master, "out_dir=" + out));
         args.addAll(TINY);
         StringWriter stdout = new StringWriter();
         StringWriter stderr = new StringWriter();
