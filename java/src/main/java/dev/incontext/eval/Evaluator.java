@@ -47,7 +47,55 @@ public final class Evaluator {
      * labels), queries (B, n, d) or null when the query is x_k, predictions (B, n) per predictor name.
      */
     public record Captured(long prompts, long points, long dims, double[] xs, double[] ys, double[] targets,
-            double[] queries, Map<String, double[]> predictions) {}
+            double[] queries, Map<String, double[]> predictions) {
+        private double[] predictionsOf(String predictor) {
+            double[] v = predictions.get(predictor);
+            if (v == null) {
+                throw new IllegalStateException("no captured predictions of " + predictor + "; captured: "
+                        + predictions.keySet());
+            }
+            return v;
+        }
+
+        /** (ŷ_a − ŷ_b)² averaged over the prompts, one value per position k (unnormalised). */
+        public double[] squaredDifferenceByPosition(String a, String b) {
+            double[] pa = predictionsOf(a);
+            double[] pb = predictionsOf(b);
+            int n = (int) points;
+            double[] out = new double[n];
+            for (int p = 0; p < prompts; p++) {
+                for (int k = 0; k < n; k++) {
+                    double diff = pa[p * n + k] - pb[p * n + k];
+                    out[k] += diff * diff;
+                }
+            }
+            for (int k = 0; k < n; k++) {
+                out[k] /= prompts;
+            }
+            return out;
+        }
+
+        /** (ŷ_a − ŷ_b)² averaged over the positions k >= {@code from}, one value per prompt (unnormalised). */
+        public double[] squaredDifferenceByPrompt(String a, String b, int from) {
+            double[] pa = predictionsOf(a);
+            double[] pb = predictionsOf(b);
+            if (from < 0 || from >= points) {
+                throw new IllegalArgumentException("positions from k = " + from + " on: the prompts have " + points
+                        + " point(s)");
+            }
+            int n = (int) points;
+            double[] out = new double[(int) prompts];
+            for (int p = 0; p < out.length; p++) {
+                double s = 0;
+                for (int k = from; k < n; k++) {
+                    double diff = pa[p * n + k] - pb[p * n + k];
+                    s += diff * diff;
+                }
+                out[p] = s / (n - from);
+            }
+            return out;
+        }
+    }
 
     /** An evaluation and, when asked for, what it saw. */
     public record Result(Evaluation evaluation, Captured captured) {}

@@ -163,18 +163,9 @@ public final class GargRegression implements Experiment {
     /** Δ(TF, least squares) per k: the mean over prompts of the squared difference of predictions, over the normaliser. */
     static double[] toLeastSquares(Evaluator.Captured cap, Evaluation e, Map<String, String> specs) {
         String ls = Grids.predictorWith(specs, "least_squares", "garg-regression");
-        double[] tf = cap.predictions().get(e.curves().get(0).predictor());
-        double[] base = cap.predictions().get(ls);
-        int points = (int) cap.points();
-        double[] out = new double[points];
-        for (int p = 0; p < cap.prompts(); p++) {
-            for (int k = 0; k < points; k++) {
-                double diff = tf[p * points + k] - base[p * points + k];
-                out[k] += diff * diff;
-            }
-        }
-        for (int k = 0; k < points; k++) {
-            out[k] /= cap.prompts() * e.normaliser();
+        double[] out = cap.squaredDifferenceByPosition(e.curves().get(0).predictor(), ls);
+        for (int k = 0; k < out.length; k++) {
+            out[k] /= e.normaliser();
         }
         return out;
     }

@@ -416,25 +416,13 @@ public final class RaventosDiversity implements Experiment {
      * Δ, which is the mean of these over the prompts (every prompt has the same positions).
      */
     static double[] perPromptDistance(Evaluator.Captured cap, String a, String b, int d) {
-        double[] pa = cap.predictions().get(a);
-        double[] pb = cap.predictions().get(b);
-        if (pa == null || pb == null) {
-            throw new IllegalStateException("no captured predictions of " + (pa == null ? a : b) + "; captured: "
-                    + cap.predictions().keySet());
-        }
         if (cap.points() < 2) {
             throw new IllegalArgumentException("Δ is measured at positions k >= 1; the prompts have " + cap.points()
                     + " point(s)");
         }
-        double[] out = new double[(int) cap.prompts()];
+        double[] out = cap.squaredDifferenceByPrompt(a, b, 1);
         for (int p = 0; p < out.length; p++) {
-            double s = 0;
-            for (int k = 1; k < cap.points(); k++) {
-                int i = (int) (p * cap.points() + k);
-                double diff = pa[i] - pb[i];
-                s += diff * diff;
-            }
-            out[p] = s / (cap.points() - 1) / d;
+            out[p] /= d;
         }
         return out;
     }

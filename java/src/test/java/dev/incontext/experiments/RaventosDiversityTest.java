@@ -198,6 +198,18 @@ class RaventosDiversityTest {
                 RaventosDiversity.perPromptDistance(cap, "tf", "ridge", 2), 1e-12);
     }
 
+    /** The other reduction of the same squared differences (garg-regression's Δ per k): over prompts per position. */
+    @Test
+    void squaredDifferencesByPositionAverageOverPromptsAndAMissingPredictorIsNamed() {
+        Evaluator.Captured cap = new Evaluator.Captured(2, 3, 2, null, null, null, null, Map.of(
+                "tf", new double[] {9, 1, 2, 0, 0, 4}, "ridge", new double[] {0, 0, 0, 0, 1, 1}));
+        assertArrayEquals(new double[] {81 / 2.0, (1 + 1) / 2.0, (4 + 9) / 2.0},
+                cap.squaredDifferenceByPosition("tf", "ridge"), 1e-12);
+        var missing = assertThrows(IllegalStateException.class, () -> cap.squaredDifferenceByPosition("tf", "ls"));
+        assertTrue(missing.getMessage().startsWith("no captured predictions of ls"), missing.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> cap.squaredDifferenceByPrompt("tf", "ridge", 3));
+    }
+
     @Test
     void controlFalseDropsTheControlAndABadValueIsRefused(@TempDir Path dir) throws Exception {
         var bad = assertThrows(IllegalArgumentException.class, () -> new RaventosDiversity().run(
