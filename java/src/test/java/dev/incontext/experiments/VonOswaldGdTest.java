@@ -29,7 +29,25 @@ class VonOswaldGdTest {
         // Training moves the LSA towards one GD step: the prediction difference falls, the cosine rises.
         assertTrue(Double.parseDouble(last[1]) < Double.parseDouble(first[1]) / 10, rows.toString());
         assertTrue(Double.parseDouble(last[2]) > 0.95, rows.toString());
-        assertTrue(Files.readString(r.summary()).contains("K layers are K steps of GD"));
+        String summary = Files.readString(r.summary());
+        assertTrue(summary.contains("| K layers are K steps of GD |") && summary.contains("| verdict |"), summary);
+        assertTrue(rows.get(0).endsWith(",gd_error_se") && Double.parseDouble(last[5]) > 0, rows.toString());
+    }
+
+    /** The verdicts follow the criteria fixed in code, both ways, on constructed measurements. */
+    @Test
+    void claimsAreJudgedByTheirCriteria() {
+        RunConfig c = ConfigLoader.load(RunConfig.class, "von_oswald_gd", List.of());
+        double closed = VonOswaldGd.optimalStepError(c);
+        assertEquals((10 - 0.2) / (10 + 10 - 0.2), closed, 1e-12);
+        var start = new VonOswaldGd.Point(0, 0.5, 0.7, 1.0, closed, 0.01);
+        List<Claim> good = VonOswaldGd.claims(c, new double[] {4e-15, 2e-13, 5e-15}, List.of(start,
+                new VonOswaldGd.Point(4000, 3e-4, 0.9997, closed + 0.001, closed + 0.015, 0.01)));
+        assertTrue(good.stream().allMatch(x -> x.verdict() == Claim.Verdict.AGREE), good.toString());
+        List<Claim> bad = VonOswaldGd.claims(c, new double[] {1e-6, 2e-13, 5e-15}, List.of(start,
+                new VonOswaldGd.Point(4000, 3e-3, 0.9997, closed, closed + 0.025, 0.01)));
+        assertEquals(List.of(Claim.Verdict.DISAGREE, Claim.Verdict.AGREE, Claim.Verdict.DISAGREE,
+                Claim.Verdict.DISAGREE), bad.stream().map(Claim::verdict).toList());
     }
 
     @Test
