@@ -410,16 +410,16 @@ public final class HeModular {
 
     static Cell readCell(Path file) throws IOException {
         JsonNode m = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
+        if (!m.has("plateau_exit")) {
+            throw new IOException(file + " was written before cells recorded their batch, width and plateau exit; "
+                    + "delete it (the cell's training is kept) and run the experiment again to rewrite it");
+        }
         Map<Split, double[]> acc = new LinkedHashMap<>();
         Map<Split, Double> loss = new LinkedHashMap<>();
         for (Split sp : Split.values()) {
             JsonNode part = m.get(sp.column);
             acc.put(sp, doubles(part.get("acc_per_shot")));
             loss.put(sp, number(part.get("loss")));
-        }
-        if (!m.has("plateau_exit")) {
-            throw new IOException(file + " was written before cells recorded their batch, width and plateau exit; "
-                    + "delete it (the cell's training is kept) and run the experiment again to rewrite it");
         }
         return new Cell(m.get("n_tasks_pl").asInt(), m.get("n_id").asInt(), m.get("n_layer").asInt(),
                 m.get("alpha").asDouble(), m.get("batch_size").asInt(), m.get("n_embd").asInt(),

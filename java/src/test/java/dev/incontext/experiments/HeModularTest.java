@@ -201,6 +201,17 @@ class HeModularTest {
         assertTrue(bad.getMessage().contains("n_embd = 36"), bad.getMessage());
     }
 
+    /** A result.json of the version before the plateau study is refused with what to do, not read with zeros. */
+    @Test
+    void anOlderResultFileIsRefusedWithWhatToDo(@TempDir Path dir) throws IOException {
+        Path old = dir.resolve("result.json");
+        Files.writeString(old, "{\"n_tasks_pl\": 1, \"n_id\": 4, \"n_layer\": 2, \"alpha\": 0.6, "
+                + "\"steps_per_s\": 30, \"id_train\": {\"loss\": 2.0, \"acc_per_shot\": [0.1]}}");
+        IOException e = assertThrows(IOException.class, () -> HeModular.readCell(old));
+        assertTrue(e.getMessage().contains("before cells recorded their batch, width and plateau exit")
+                && e.getMessage().contains("delete it"), e.getMessage());
+    }
+
     private static void deleteTree(Path p) throws IOException {
         try (var paths = Files.walk(p)) {
             for (Path q : paths.sorted(Comparator.reverseOrder()).toList()) {
