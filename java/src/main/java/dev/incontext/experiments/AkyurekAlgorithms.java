@@ -106,7 +106,7 @@ public final class AkyurekAlgorithms implements Experiment {
         List<String> deepestFirst = new ArrayList<>(depths);
         Collections.reverse(deepestFirst);
         SweepSpec spec = new SweepSpec(base, overrides, List.of(new SweepSpec.Axis("model.n_layer", deepestFirst),
-                new SweepSpec.Axis("task.noise_std", noise)), SweepSpec.Mode.CROSS, 1, dir.resolve("cells").toString(),
+                new SweepSpec.Axis("task.noise_std", noise), Grids.seedAxis(c)), SweepSpec.Mode.CROSS, 0, dir.resolve("cells").toString(),
                 false, "final_loss");
         SweepPlan plan = SweepPlan.of(spec);
         ctx.log().accept("akyurek-algorithms: " + plan.cells().size() + " cells (depth " + depths + " x noise std "

@@ -7,7 +7,9 @@ import dev.incontext.sweep.SweepListener;
 import dev.incontext.sweep.SweepOptions;
 import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
+import dev.incontext.sweep.SweepSpec;
 import dev.incontext.sweep.Sweeps;
+import dev.incontext.config.RunConfig;
 import dev.incontext.train.TrainedModel;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -43,6 +45,15 @@ final class Grids {
         } catch (Exception e) {
             throw new IOException("the grid's sweep failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The seed axis of an experiment's grid: the one seed of its resolved config ({@code seed=N} among the overrides,
+     * else the config file's), so that every cell trains from it and the cell names say it ({@code ...__seed=N}). A
+     * sweep's {@code seeds: 1} would instead set seed 0 on every cell whatever the override said.
+     */
+    static SweepSpec.Axis seedAxis(RunConfig config) {
+        return new SweepSpec.Axis("seed", List.of(Long.toString(config.seed())));
     }
 
     /** A cell's trained model; a cell that did not finish is an error naming it. */

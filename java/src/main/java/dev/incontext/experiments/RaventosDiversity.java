@@ -222,8 +222,8 @@ public final class RaventosDiversity implements Experiment {
         if (control) {
             axis.add("0");
         }
-        SweepSpec spec = new SweepSpec(base, overrides, List.of(new SweepSpec.Axis("task.num_tasks", axis)),
-                SweepSpec.Mode.CROSS, 1, dir.resolve("cells").toString(), false, "final_loss");
+        SweepSpec spec = new SweepSpec(base, overrides, List.of(new SweepSpec.Axis("task.num_tasks", axis),
+                Grids.seedAxis(c)), SweepSpec.Mode.CROSS, 0, dir.resolve("cells").toString(), false, "final_loss");
         SweepPlan plan = SweepPlan.of(spec);
         ctx.log().accept("raventos-diversity: " + grid.size() + " pool sizes M = " + grid + (control ? " and the "
                 + "control without a pool" : "") + ", master " + ctx.master());

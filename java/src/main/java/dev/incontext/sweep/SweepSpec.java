@@ -92,6 +92,10 @@ public record SweepSpec(String base, List<String> overrides, List<Axis> axes, Mo
         if (seeds > 0 && seen.contains("seed")) {
             throw new ConfigException("seeds", "give either seeds: N or an axis on seed, not both");
         }
+        if (seeds > 0 && overrides.stream().anyMatch(o -> o.strip().startsWith("seed="))) {
+            throw new ConfigException("seeds", "give either seeds: N (cells with seed 0.." + (seeds - 1) + ") or the "
+                    + "override seed=..., not both: the seed axis would replace the override on every cell");
+        }
         if (mode == Mode.ZIP) {
             for (Axis a : axes) {
                 if (a.values().size() != axes.get(0).values().size()) {

@@ -107,7 +107,13 @@ class GridExperimentsTest {
         o.add("out_dir=" + dir);
         o.add("depths=2,1");          // out of order: the tables and the claims read them shallowest first
         o.add("noise=0.0,0.5");
+        o.add("seed=2");
         ExperimentReport r = new AkyurekAlgorithms().run(ExperimentContext.quiet(o));
+        // The seed override reaches every cell (a sweep's seeds: 1 once replaced it with seed 0, silently).
+        for (String cell : List.of("n_layer=1__noise_std=0.0__seed=2", "n_layer=2__noise_std=0.5__seed=2")) {
+            assertTrue(Files.readString(dir.resolve("cells").resolve(cell).resolve("config.yaml")).startsWith("seed: 2\n"),
+                    cell);
+        }
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("| 1 |") && summary.contains("| 2 |") && summary.contains("σ²/τ² = 0.25"), summary);
         assertTrue(summary.indexOf("| 1 |") < summary.indexOf("| 2 |"), summary);

@@ -217,7 +217,10 @@ class RaventosDiversityTest {
         assertTrue(bad.getMessage().startsWith("control: must be true or false"), bad.getMessage());
         ExperimentReport r = new RaventosDiversity().run(ExperimentContext.quiet(List.of("out_dir=" + dir, "grid=4",
                 "control=false", "model.n_layer=1", "model.n_embd=16", "training.steps=10", "training.save_every=10",
-                "eval.n_checkpoints=0", "eval.num_prompts=64", "eval.batch_size=64")));
+                "eval.n_checkpoints=0", "eval.num_prompts=64", "eval.batch_size=64", "seed=3")));
+        // The seed override reaches the cell (a sweep's seeds: 1 once replaced it with seed 0, silently).
+        Path cell = dir.resolve("cells").resolve("num_tasks=4__seed=3");
+        assertTrue(Files.readString(cell.resolve("config.yaml")).startsWith("seed: 3\n"), cell.toString());
         List<String> rows = Files.readAllLines(dir.resolve("diversity.csv"));
         assertEquals(List.of("4,standard", "4,fresh_tasks"), rows.subList(1, rows.size()).stream()
                 .map(l -> l.substring(0, l.indexOf(',', 2))).toList());

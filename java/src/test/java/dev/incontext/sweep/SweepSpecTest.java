@@ -61,6 +61,11 @@ class SweepSpecTest {
         assertEquals(1, rc[0], e);
         assertTrue(e.contains("seeds: give either seeds: N or an axis on seed"), e);
 
+        // An override on seed beside seeds: N would be replaced on every cell by the seed axis: refused.
+        e = failingSweep(dir, "base: demo\nseeds: 2\noverrides: {seed: 5}\naxes: {training.steps: [1, 2]}", rc);
+        assertEquals(1, rc[0], e);
+        assertTrue(e.contains("seeds: give either seeds: N (cells with seed 0..1) or the override seed=..."), e);
+
         e = failingSweep(dir, "base: no_such_config\naxes: {seed: [1, 2]}", rc);
         assertEquals(1, rc[0], e);
         assertTrue(e.contains("no config file 'no_such_config'"), e);
