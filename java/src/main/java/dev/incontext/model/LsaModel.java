@@ -98,9 +98,9 @@ public final class LsaModel extends InContextModel {
     }
 
     /**
-     * The last position only (the training loss reads nothing else): the context's (d+1)² second-moment matrix of
-     * the first n-1 columns in one batched product, instead of the all-prefix sums {@link #forward} forms; about n
-     * times less memory. Equal to the last column of {@link #forward}.
+     * The last position only (the training loss reads nothing else): the context's second-moment matrix C of the
+     * first n-1 columns applied to W e_q as Zᵀ(Z W e_q), never formed, instead of the all-prefix sums {@link #forward}
+     * forms; about n e times less memory. Equal to the last column of {@link #forward} up to rounding.
      */
     @Override
     public Tensor forwardForLoss(Tensor xs, Tensor ys) {
@@ -112,11 +112,14 @@ public final class LsaModel extends InContextModel {
         }
         Tensor cols = torch.cat(new TensorVector(xs.narrow(1, 0, n - 1),
                 ys.narrow(1, 0, n - 1).unsqueeze(2)), 2);                                            // (B, k, d+1)
-        Tensor context = torch.matmul(cols.transpose(1, 2), cols);                                     // (B, e, e)
         Tensor query = torch.cat(new TensorVector(xs.select(1, n - 1),
                 torch.zeros(new long[] {b, 1}, xs.options())), 1);                                     // (B, e)
         Tensor u = torch.matmul(query, wkq.t());                                                       // W e_q
-        Tensor cu = torch.matmul(context, u.unsqueeze(2)).squeeze(2);
+        // C u = Zᵀ(Z u) with Z the context columns: O(k e) a prompt instead of O(k e²) for C, and no per-prompt
+        // BLAS call (libtorch's batched product calls the BLAS once a prompt, and MKL opens a parallel region for
+        // each: 2000 regions a step at batch 1024, 7 steps/s against 100; benchmarks/results/workloads-cpu.md).
+        Tensor zu = cols.mul(u.unsqueeze(1)).sum(new long[] {2}, false, new ScalarTypeOptional());     // (B, k)
+        Tensor cu = cols.mul(zu.unsqueeze(2)).sum(new long[] {1}, false, new ScalarTypeOptional());    // (B, e)
         Tensor qu = query.mul(query.mul(u).sum(new long[] {1}, true, new ScalarTypeOptional()));
         Tensor v = wpv.select(0, d);
         return torch.matmul(cu.add(qu), v.unsqueeze(1)).div(new Scalar(n - 1));                        // (B, 1)
@@ -139,7 +142,8 @@ public final class LsaModel extends InContextModel {
         Tensor inclusive = torch.cumsum(outer, 1);
         Tensor context = inclusive.sub(outer);                                                            // sum_{i<k}
         Tensor u = torch.matmul(queries, wkq.t());                                                        // W e_q
-        Tensor cu = torch.matmul(context, u.unsqueeze(3)).squeeze(3);                                     // C_k u_k
+        // C_k u_k elementwise: torch.matmul would call the BLAS once per (prompt, position), see forwardForLoss.
+        Tensor cu = context.mul(u.unsqueeze(2)).sum(new long[] {3}, false, new ScalarTypeOptional());     // C_k u_k
         Tensor qu = queries.mul(queries.mul(u).sum(new long[] {2}, true, new ScalarTypeOptional()));
         Tensor v = wpv.select(0, d);
         Tensor raw = torch.matmul(cu.add(qu), v.unsqueeze(1)).squeeze(2);                                 // (B, n)
