@@ -15,6 +15,7 @@ import dev.incontext.sweep.SweepSpec;
 import dev.incontext.train.TrainedModel;
 import dev.incontext.util.AtomicFiles;
 import dev.incontext.util.BuildInfo;
+import dev.incontext.util.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -182,23 +183,23 @@ public final class GargRegression implements Experiment {
             if (r.has("excess_loss") && r.path("n_dims").asInt() == c.curriculum().dims().end()
                     && r.path("n_points").asInt() == c.curriculum().points().end()) {
                 steps.add(r.path("step").asLong());
-                excess.add(r.path("excess_loss").asDouble());
+                excess.add(Json.number(r.get("excess_loss")));   // NaN where training diverged (written as null)
             }
         }
-        long exit = -1;
-        for (int i = 0; i + PLATEAU_WINDOW <= excess.size(); i++) {
+        // Running medians, each at its window's first step; a window with a NaN has a NaN median (above any mark).
+        int windows = Math.max(0, excess.size() - PLATEAU_WINDOW + 1);
+        long[] at = new long[windows];
+        double[] median = new double[windows];
+        for (int i = 0; i < windows; i++) {
             double[] w = new double[PLATEAU_WINDOW];
             for (int j = 0; j < PLATEAU_WINDOW; j++) {
                 w[j] = excess.get(i + j);
             }
-            Arrays.sort(w);
-            if (w[PLATEAU_WINDOW / 2] > LEFT_PLATEAU) {
-                exit = -1;
-            } else if (exit < 0) {
-                exit = steps.get(i);
-            }
+            Arrays.sort(w);   // NaNs sort last: one among them makes the window's largest value NaN
+            at[i] = steps.get(i);
+            median[i] = Double.isNaN(w[PLATEAU_WINDOW - 1]) ? Double.NaN : w[PLATEAU_WINDOW / 2];
         }
-        return exit;
+        return PlateauScaling.stayingAtOrBelow(at, median, LEFT_PLATEAU);
     }
 
     /** Garg et al.'s claims judged on the cells by criteria fixed before the run. */

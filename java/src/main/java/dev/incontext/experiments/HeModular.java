@@ -273,14 +273,14 @@ public final class HeModular {
         List<Long> evalSteps = new ArrayList<>();
         List<Double> evalLoss = new ArrayList<>();
         for (JsonNode r : records) {
-            if (r.get("steps_per_s") != null && r.get("steps_per_s").isNumber()) {
-                rateSum += r.get("steps_per_s").asDouble();
+            if (Double.isFinite(Json.number(r.get("steps_per_s")))) {
+                rateSum += Json.number(r.get("steps_per_s"));
                 rates++;
             }
             if (r.has(Split.ID_TRAIN.column)) {
                 last = r;
                 evalSteps.add(r.get("step").asLong());
-                evalLoss.add(number(r.get(Split.ID_TRAIN.column).get("loss")));
+                evalLoss.add(Json.number(r.get(Split.ID_TRAIN.column).get("loss")));
             }
         }
         if (last == null) {
@@ -291,7 +291,7 @@ public final class HeModular {
         for (Split sp : Split.values()) {
             JsonNode part = last.get(sp.column);
             acc.put(sp, doubles(part.get("acc_per_shot")));
-            loss.put(sp, number(part.get("loss")));
+            loss.put(sp, Json.number(part.get("loss")));
         }
         long exit = PlateauScaling.exit(evalSteps.stream().mapToLong(Long::longValue).toArray(),
                 evalLoss.stream().mapToDouble(Double::doubleValue).toArray(), cell.task().p());
@@ -300,14 +300,10 @@ public final class HeModular {
                 rates > 0 ? rateSum / rates : Double.NaN, acc, loss);
     }
 
-    private static double number(JsonNode n) {
-        return n == null || n.isNull() ? Double.NaN : n.asDouble();
-    }
-
     private static double[] doubles(JsonNode a) {
         double[] v = new double[a.size()];
         for (int i = 0; i < v.length; i++) {
-            v[i] = number(a.get(i));
+            v[i] = Json.number(a.get(i));
         }
         return v;
     }
@@ -330,8 +326,8 @@ public final class HeModular {
             s.append(r.get("step").asLong());
             for (Split sp : Split.values()) {
                 JsonNode e = r.get(sp.column);
-                s.append(String.format(Locale.ROOT, "\t%.6f\t%.6f\t%.6f", e.get("loss").asDouble(),
-                        e.get("acc").asDouble(), e.get("acc_last").asDouble()));
+                s.append(String.format(Locale.ROOT, "\t%.6f\t%.6f\t%.6f", Json.number(e.get("loss")),
+                        Json.number(e.get("acc")), Json.number(e.get("acc_last"))));   // NaN, never 0, for a null
             }
             s.append('\n');
         }
@@ -419,7 +415,7 @@ public final class HeModular {
         for (Split sp : Split.values()) {
             JsonNode part = m.get(sp.column);
             acc.put(sp, doubles(part.get("acc_per_shot")));
-            loss.put(sp, number(part.get("loss")));
+            loss.put(sp, Json.number(part.get("loss")));
         }
         return new Cell(m.get("n_tasks_pl").asInt(), m.get("n_id").asInt(), m.get("n_layer").asInt(),
                 m.get("alpha").asDouble(), m.get("batch_size").asInt(), m.get("n_embd").asInt(),

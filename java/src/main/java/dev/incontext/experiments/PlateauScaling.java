@@ -46,13 +46,22 @@ public final class PlateauScaling {
      * above it (or there are none).
      */
     public static long exit(long[] steps, double[] loss, int p) {
-        if (steps.length != loss.length) {
-            throw new IllegalArgumentException("exit: " + steps.length + " steps but " + loss.length + " losses");
+        return stayingAtOrBelow(steps, loss, FRACTION * Math.log(p));
+    }
+
+    /**
+     * The first step from which a series stays at or below {@code mark} to its end; -1 if its last value is above it
+     * or there are none. A NaN counts as above (a diverged run has not left its plateau): the one rule of
+     * he-modular's and garg-regression's plateau exits.
+     */
+    public static long stayingAtOrBelow(long[] steps, double[] values, double mark) {
+        if (steps.length != values.length) {
+            throw new IllegalArgumentException("plateau exit: " + steps.length + " steps but " + values.length
+                    + " values");
         }
-        double mark = FRACTION * Math.log(p);
         long exit = -1;
         for (int i = steps.length - 1; i >= 0; i--) {
-            if (!(loss[i] <= mark)) {
+            if (!(values[i] <= mark)) {
                 break;
             }
             exit = steps[i];

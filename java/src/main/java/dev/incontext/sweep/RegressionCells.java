@@ -105,17 +105,13 @@ public final class RegressionCells implements CellResults {
             }
             try {
                 JsonNode m = Json.parse(l);
-                out.put("final_loss", number(m.get("loss")));
-                out.put("final_excess_loss", number(m.get("excess_loss")));
+                out.put("final_loss", Json.number(m.get("loss")));
+                out.put("final_excess_loss", Json.number(m.get("excess_loss")));
                 break;
             } catch (IllegalArgumentException e) {
                 // a torn last line: the record before it is the last one
             }
         }
         return out;
-    }
-
-    private static double number(JsonNode n) {
-        return n != null && n.isNumber() ? n.doubleValue() : Double.NaN;
     }
 }

@@ -64,6 +64,14 @@ public final class Json {
         }
     }
 
+    /**
+     * A number read back from JSON this class wrote: NaN where it wrote null (a non-finite value), where the field is
+     * missing, or where it holds no number. {@code JsonNode.asDouble()} would read all three as 0.
+     */
+    public static double number(JsonNode node) {
+        return node != null && node.isNumber() ? node.doubleValue() : Double.NaN;
+    }
+
     /** {@code value} with every non-finite double (also inside maps, lists and double arrays) replaced by null. */
     public static Object finite(Object value) {
         if (value instanceof Double d) {

@@ -138,6 +138,15 @@ class GargRegressionTest {
             records.add(record(1200 + 100 * i, 5, 11, 3.5));
         }
         assertEquals(-1, GargRegression.plateauExit(c, records));
+        // A run that diverged after its drop has not left the plateau: metrics.jsonl holds null for the NaN loss,
+        // which was once read as 0 (and counted as below the mark).
+        List<JsonNode> diverged = new ArrayList<>(records.subList(0, 12));
+        for (int i = 0; i < 3; i++) {
+            diverged.add(Json.parse("{\"step\":" + (1200 + 100 * i) + ",\"loss\":null,\"n_dims\":5,\"n_points\":11,"
+                    + "\"excess_loss\":null}"));
+        }
+        assertEquals(500, GargRegression.plateauExit(c, records.subList(0, 12)));
+        assertEquals(-1, GargRegression.plateauExit(c, diverged));
     }
 
     private static JsonNode record(long step, int dims, int points, double excess) {

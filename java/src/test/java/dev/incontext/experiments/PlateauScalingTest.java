@@ -26,6 +26,8 @@ class PlateauScalingTest {
         assertEquals(0, PlateauScaling.exit(new long[] {0}, new double[] {mark}, 11));
         assertEquals(-1, PlateauScaling.exit(steps, new double[] {3.3, 1.0, 1.0, 1.0, 2.4}, 11));
         assertEquals(-1, PlateauScaling.exit(steps, new double[] {3.3, 1.0, 1.0, 1.0, Double.NaN}, 11));
+        assertEquals(-1, PlateauScaling.stayingAtOrBelow(new long[0], new double[0], 1.0));
+        assertThrows(IllegalArgumentException.class, () -> PlateauScaling.stayingAtOrBelow(steps, new double[1], 1.0));
         assertEquals(-1, PlateauScaling.exit(new long[0], new double[0], 11));
         assertThrows(IllegalArgumentException.class, () -> PlateauScaling.exit(steps, new double[] {1}, 11));
     }
