@@ -154,7 +154,8 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
     public record TrainingConfig(int steps, int batchSize, OptimizerKind optimizer, double learningRate,
             double weightDecay, double beta1, double beta2, double eps, ScheduleKind schedule, int warmupSteps,
             double warmupStartFraction, double minLrFraction,
-            double gradClip, int saveEvery, int keepCheckpoints, int logEvery, int threads, int blasThreads) {
+            double gradClip, int saveEvery, int keepCheckpoints, int logEvery, int threads, int blasThreads,
+            int worldSize) {
         public TrainingConfig {
             if (steps < 0) {
                 throw new ConfigException("steps", "must be >= 0; got " + steps);
@@ -198,6 +199,14 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
             if (threads < 0 || blasThreads < 0) {
                 throw new ConfigException(threads < 0 ? "threads" : "blas_threads",
                         "must be >= 0 (0 = as the environment sets it); got " + Math.min(threads, blasThreads));
+            }
+            if (worldSize < 1) {
+                throw new ConfigException("world_size", "must be >= 1 (the number of data-parallel ranks); got "
+                        + worldSize);
+            }
+            if (batchSize % worldSize != 0) {
+                throw new ConfigException("world_size", "must divide batch_size: each of the " + worldSize + " ranks "
+                        + "trains on an equal slice of the " + batchSize + " rows of every step");
             }
         }
     }

@@ -20,7 +20,8 @@ public final class RunIdentity {
      */
     public static final List<String> RUN_LOCAL = List.of(
             "out_dir", "device",
-            "training.steps", "training.threads", "training.blas_threads", "training.log_every",
+            "training.steps", "training.threads", "training.blas_threads", "training.world_size",
+            "training.log_every",
             "training.save_every", "training.keep_checkpoints",
             // Regression runs: evaluation after training.
             "eval.num_prompts", "eval.batch_size", "eval.n_points", "eval.knn_k", "eval.baselines",

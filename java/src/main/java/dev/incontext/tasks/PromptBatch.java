@@ -25,4 +25,11 @@ public record PromptBatch(Tensor xs, Tensor ys, Map<String, Tensor> params, int 
     public long dims() {
         return xs.size(2);
     }
+
+    /** Prompts {@code start} .. {@code start + count - 1} (views, and every parameter's rows with them). */
+    public PromptBatch rows(long start, long count) {
+        Map<String, Tensor> p = new java.util.LinkedHashMap<>();
+        params.forEach((k, v) -> p.put(k, v.narrow(0, start, count)));
+        return new PromptBatch(xs.narrow(0, start, count), ys.narrow(0, start, count), p, activeDims);
+    }
 }

@@ -24,4 +24,10 @@ public record TokenBatch(Tensor inputs, Tensor z, Tensor tasks, Tensor pairs) {
     public long examples() {
         return z.size(1);
     }
+
+    /** Rows {@code start} .. {@code start + count - 1} (views). */
+    public TokenBatch rows(long start, long count) {
+        return new TokenBatch(inputs.narrow(0, start, count), z.narrow(0, start, count), tasks.narrow(0, start, count),
+                pairs.narrow(0, start, count));
+    }
 }

@@ -37,7 +37,15 @@ public sealed interface Objective permits RegressionObjective, TokenObjective {
      * The loss of training step {@code step} (0-based) on its batch, a pure function of (seed, step); differentiable,
      * not read back. Called inside the caller's {@link org.bytedeco.javacpp.PointerScope}.
      */
-    Tensor loss(long step);
+    default Tensor loss(long step) {
+        return loss(step, Shard.WHOLE);
+    }
+
+    /**
+     * The loss of one rank's rows of step {@code step}'s global batch (its mean over those rows): the global batch
+     * is drawn whole on every rank, then sliced, so that the data does not depend on the world size.
+     */
+    Tensor loss(long step, Shard shard);
 
     /** What the metrics record of {@code step} holds beside step, loss, lr and steps/s (e.g. curriculum sizes). */
     Map<String, Object> logFields(long step, double loss);

@@ -56,12 +56,15 @@ public final class RegressionObjective implements Objective {
     }
 
     @Override
-    public Tensor loss(long step) {
+    public Tensor loss(long step, Shard shard) {
         TrainingConfig t = config.training();
         int dims = config.curriculum().dimsAt(step);
         int points = config.curriculum().pointsAt(step);
         PromptBatch batch = sampler.sample(t.batchSize(), points, dims,
                 sampler.generator(Rng.derive(config.seed(), Rng.Stream.DATA, step)));
+        if (!shard.whole()) {
+            batch = batch.rows(shard.start(t.batchSize()), shard.size(t.batchSize()));
+        }
         Tensor preds = model.forwardForLoss(batch.xs(), batch.ys());
         return loss(preds, batch.ys(), sampler.family().classification(), model.lossOnAllPositions());
     }

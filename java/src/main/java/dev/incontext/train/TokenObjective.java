@@ -119,9 +119,13 @@ public final class TokenObjective implements Objective {
     }
 
     @Override
-    public Tensor loss(long step) {
-        TokenBatch batch = sampler.sample(Split.ID_TRAIN, config.training().batchSize(),
-                Rng.on(options, Rng.derive(config.seed(), Rng.Stream.DATA, step)));
+    public Tensor loss(long step, Shard shard) {
+        int rows = config.training().batchSize();
+        TokenBatch batch = sampler.sample(Split.ID_TRAIN, rows, Rng.on(options, Rng.derive(config.seed(),
+                Rng.Stream.DATA, step)));
+        if (!shard.whole()) {
+            batch = batch.rows(shard.start(rows), shard.size(rows));
+        }
         return loss(model, batch, zPositions);
     }
 

@@ -71,7 +71,24 @@ public final class Trainer {
      * {@code out_dir} is changed before the resume's checkpoint has been verified and found compatible.
      */
     public Outcome train(Objective objective, Path resumeFrom, boolean overwrite) throws IOException {
+        return train(objective, resumeFrom, overwrite, DataParallel.SINGLE);
+    }
+
+    /**
+     * As {@link #train(Objective, Path, boolean)}, as one rank of a data-parallel run: every rank trains on its slice
+     * of each step's batch and the gradients are averaged over the ranks ({@link DataParallel}); rank 0 alone writes
+     * the run directory (config, metrics, checkpoints, evaluations) and holds its lock. Every rank starts from the
+     * same state: a fresh run's (the model is initialised from the seed) or the same checkpoint's, checked across the
+     * ranks before the first step. {@code training.world_size} must equal the group's size.
+     */
+    public Outcome train(Objective objective, Path resumeFrom, boolean overwrite, DataParallel parallel)
+            throws IOException {
         RunSpec config = objective.config();
+        if (config.training().worldSize() != parallel.worldSize()) {
+            throw new IllegalArgumentException("training.world_size is " + config.training().worldSize() + " but "
+                    + parallel.worldSize() + " rank(s) run: start the run with ./incontext train --nproc "
+                    + config.training().worldSize() + " (or set training.world_size to the number of ranks)");
+        }
         if (resumeFrom != null && overwrite) {
             throw new IllegalArgumentException("resume and overwrite exclude each other: resuming continues the run "
                     + "in " + config.outDir() + ", overwriting deletes it");
@@ -81,16 +98,19 @@ public final class Trainer {
         Path runDir = Path.of(config.outDir());
         checkRunDir(runDir);
         refuseOldLayout(runDir);
+        if (!parallel.writer()) {
+            return train(objective, resumeFrom, overwrite, runDir, options, parallel);
+        }
         try (RunLock lock = RunLock.acquire(runDir, "train")) {
-            return train(objective, resumeFrom, overwrite, runDir, options);
+            return train(objective, resumeFrom, overwrite, runDir, options, parallel);
         }
     }
 
-    private Outcome train(Objective objective, Path resumeFrom, boolean overwrite, Path runDir, TensorOptions options)
-            throws IOException {
+    private Outcome train(Objective objective, Path resumeFrom, boolean overwrite, Path runDir, TensorOptions options,
+            DataParallel parallel) throws IOException {
         RunSpec config = objective.config();
-
-        TrainingStep stepper = new TrainingStep(objective, TrainingStep.optimizer(objective), options);
+        boolean writer = parallel.writer();
+        TrainingStep stepper = new TrainingStep(objective, TrainingStep.optimizer(objective), options, parallel);
         Module module = objective.model().module();
         long start = 0;
         if (resumeFrom != null) {
@@ -115,22 +135,29 @@ public final class Trainer {
             Checkpoints.loadOptimizer(saved.dir(), stepper.optimizer());
             start = saved.step();
         } else {
-            prepareFreshRunDir(runDir, overwrite);
+            if (writer || !overwrite) {   // the other ranks refuse as rank 0 does, and never delete
+                prepareFreshRunDir(runDir, overwrite);
+            }
         }
+        // Every rank starts from the same step and parameters, or none starts.
+        parallel.requireSame("the start step and a fingerprint of the parameters (each rank's initialisation "
+                + "or checkpoint)", start, fingerprint(module.parameters()));
         // Everything that can refuse comes first: a refused resume leaves the run directory as it was.
-        List<String> keptMetrics = metricsBefore(runDir.resolve("metrics.jsonl"), start);
-        Files.createDirectories(runDir);
-        for (String done : Checkpoints.cleanStale(runDir)) {
-            listener.onNotice(done);
+        if (writer) {
+            List<String> keptMetrics = metricsBefore(runDir.resolve("metrics.jsonl"), start);
+            Files.createDirectories(runDir);
+            for (String done : Checkpoints.cleanStale(runDir)) {
+                listener.onNotice(done);
+            }
+            Path abandoned = Checkpoints.setAsideNewerThan(runDir, start);
+            if (abandoned != null && start > 0) {
+                listener.onNotice("resumed from step " + start + ": the newer checkpoints of the line it abandons "
+                        + "are kept in " + abandoned + ", never used");
+            }
+            AtomicFiles.write(runDir.resolve("config.yaml"), ConfigLoader.toYaml((Record) config));
+            AtomicFiles.write(runDir.resolve("metrics.jsonl"), keptMetrics.isEmpty() ? ""
+                    : String.join("\n", keptMetrics) + "\n");
         }
-        Path abandoned = Checkpoints.setAsideNewerThan(runDir, start);
-        if (abandoned != null && start > 0) {
-            listener.onNotice("resumed from step " + start + ": the newer checkpoints of the line it abandons are "
-                    + "kept in " + abandoned + ", never used");
-        }
-        AtomicFiles.write(runDir.resolve("config.yaml"), ConfigLoader.toYaml((Record) config));
-        AtomicFiles.write(runDir.resolve("metrics.jsonl"), keptMetrics.isEmpty() ? "" : String.join("\n", keptMetrics)
-                + "\n");
 
         TrainingConfig t = config.training();
         Set<Long> kept = objective.keptCheckpoints();
@@ -138,14 +165,14 @@ public final class Trainer {
         long started = System.nanoTime();
         long lastLogTime = started;
         long lastLogStep = start;
-        try (BufferedWriter metrics = Files.newBufferedWriter(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+        try (BufferedWriter metrics = writer ? Files.newBufferedWriter(runDir.resolve("metrics.jsonl"),
+                StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND) : null) {
             for (long step = start; step < t.steps(); step++) {
                 try (PointerScope scope = new PointerScope()) {
                     TrainingStep.Result r = stepper.run(step);
                     boolean last = step == t.steps() - 1;
-                    boolean evaluate = objective.evaluatesAfter(step, last);
-                    if (step % t.logEvery() == 0 || last || evaluate) {
+                    boolean evaluate = writer && objective.evaluatesAfter(step, last);
+                    if (writer && (step % t.logEvery() == 0 || last || evaluate)) {
                         stepper.checkDivergence();
                         double value = r.loss().item_double();
                         long now = System.nanoTime();
@@ -173,7 +200,7 @@ public final class Trainer {
                 long done = step + 1;
                 listener.onStep(done, t.steps());
                 boolean due = t.saveEvery() > 0 && (done % t.saveEvery() == 0 || done == t.steps());
-                if (due || kept.contains(done)) {
+                if (writer && (due || kept.contains(done))) {
                     stepper.requireFiniteParameters(step);
                     Path p = Checkpoints.save(runDir, done, config, module, stepper.optimizer(), t.keepCheckpoints(),
                             kept);
@@ -185,6 +212,19 @@ public final class Trainer {
         stepper.checkDivergence();
         double rate = t.steps() > start ? (t.steps() - start) / ((System.nanoTime() - started) / 1e9) : Double.NaN;
         return new Outcome(objective, lastCheckpoint, start, rate);
+    }
+
+    /**
+     * A number that differs between two sets of parameters unless they are equal (the float64 sum of each
+     * parameter's values, each weighted by its index), compared across the ranks before the first step.
+     */
+    static double fingerprint(org.bytedeco.pytorch.TensorVector params) {
+        double f = 0;
+        for (long i = 0; i < params.size(); i++) {
+            f += (i + 1) * params.get(i).detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Double).sum()
+                    .item_double();
+        }
+        return f;
     }
 
     /**

@@ -26,15 +26,22 @@ public final class TrainingStep {
     private final Optimizer optimizer;
     private final TensorVector params;
     private final DivergenceGuard guard;
+    private final DataParallel parallel;
 
     /** What one step did: its loss (a 0-D tensor on the model's device, not read back) and its learning rate. */
     public record Result(long step, Tensor loss, double learningRate) {}
 
     TrainingStep(Objective objective, Optimizer optimizer, TensorOptions options) {
+        this(objective, optimizer, options, DataParallel.SINGLE);
+    }
+
+    /** A step of one rank of a data-parallel run: its shard of the batch, gradients averaged over the ranks. */
+    TrainingStep(Objective objective, Optimizer optimizer, TensorOptions options, DataParallel parallel) {
         this.objective = objective;
         this.optimizer = optimizer;
         this.params = objective.model().module().parameters();
         this.guard = new DivergenceGuard(!options.device().is_cpu(), objective.config().training().learningRate());
+        this.parallel = parallel;
     }
 
     /**
@@ -96,21 +103,25 @@ public final class TrainingStep {
 
     /**
      * Runs training step {@code step}. On the CPU a non-finite loss throws {@link TrainingDivergedException} before
-     * the optimiser sees it; on a GPU it is recorded on the device and thrown by {@link #checkDivergence()}.
+     * the optimiser sees it; on a GPU it is recorded on the device and thrown by {@link #checkDivergence()}. In a
+     * data-parallel run the loss is this rank's shard's; the result's loss is the global batch's (the mean over the
+     * ranks, which every rank checks alike), and the gradients are averaged over the ranks before clipping.
      */
     public Result run(long step) {
         TrainingConfig t = objective.config().training();
         double lr = Schedule.lr(t, step);
         Optimizers.setLearningRate(optimizer, lr);
         optimizer.zero_grad();
-        Tensor loss = guard.forward(step, params, () -> objective.loss(step));
-        guard.observe(step, loss);   // on the CPU: stops before the optimiser sees a non-finite loss
+        Tensor loss = guard.forward(step, params, () -> objective.loss(step, parallel.shard()));
+        Tensor global = parallel.averageLoss(loss);
+        guard.observe(step, global);   // on the CPU: stops before the optimiser sees a non-finite loss
         loss.backward();
+        parallel.averageGradients(params);
         if (t.gradClip() > 0) {
             torch.clip_grad_norm_(params, t.gradClip());
         }
         optimizer.step();
-        return new Result(step, loss, lr);
+        return new Result(step, global, lr);
     }
 
     /** The objective's evaluation after step {@code step}, a non-finite model inside it reported as divergence. */

@@ -27,6 +27,15 @@ public final class Tensors {
         return torch.full(shape, new Scalar(value), options(dtype));
     }
 
+    /** A float64 CPU tensor of shape (n) holding {@code values}. */
+    public static Tensor fromDoubles(double... values) {
+        Tensor t = torch.zeros(new long[] {values.length}, options(ScalarType.Double));
+        if (values.length > 0) {
+            t.data_ptr_double().put(values);
+        }
+        return t;
+    }
+
     public static Tensor scalarMul(Tensor t, double c) {
         return t.mul(new Scalar(c));
     }
