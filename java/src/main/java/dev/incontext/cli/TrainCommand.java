@@ -6,9 +6,13 @@ import dev.incontext.config.RunSpec;
 import dev.incontext.eval.baselines.Baselines;
 import dev.incontext.model.InContextModel;
 import dev.incontext.model.TrainableModel;
+import dev.incontext.train.DataParallel;
+import dev.incontext.train.LocalLaunch;
 import dev.incontext.train.Trainer;
+import dev.incontext.train.TrainingListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -41,23 +45,76 @@ final class TrainCommand implements Callable<Integer> {
             + "checkpoints, metrics.jsonl and config.yaml (nothing else).")
     boolean overwrite;
 
+    @Option(names = "--nproc", description = "Data-parallel ranks: start N processes on this machine that train "
+            + "one run together, each on 1/N of every batch (Gloo on loopback; sets training.world_size=N; the cores "
+            + "are shared out). A config with training.world_size > 1 launches that many without this option.")
+    Integer nproc;
+
+    @Option(names = "--dp-timeout", description = "Seconds a rank waits for the others in a collective before the run "
+            + "ends with an error naming the failure (default: ${DEFAULT-VALUE}).", defaultValue = "300")
+    int dpTimeout;
+
     @Parameters(paramLabel = "KEY=VALUE", description = "Config overrides.", arity = "0..*")
     List<String> overrides = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        RunSpec c = ConfigLoader.load(ConfigLoader.kindOf(config), config, overrides);
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> o = new ArrayList<>(overrides);
+        if (nproc != null) {
+            if (nproc < 1) {
+                throw new IllegalArgumentException("--nproc must be >= 1; got " + nproc);
+            }
+            o.add("training.world_size=" + nproc);
+        }
+        if (dpTimeout < 1) {
+            throw new IllegalArgumentException("--dp-timeout must be >= 1 second; got " + dpTimeout);
+        }
+        RunSpec c = ConfigLoader.load(ConfigLoader.kindOf(config), config, o);
         if (c instanceof RunConfig r) {
             Baselines.validate(r.eval());
         }
-        out.printf("config: %s (%s run, %d steps, seed %d; every key is in that file)%n",
-                Path.of(c.outDir()).resolve("config.yaml"), c.kind().id(), c.training().steps(), c.seed());
-        out.flush();
-        try (PointerScope scope = new PointerScope(); ConsoleProgress progress = new ConsoleProgress(out)) {
-            Trainer.Outcome o = new Trainer(progress).train(Trainer.prepare(c), resume, overwrite);
-            out.printf("trained %s (%,d parameters); run directory %s%n", name(o.objective().model()),
-                    o.objective().model().parameterCount(), Path.of(c.outDir()).toAbsolutePath());
+        int world = c.training().worldSize();
+        boolean launched = System.getenv(DataParallel.RANK_ENV) != null;
+        if (world > 1 && !launched) {
+            out.printf("data parallel: %d ranks on this machine (Gloo on loopback, %d thread(s) each); rank 0's "
+                    + "output follows%n", world, LocalLaunch.threadsPerRank(world));
+            out.flush();
+            List<String> args = new ArrayList<>(List.of("train", "--config", config, "--dp-timeout",
+                    Integer.toString(dpTimeout)));
+            if (resume != null) {
+                args.addAll(List.of("--resume", resume.toString()));
+            }
+            if (overwrite) {
+                args.add("--overwrite");
+            }
+            args.addAll(o);
+            LocalLaunch.Failure f = LocalLaunch.run(LocalLaunch.thisJvm(Main.class.getName(), args), world,
+                    Duration.ofSeconds(dpTimeout), out, err);
+            if (f != null) {
+                err.printf("incontext: the run in %s ended: %s. Resume it from its last checkpoint with --resume %s "
+                        + "(on any number of ranks)%n", c.outDir(), f.describe(), c.outDir());
+                err.flush();
+                return 1;
+            }
+            return 0;
+        }
+        try (DataParallel dp = DataParallel.fromEnvironment(System.getenv())) {
+            if (dp.writer()) {
+                out.printf("config: %s (%s run, %d steps, seed %d%s; every key is in that file)%n",
+                        Path.of(c.outDir()).resolve("config.yaml"), c.kind().id(), c.training().steps(), c.seed(),
+                        dp.worldSize() > 1 ? ", rank 0 of " + dp.worldSize() : "");
+                out.flush();
+            }
+            try (PointerScope scope = new PointerScope(); ConsoleProgress progress = new ConsoleProgress(out)) {
+                TrainingListener listener = dp.writer() ? progress : new TrainingListener() {};
+                Trainer.Outcome t = new Trainer(listener).train(Trainer.prepare(c), resume, overwrite, dp);
+                if (dp.writer()) {
+                    out.printf("trained %s (%,d parameters); run directory %s%n", name(t.objective().model()),
+                            t.objective().model().parameterCount(), Path.of(c.outDir()).toAbsolutePath());
+                }
+            }
         }
         return 0;
     }
