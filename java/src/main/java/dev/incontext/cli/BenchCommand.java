@@ -5,8 +5,11 @@ import dev.incontext.config.RunConfig;
 import dev.incontext.ops.Blas;
 import dev.incontext.ops.Ops;
 import dev.incontext.ops.Threads;
+import dev.incontext.train.DataParallel;
+import dev.incontext.train.LocalLaunch;
 import dev.incontext.train.TrainingStep;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -56,24 +59,57 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--blas-threads", defaultValue = "0", description = "BLAS (MKL or OpenBLAS) threads (0 = as the environment sets them).")
     int blasThreads;
 
+    @Option(names = "--nproc", defaultValue = "1", description = "Data-parallel ranks on this machine (each on 1/N "
+            + "of the batch, gradients all-reduced over Gloo); with N > 1 rank 0 also times all-reduces of 4 KB to "
+            + "64 MB.")
+    int nproc;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Threads.set(threads, blasThreads);
-        RunConfig c = ConfigLoader.load(RunConfig.class, "linear_regression", List.of("model.preset=" + preset,
-                "model.attention=" + attention, "task.n_dims=" + dims, "training.batch_size=" + batch,
-                "curriculum.enabled=false", "curriculum.dims={start: " + dims + ", end: " + dims + ", inc: 0, interval: 1}",
-                "curriculum.points={start: " + points + ", end: " + points + ", inc: 0, interval: 1}",
-                "model.n_positions=" + Math.max(points, 1)));
-        TrainingStep step = TrainingStep.fresh(c);   // the trainer's own step: schedule, clipping and all
-        double[] t = step.time(warmup, steps);
-        Arrays.sort(t);
-        out.printf(Locale.ROOT, "java preset=%s attention=%s threads=%d batch=%d points=%d dims=%d params=%d "
-                + "median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s blas=\"%s\"%n", preset, attention,
-                torch.get_num_threads(), batch, points, dims, step.model().parameterCount(), t[t.length / 2],
-                Arrays.stream(t).min().orElse(Double.NaN), Ops.opThreads(),
-                Ops.attentionCpuIsa(), Blas.describe());
-        out.flush();
+        if (nproc < 1) {
+            throw new IllegalArgumentException("--nproc must be >= 1; got " + nproc);
+        }
+        if (nproc > 1 && System.getenv(DataParallel.RANK_ENV) == null) {
+            List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());  // with "bench-train"
+            LocalLaunch.Failure f = LocalLaunch.run(LocalLaunch.thisJvm(Main.class.getName(), args), nproc,
+                    DataParallel.DEFAULT_TIMEOUT, out, spec.commandLine().getErr());
+            return f == null ? 0 : 1;
+        }
+        try (DataParallel dp = DataParallel.fromEnvironment(System.getenv())) {
+            Threads.set(threads, blasThreads);
+            RunConfig c = ConfigLoader.load(RunConfig.class, "linear_regression", List.of("model.preset=" + preset,
+                    "model.attention=" + attention, "task.n_dims=" + dims, "training.batch_size=" + batch,
+                    "curriculum.enabled=false",
+                    "curriculum.dims={start: " + dims + ", end: " + dims + ", inc: 0, interval: 1}",
+                    "curriculum.points={start: " + points + ", end: " + points + ", inc: 0, interval: 1}",
+                    "model.n_positions=" + Math.max(points, 1), "training.world_size=" + dp.worldSize()));
+            TrainingStep step = TrainingStep.fresh(c, dp);   // the trainer's own step: schedule, clipping and all
+            double[] t = step.time(warmup, steps);
+            Arrays.sort(t);
+            if (dp.writer()) {
+                out.printf(Locale.ROOT, "java preset=%s attention=%s threads=%d batch=%d points=%d dims=%d "
+                        + "params=%d ranks=%d median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s "
+                        + "blas=\"%s\"%n", preset, attention, torch.get_num_threads(), batch, points, dims,
+                        step.model().parameterCount(), dp.worldSize(), t[t.length / 2],
+                        Arrays.stream(t).min().orElse(Double.NaN), Ops.opThreads(), Ops.attentionCpuIsa(),
+                        Blas.describe());
+                out.flush();
+            }
+            if (dp.worldSize() > 1) {
+                for (long elements = 1024; elements <= 16L << 20; elements *= 4) {
+                    double[] ms = dp.timeAllReduce(elements, 3, 15);
+                    Arrays.sort(ms);
+                    if (dp.writer()) {
+                        double mb = elements * 4 / 1e6;
+                        out.printf(Locale.ROOT, "allreduce ranks=%d bytes=%d median_ms=%.3f min_ms=%.3f "
+                                + "algbw_gbps=%.3f%n", dp.worldSize(), elements * 4, ms[ms.length / 2], ms[0],
+                                mb / 1e3 / (ms[ms.length / 2] / 1e3));
+                        out.flush();
+                    }
+                }
+            }
+        }
         return 0;
     }
 }

@@ -231,6 +231,26 @@ public final class DataParallel implements AutoCloseable {
     }
 
     /**
+     * Times the all-reduce of a float32 tensor of {@code elements} over the group (every rank must call this with the
+     * same arguments at the same point): milliseconds of each of {@code reps} all-reduces after {@code warmup}.
+     */
+    public double[] timeAllReduce(long elements, int warmup, int reps) {
+        if (group == null) {
+            throw new IllegalStateException("an all-reduce needs a group of at least 2 ranks");
+        }
+        Tensor t = torch.ones(new long[] {elements}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+        double[] ms = new double[reps];
+        for (int i = 0; i < warmup + reps; i++) {
+            long t0 = System.nanoTime();
+            await(group.allreduce(new TensorVector(t)), "a timed tensor");
+            if (i >= warmup) {
+                ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        return ms;
+    }
+
+    /**
      * Fails unless every rank holds the same {@code values} (compared exactly): e.g. the step a run starts from and a
      * fingerprint of its parameters, so that ranks that loaded different checkpoints, or initialised differently,
      * stop before their first step. The message names the ranks' values.

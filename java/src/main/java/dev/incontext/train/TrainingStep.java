@@ -49,8 +49,13 @@ public final class TrainingStep {
      * counts set (0 leaves them as they are): what a benchmark times.
      */
     public static TrainingStep fresh(RunSpec config) {
+        return fresh(config, DataParallel.SINGLE);
+    }
+
+    /** As {@link #fresh(RunSpec)}, as one rank of a data-parallel group (its shard, gradients averaged). */
+    public static TrainingStep fresh(RunSpec config, DataParallel parallel) {
         Objective objective = Trainer.prepare(config);
-        return new TrainingStep(objective, optimizer(objective), Devices.float32(config.device()));
+        return new TrainingStep(objective, optimizer(objective), Devices.float32(config.device()), parallel);
     }
 
     /**
