@@ -4,10 +4,10 @@ import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.config.RunSpec;
 import dev.incontext.eval.baselines.Baselines;
-import dev.incontext.model.InContextModel;
-import dev.incontext.model.TrainableModel;
 import dev.incontext.train.DataParallel;
 import dev.incontext.train.LocalLaunch;
+import dev.incontext.train.ClusterLaunch;
+import dev.incontext.train.TrainRequest;
 import dev.incontext.train.Trainer;
 import dev.incontext.train.TrainingListener;
 import java.io.PrintWriter;
@@ -54,6 +54,15 @@ final class TrainCommand implements Callable<Integer> {
             + "ends with an error naming the failure (default: ${DEFAULT-VALUE}).", defaultValue = "300")
     int dpTimeout;
 
+    @Option(names = "--master", description = "Run the ranks as one Spark barrier stage on this master instead of "
+            + "as processes: local[N] (in this JVM; N >= ranks) or a cluster (spark://host:port, ...). Rank 0 picks "
+            + "the rendezvous address; the run's out_dir must be on storage every executor sees.")
+    String master;
+
+    @Option(names = "--conf", description = "Spark setting for --master, e.g. --conf spark.executor.memory=4g "
+            + "(repeatable).")
+    java.util.Map<String, String> sparkConf = new java.util.LinkedHashMap<>();
+
     @Parameters(paramLabel = "KEY=VALUE", description = "Config overrides.", arity = "0..*")
     List<String> overrides = new ArrayList<>();
 
@@ -77,6 +86,23 @@ final class TrainCommand implements Callable<Integer> {
         }
         int world = c.training().worldSize();
         boolean launched = System.getenv(DataParallel.RANK_ENV) != null;
+        if (master != null && !launched) {
+            TrainRequest request = TrainRequest.of(c, resume, overwrite, Duration.ofSeconds(dpTimeout));
+            try {
+                String line = ClusterLaunch.forMaster(master).train(request, master, sparkConf, m -> {
+                    out.println("incontext: " + m);
+                    out.flush();
+                });
+                out.println(line);
+                out.flush();
+                return 0;
+            } catch (ClusterLaunch.RankFailure f) {
+                err.printf("incontext: the run in %s ended: %s. Resume it from its last checkpoint with --resume %s "
+                        + "(on any number of ranks)%n", c.outDir(), f.getMessage(), c.outDir());
+                err.flush();
+                return 1;
+            }
+        }
         if (world > 1 && !launched) {
             out.printf("data parallel: %d ranks on this machine (Gloo on loopback, %d thread(s) each); rank 0's "
                     + "output follows%n", world, LocalLaunch.threadsPerRank(world));
@@ -91,7 +117,8 @@ final class TrainCommand implements Callable<Integer> {
             }
             args.addAll(o);
             LocalLaunch.Failure f = LocalLaunch.run(LocalLaunch.thisJvm(Main.class.getName(), args), world,
-                    Duration.ofSeconds(dpTimeout), out, err);
+                    Duration.ofSeconds(dpTimeout), DataParallel.Collectives.forDevice(c.device())
+                            == DataParallel.Collectives.NCCL, out, err);
             if (f != null) {
                 err.printf("incontext: the run in %s ended: %s. Resume it from its last checkpoint with --resume %s "
                         + "(on any number of ranks)%n", c.outDir(), f.describe(), c.outDir());
@@ -100,7 +127,8 @@ final class TrainCommand implements Callable<Integer> {
             }
             return 0;
         }
-        try (DataParallel dp = DataParallel.fromEnvironment(System.getenv())) {
+        try (DataParallel dp = DataParallel.fromEnvironment(System.getenv(),
+                DataParallel.Collectives.forDevice(c.device()), c.device())) {
             if (dp.writer()) {
                 out.printf("config: %s (%s run, %d steps, seed %d%s; every key is in that file)%n",
                         Path.of(c.outDir()).resolve("config.yaml"), c.kind().id(), c.training().steps(), c.seed(),
@@ -111,15 +139,11 @@ final class TrainCommand implements Callable<Integer> {
                 TrainingListener listener = dp.writer() ? progress : new TrainingListener() {};
                 Trainer.Outcome t = new Trainer(listener).train(Trainer.prepare(c), resume, overwrite, dp);
                 if (dp.writer()) {
-                    out.printf("trained %s (%,d parameters); run directory %s%n", name(t.objective().model()),
+                    out.printf("trained %s (%,d parameters); run directory %s%n", t.modelName(),
                             t.objective().model().parameterCount(), Path.of(c.outDir()).toAbsolutePath());
                 }
             }
         }
         return 0;
-    }
-
-    private static String name(TrainableModel m) {
-        return m instanceof InContextModel r ? r.name() : m.getClass().getSimpleName();
     }
 }

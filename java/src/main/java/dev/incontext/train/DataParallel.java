@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.chrono.Milliseconds;
+import org.bytedeco.pytorch.Backend;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.GlooDeviceVector;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.Scalar;
@@ -16,10 +18,12 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
 
 /**
- * Data parallelism over c10d's Gloo process group (PyTorch's own collectives, from the libtorch the project
- * already loads): every rank trains on its {@link Shard} of the same global batch, the gradients are averaged over
+ * Data parallelism over c10d's process groups (PyTorch's own collectives, from the libtorch the project already
+ * loads): Gloo for a run on the CPU, NCCL for a run on CUDA (one GPU per rank; the NCCL classes' native part is in the
+ * GPU build of libtorch only, {@code mvn -Pgpu}). Every rank trains on its {@link Shard} of the same global batch, the gradients are averaged over
  * the ranks in buckets before clipping and the optimiser step, so every rank's optimiser takes the same step.
  * Rank 0 writes metrics and checkpoints. The ranks meet through a TCPStore that rank 0 serves.
  *
@@ -40,12 +44,27 @@ public final class DataParallel implements AutoCloseable {
     static final long BUCKET_BYTES = 25L << 20;
 
     /** One process: no collectives, the whole batch. */
-    public static final DataParallel SINGLE = new DataParallel(null, null, 0, 1);
+    public static final DataParallel SINGLE = new DataParallel(null, null, 0, 1, null);
 
-    private final ProcessGroupGloo group;
+    private final Backend group;
     private final TCPStore store;
     private final int rank;
     private final int worldSize;
+    /** Where the group's collectives take their tensors: null for Gloo (the CPU), the rank's GPU for NCCL. */
+    private final Device device;
+
+    /** Which c10d process group carries the collectives. */
+    public enum Collectives {
+        /** Gloo over TCP: tensors on the CPU. */
+        GLOO,
+        /** NCCL: tensors on the rank's GPU (needs the GPU build of libtorch and one GPU per rank). */
+        NCCL;
+
+        /** NCCL for a run on CUDA ({@code cuda}, {@code cuda:N}), Gloo for any other. */
+        public static Collectives forDevice(String device) {
+            return device != null && device.strip().toLowerCase(java.util.Locale.ROOT).startsWith("cuda") ? NCCL : GLOO;
+        }
+    }
 
     /** Where and how the ranks meet: rank 0 serves the store on {@code host:port}, every rank connects to it. */
     public record Rendezvous(String host, int port, int rank, int worldSize, Duration timeout) {
@@ -66,15 +85,25 @@ public final class DataParallel implements AutoCloseable {
         }
     }
 
-    private DataParallel(ProcessGroupGloo group, TCPStore store, int rank, int worldSize) {
+    private DataParallel(Backend group, TCPStore store, int rank, int worldSize, Device device) {
         this.group = group;
         this.store = store;
         this.rank = rank;
         this.worldSize = worldSize;
+        this.device = device;
     }
 
-    /** Joins the group: rank 0 serves the store; every rank waits for all {@code worldSize} (up to the timeout). */
+    /** Joins a Gloo group: rank 0 serves the store; every rank waits for all {@code worldSize} (up to the timeout). */
     public static DataParallel connect(Rendezvous r) {
+        return connect(r, Collectives.GLOO, null);
+    }
+
+    /**
+     * Joins a group of the given collectives. For NCCL, {@code device} is the run's CUDA device ({@code cuda} means
+     * the current one, which a launcher that gives each rank one GPU, e.g. through {@code CUDA_VISIBLE_DEVICES},
+     * makes this rank's); it is ignored for Gloo.
+     */
+    public static DataParallel connect(Rendezvous r, Collectives collectives, String device) {
         if (r.worldSize() == 1) {
             return SINGLE;
         }
@@ -94,6 +123,9 @@ public final class DataParallel implements AutoCloseable {
                     + "rendezvous at " + r.host() + ":" + r.port() + " within " + r.timeout().toSeconds() + " s ("
                     + e.getMessage() + ")", e);
         }
+        if (collectives == Collectives.NCCL) {
+            return connectNccl(r, store, timeout, device);
+        }
         ProcessGroupGloo.Options po = ProcessGroupGloo.Options.create(timeout);
         po.devices(new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(r.rank() == 0 ? r.host()
                 : localAddressFor(r.host()))));
@@ -104,7 +136,32 @@ public final class DataParallel implements AutoCloseable {
             throw new IllegalStateException("rank " + r.rank() + " of " + r.worldSize() + ": the other ranks did not "
                     + "all join within " + r.timeout().toSeconds() + " s (" + e.getMessage() + ")", e);
         }
-        return new DataParallel(group, store, r.rank(), r.worldSize());
+        return new DataParallel(group, store, r.rank(), r.worldSize(), null);
+    }
+
+    private static DataParallel connectNccl(Rendezvous r, TCPStore store, Milliseconds timeout, String device) {
+        if (!torch.cuda_is_available()) {
+            store.close();
+            throw new IllegalStateException("rank " + r.rank() + " of " + r.worldSize() + ": NCCL needs a GPU, and "
+                    + "libtorch sees none (a CPU build of libtorch, or no GPU for this rank); run on the CPU to use "
+                    + "Gloo");
+        }
+        ProcessGroupNCCL group;
+        try {
+            ProcessGroupNCCL.Options po = ProcessGroupNCCL.Options.create();
+            po.timeout(timeout);
+            group = new ProcessGroupNCCL(store, r.rank(), r.worldSize(), po);
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            store.close();
+            throw new IllegalStateException("rank " + r.rank() + " of " + r.worldSize() + ": cannot start NCCL ("
+                    + e.getMessage() + "); it needs the GPU build of libtorch (mvn -Pgpu)", e);
+        }
+        return new DataParallel(group, store, r.rank(), r.worldSize(), new Device(device == null ? "cuda" : device));
+    }
+
+    /** {@code t} where the group's collectives take it (the rank's GPU for NCCL). */
+    private Tensor onGroupDevice(Tensor t) {
+        return device == null ? t : t.to(device, t.scalar_type());
     }
 
     /** A loopback rendezvous uses the loopback device; otherwise Gloo binds to the host's own name. */
@@ -124,6 +181,11 @@ public final class DataParallel implements AutoCloseable {
      * sets none. A partial or malformed environment is an error naming the variable.
      */
     public static DataParallel fromEnvironment(Map<String, String> env) {
+        return fromEnvironment(env, Collectives.GLOO, null);
+    }
+
+    /** As {@link #fromEnvironment(Map)}, with the collectives (and for NCCL the device) of the run. */
+    public static DataParallel fromEnvironment(Map<String, String> env, Collectives collectives, String device) {
         String rankText = env.get(RANK_ENV);
         if (rankText == null) {
             return SINGLE;
@@ -133,7 +195,7 @@ public final class DataParallel implements AutoCloseable {
         String host = env.getOrDefault(ADDRESS_ENV, "127.0.0.1");
         int port = intVar(env, PORT_ENV);
         Duration timeout = env.containsKey(TIMEOUT_ENV) ? Duration.ofSeconds(intVar(env, TIMEOUT_ENV)) : DEFAULT_TIMEOUT;
-        return connect(new Rendezvous(host, port, rankValue, world, timeout));
+        return connect(new Rendezvous(host, port, rankValue, world, timeout), collectives, device);
     }
 
     private static int intVar(Map<String, String> env, String name) {
@@ -238,11 +300,15 @@ public final class DataParallel implements AutoCloseable {
         if (group == null) {
             throw new IllegalStateException("an all-reduce needs a group of at least 2 ranks");
         }
-        Tensor t = torch.ones(new long[] {elements}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+        Tensor t = onGroupDevice(torch.ones(new long[] {elements},
+                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float)));
         double[] ms = new double[reps];
         for (int i = 0; i < warmup + reps; i++) {
             long t0 = System.nanoTime();
             await(group.allreduce(new TensorVector(t)), "a timed tensor");
+            if (device != null) {
+                torch.cuda_synchronize();   // NCCL's wait only orders the stream
+            }
             if (i >= warmup) {
                 ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
             }
@@ -259,10 +325,10 @@ public final class DataParallel implements AutoCloseable {
         if (group == null) {
             return;
         }
-        Tensor mine = Tensors.fromDoubles(values);
+        Tensor mine = onGroupDevice(Tensors.fromDoubles(values));
         Tensor all = torch.zeros(new long[] {(long) worldSize * values.length}, mine.options());
         await(group._allgather_base(all, mine), what);
-        double[] got = Tensors.toDoubleArray(all);
+        double[] got = Tensors.toDoubleArray(all.cpu());
         for (int r = 0; r < worldSize; r++) {
             for (int j = 0; j < values.length; j++) {
                 if (Double.doubleToLongBits(got[r * values.length + j]) != Double.doubleToLongBits(got[j])) {

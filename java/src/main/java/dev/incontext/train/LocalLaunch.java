@@ -84,6 +84,15 @@ public final class LocalLaunch {
      */
     public static Failure run(List<String> command, int nproc, Duration timeout, PrintWriter out, PrintWriter err)
             throws IOException, InterruptedException {
+        return run(command, nproc, timeout, false, out, err);
+    }
+
+    /**
+     * As {@link #run(List, int, Duration, PrintWriter, PrintWriter)}; with {@code gpuPerRank} rank r sees only GPU r
+     * ({@code CUDA_VISIBLE_DEVICES=r}), so that a run on {@code cuda} puts each rank on its own GPU (NCCL).
+     */
+    public static Failure run(List<String> command, int nproc, Duration timeout, boolean gpuPerRank, PrintWriter out,
+            PrintWriter err) throws IOException, InterruptedException {
         if (nproc < 2) {
             throw new IllegalArgumentException("a local launch needs at least 2 ranks; got " + nproc);
         }
@@ -109,6 +118,9 @@ public final class LocalLaunch {
                 // The cores shared out: each rank's torch and BLAS pools (training.threads / blas_threads override).
                 env.put("OMP_NUM_THREADS", Integer.toString(threadsPerRank(nproc)));
                 env.put("OPENBLAS_NUM_THREADS", Integer.toString(threadsPerRank(nproc)));
+                if (gpuPerRank) {
+                    env.put("CUDA_VISIBLE_DEVICES", Integer.toString(r));
+                }
                 pb.redirectOutput(r == 0 ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.DISCARD);
                 Process p = pb.start();
                 ranks.add(p);

@@ -45,7 +45,13 @@ public final class Trainer {
     }
 
     /** What a training run ended with: its objective (the trained model in it), the final checkpoint and its pace. */
-    public record Outcome(Objective objective, Path lastCheckpoint, long startStep, double stepsPerSecond) {}
+    public record Outcome(Objective objective, Path lastCheckpoint, long startStep, double stepsPerSecond) {
+        /** The trained model's name for a user (e.g. {@code gpt2(3 layers, ...)}), or its class for a token model. */
+        public String modelName() {
+            return objective.model() instanceof dev.incontext.model.InContextModel m ? m.name()
+                    : objective.model().getClass().getSimpleName();
+        }
+    }
 
     /** Trains from scratch into an empty (or absent) {@code out_dir}, or from {@code resumeFrom} when not null. */
     public TrainedModel train(RunConfig config, Path resumeFrom) throws IOException {

@@ -2,6 +2,7 @@ package dev.incontext.sweep.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
@@ -13,12 +14,15 @@ import dev.incontext.sweep.SweepOutcome;
 import dev.incontext.sweep.SweepPlan;
 import dev.incontext.sweep.SweepSpec;
 import dev.incontext.sweep.Sweeps;
+import dev.incontext.train.ClusterLaunch;
+import dev.incontext.train.TrainRequest;
 import dev.incontext.train.Trainer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -134,6 +138,73 @@ class StandaloneSweepTest {
         List<String> csv = Files.readAllLines(r.resultsCsv());
         assertEquals(2, csv.stream().filter(l -> l.contains(",failed,")).count(), String.join("\n", csv));
         assertEquals(1, csv.stream().filter(l -> l.contains(",finished,resumed,")).count(), String.join("\n", csv));
+    }
+
+    /**
+     * One data-parallel run as a barrier stage over the cluster's two executor JVMs (one rank each, meeting at the
+     * address rank 0's task published through the barrier context): it trains as one process on the whole batch.
+     */
+    @Test
+    @Timeout(300)
+    void aDataParallelRunAsABarrierStageOverTwoExecutors() throws Exception {
+        Path out = dir.resolve("data-parallel");
+        RunConfig two = SparkTrainTest.config(out, "training.world_size=2");
+        List<String> notices = new ArrayList<>();
+        String line = new SparkTrainLaunch().train(TrainRequest.of(two, null, false, Duration.ofSeconds(60)), master,
+                options().sparkConf(), notices::add);
+        assertTrue(line.contains("on 2 ranks"), line + "\n" + notices);
+        SparkTrainTest.assertTrainsAsOneProcess(dir.resolve("data-parallel-reference"), out);
+    }
+
+    /**
+     * kill -9 of one rank's executor JVM while a data-parallel run trains on the cluster: the stage fails at once (the
+     * other rank's collective fails when the connection drops), the run ends naming the lost rank, and a resume from
+     * its last checkpoint (here on {@code local[2]}) ends bit-identical to an uninterrupted run of the same ranks.
+     */
+    @Test
+    @Timeout(300)
+    void aKilledRankEndsTheRunWhichResumesToTheUninterruptedLosses() throws Exception {
+        Path out = dir.resolve("data-parallel-killed");
+        String[] longer = {"training.world_size=2", "training.steps=600", "training.save_every=50",
+            "training.log_every=100"};
+        RunConfig two = SparkTrainTest.config(out, longer);
+        AtomicReference<Path> killed = new AtomicReference<>();
+        Thread killer = new Thread(() -> killed.set(killTheExecutorOfARunWithACheckpoint(out)));
+        killer.setDaemon(true);
+        killer.start();
+        ClusterLaunch.RankFailure f = assertThrows(ClusterLaunch.RankFailure.class, () -> new SparkTrainLaunch()
+                .train(TrainRequest.of(two, null, false, Duration.ofSeconds(60)), master, options().sparkConf(),
+                        m -> { }));
+        killer.join(10_000);
+        assertTrue(killed.get() != null, "found no executor training the run after its first checkpoint: " + f);
+        assertTrue(f.rank() == 0 || f.rank() == 1, f.getMessage() + "\n---\n" + f.getCause().getMessage());
+        assertTrue(f.getMessage().startsWith("rank " + f.rank() + " failed"), f.getMessage());
+        new SparkTrainLaunch().train(TrainRequest.of(two, out, false, Duration.ofSeconds(60)), "local[2]", Map.of(),
+                m -> { });
+        Path whole = dir.resolve("data-parallel-uninterrupted");
+        new SparkTrainLaunch().train(TrainRequest.of(SparkTrainTest.config(whole, longer), null, false,
+                Duration.ofSeconds(60)), "local[2]", Map.of(), m -> { });
+        assertEquals(SparkSweepTest.losses(whole), SparkSweepTest.losses(out));
+    }
+
+    /** Kills one of the cluster's two executor JVMs (each runs one rank) once the run's step-50 checkpoint exists. */
+    private static Path killTheExecutorOfARunWithACheckpoint(Path out) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        try {
+            while (System.nanoTime() < deadline) {
+                if (Files.isDirectory(out.resolve("checkpoints/step-00000050"))) {
+                    List<ProcessHandle> executors = CLUSTER.get(1).children().toList();
+                    if (!executors.isEmpty()) {
+                        executors.get(0).destroyForcibly();
+                        return out;
+                    }
+                }
+                Thread.sleep(20);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return null;
     }
 
     /**

@@ -45,4 +45,26 @@ class SweepCliTest {
         assertTrue(again.toString().contains("already finished") && again.toString().contains("failed before (--retry"),
                 again.toString());
     }
+
+    /** `incontext train --nproc 2 --master local[2]`: the ranks as a barrier stage, and a refused master. */
+    @Test
+    void trainCommandRunsItsRanksAsABarrierStage(@TempDir Path dir) throws Exception {
+        List<String> args = new ArrayList<>(List.of("train", "--config", "demo", "--nproc", "2", "--master",
+                "local[2]"));
+        args.addAll(SparkSweepTest.TINY);
+        args.add("out_dir=" + dir.resolve("run"));
+        StringWriter out = new StringWriter();
+        int rc = Main.execute(new PrintWriter(out), new PrintWriter(new StringWriter()), args.toArray(String[]::new));
+        String text = out.toString();
+        assertEquals(0, rc, text);
+        assertTrue(text.contains("one barrier stage of 2 ranks (Gloo)"), text);
+        assertTrue(text.contains("on 2 ranks; run directory " + dir.resolve("run").toAbsolutePath()), text);
+        assertTrue(Files.isDirectory(dir.resolve("run/checkpoints/step-00000008")), text);
+
+        args.set(args.indexOf("local[2]"), "local[1]");
+        StringWriter err = new StringWriter();
+        assertEquals(1, Main.execute(new PrintWriter(new StringWriter()), new PrintWriter(err),
+                args.toArray(String[]::new)));
+        assertTrue(err.toString().contains("needs 2 at once (e.g. local[2])"), err.toString());
+    }
 }

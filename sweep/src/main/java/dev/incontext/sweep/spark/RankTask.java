@@ -1,0 +1,155 @@
+package dev.incontext.sweep.spark;
+
+import dev.incontext.ops.NativeCache;
+import dev.incontext.ops.Threads;
+import dev.incontext.train.DataParallel;
+import dev.incontext.train.TrainRequest;
+import dev.incontext.train.Trainer;
+import dev.incontext.train.TrainingListener;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.resource.ResourceInformation;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * One rank of a data-parallel run in a Spark barrier stage: its rank is its partition, rank 0 names the rendezvous
+ * (its executor's host and a port free there) and every task learns it through {@code allGather}; then it trains as
+ * one Gloo rank. Rank 0 prints its progress to its standard error (the console in {@code local[N]}, the executor's
+ * log on a cluster) and returns one line saying what the run ended with.
+ */
+final class RankTask extends AbstractFunction1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>>
+        implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final TrainRequest request;
+    private final int threads;
+    private final boolean embedded;
+
+    RankTask(TrainRequest request, int threads, boolean embedded) {
+        this.request = request;
+        this.threads = threads;
+        this.embedded = embedded;
+    }
+
+    @Override
+    public scala.collection.Iterator<String> apply(scala.collection.Iterator<Integer> partition) {
+        try {
+            return CollectionConverters.asScala(train().iterator());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private List<String> train() throws IOException {
+        NativeCache.prepare();
+        BarrierTaskContext ctx = BarrierTaskContext.get();
+        int rank = ctx.partitionId();
+        int world = ctx.getTaskInfos().length;
+        String address = "";
+        if (rank == 0) {
+            String host = host(ctx.getTaskInfos()[0].address());
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress(host, 0));
+                address = host + ":" + s.getLocalPort();
+            }
+        }
+        String rendezvous = ctx.allGather(address)[0];
+        int colon = rendezvous.lastIndexOf(':');
+        DataParallel.Rendezvous r = new DataParallel.Rendezvous(rendezvous.substring(0, colon),
+                Integer.parseInt(rendezvous.substring(colon + 1)), rank, world, request.timeout());
+        if (request.config().training().threads() == 0) {
+            // The config leaves the pools to the environment: in local[N] the ranks share this JVM's cores, on a
+            // cluster each has its task's CPUs (the executors' OMP/OpenBLAS sizes say the same).
+            Threads.set(threads, embedded ? threads : 0);
+        }
+        TrainRequest mine = request;
+        String device = request.config().device();
+        if (DataParallel.Collectives.forDevice(device) == DataParallel.Collectives.NCCL) {
+            // One GPU per rank: the one Spark's resource scheduling gave this task (spark.task.resource.gpu.amount),
+            // or in local mode GPU (rank mod count) of this machine.
+            Map<String, ResourceInformation> res = ctx.resourcesJMap();
+            ResourceInformation gpu = res == null ? null : res.get("gpu");
+            device = gpu != null && gpu.addresses().length > 0 ? "cuda:" + gpu.addresses()[0]
+                    : "cuda:" + (rank % Math.max(1, torch.cuda_device_count()));
+            mine = request.withOverrides(List.of("device=" + device));
+        }
+        PrintStream log = System.err;
+        try (PointerScope scope = new PointerScope(); DataParallel dp = DataParallel.connect(r,
+                DataParallel.Collectives.forDevice(device), device)) {
+            Trainer.Outcome o = mine.train(dp, rank == 0 ? new Progress(log, ctx) : new Stop(ctx));
+            if (rank != 0) {
+                return List.of();
+            }
+            return List.of(String.format(Locale.ROOT, "trained %s (%,d parameters) on %d ranks%s; run directory %s",
+                    o.modelName(), o.objective().model().parameterCount(), world,
+                    o.startStep() > 0 ? " from step " + o.startStep() : "",
+                    Path.of(request.config().outDir()).toAbsolutePath()));
+        }
+    }
+
+    private static String host(String address) {
+        int colon = address.lastIndexOf(':');
+        return colon < 0 ? address : address.substring(0, colon);
+    }
+
+    /** Stops between steps when Spark kills the task (another rank failed, or the job was cancelled). */
+    private static class Stop implements TrainingListener {
+        private final BarrierTaskContext ctx;
+
+        Stop(BarrierTaskContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void onStep(long stepsDone, long totalSteps) {
+            if (ctx.isInterrupted()) {
+                throw new IllegalStateException("stopped by Spark after step " + stepsDone + " ("
+                        + (ctx.getKillReason().isDefined() ? ctx.getKillReason().get() : "the stage was cancelled") + ")");
+            }
+        }
+    }
+
+    /** Rank 0's progress: a line per logged step, checkpoint and notice. */
+    private static final class Progress extends Stop {
+        private final PrintStream out;
+
+        Progress(PrintStream out, BarrierTaskContext ctx) {
+            super(ctx);
+            this.out = out;
+        }
+
+        @Override
+        public void onLog(TrainingLog log) {
+            out.printf(Locale.ROOT, "incontext train: step %d loss %.6g lr %.3g%s%n", log.step(), log.loss(), log.lr(),
+                    Double.isFinite(log.stepsPerSecond()) ? String.format(Locale.ROOT, " (%.1f steps/s)",
+                            log.stepsPerSecond()) : "");
+        }
+
+        @Override
+        public void onCheckpoint(Path dir, long step) {
+            out.println("incontext train: checkpoint at step " + step + ": " + dir);
+        }
+
+        @Override
+        public void onEvaluation(long step, String summary) {
+            out.println("incontext train: " + summary);
+        }
+
+        @Override
+        public void onNotice(String message) {
+            out.println("incontext train: " + message);
+        }
+    }
+}
