@@ -32,6 +32,30 @@ public final class LocalLaunch {
         }
     }
 
+    /**
+     * Which rank ended the run, once rank {@code first} was seen to have failed: a rank that dies takes the others'
+     * collectives down with it, and they exit with an error of their own within moments, possibly before the
+     * launcher looks at the one that died. So the others get a moment to exit, and a rank ended by a signal (a crash,
+     * kill -9) is named before ranks that exited with an error; among equals, the first seen.
+     */
+    private static Failure cause(List<Process> ranks, int first) throws InterruptedException {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        for (Process p : ranks) {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                p.waitFor(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+            }
+        }
+        Failure chosen = new Failure(first, ranks.get(first).exitValue());
+        for (int r = 0; r < ranks.size(); r++) {
+            Process p = ranks.get(r);
+            if (!p.isAlive() && p.exitValue() > 128 && !(chosen.exitCode() > 128)) {
+                chosen = new Failure(r, p.exitValue());
+            }
+        }
+        return chosen;
+    }
+
     /** Copies a child's stream line by line to {@code to} (flushed per line), in a daemon thread. */
     private static Thread pump(java.io.InputStream from, PrintWriter to, String prefix) {
         Thread t = new Thread(() -> {
@@ -137,7 +161,7 @@ public final class LocalLaunch {
                     if (p.isAlive()) {
                         running++;
                     } else if (p.exitValue() != 0) {
-                        Failure f = new Failure(r, p.exitValue());
+                        Failure f = cause(ranks, r);
                         synchronized (err) {
                             err.println("incontext: " + f.describe() + "; ending the other ranks");
                             err.flush();
