@@ -67,6 +67,11 @@ public final class Main implements Runnable {
 
     /** Every command but help and the version loads libtorch. */
     private static boolean needsNativeLibraries(String[] args) {
+        if (args.length > 0 && (args[0].equals("train") || args[0].equals("demo"))) {
+            // They load libtorch when their run's config has been read (Trainer.prepare), so that the config's
+            // training.blas can still choose the BLAS; a data-parallel launcher needs none of it.
+            return false;
+        }
         for (String a : args) {
             if (a.equals("--help") || a.equals("-h") || a.equals("--version") || a.equals("-V") || a.equals("help")) {
                 return false;

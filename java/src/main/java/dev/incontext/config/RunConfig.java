@@ -155,7 +155,7 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
             double weightDecay, double beta1, double beta2, double eps, ScheduleKind schedule, int warmupSteps,
             double warmupStartFraction, double minLrFraction,
             double gradClip, int saveEvery, int keepCheckpoints, int logEvery, int threads, int blasThreads,
-            int worldSize) {
+            int worldSize, String blas) {
         public TrainingConfig {
             if (steps < 0) {
                 throw new ConfigException("steps", "must be >= 0; got " + steps);
@@ -207,6 +207,9 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
             if (batchSize % worldSize != 0) {
                 throw new ConfigException("world_size", "must divide batch_size: each of the " + worldSize + " ranks "
                         + "trains on an equal slice of the " + batchSize + " rows of every step");
+            }
+            if (!List.of("auto", "mkl", "openblas").contains(blas)) {
+                throw new ConfigException("blas", "must be auto, mkl or openblas; got '" + blas + "'");
             }
         }
     }

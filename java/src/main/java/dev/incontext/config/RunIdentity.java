@@ -20,7 +20,7 @@ public final class RunIdentity {
      */
     public static final List<String> RUN_LOCAL = List.of(
             "out_dir", "device",
-            "training.steps", "training.threads", "training.blas_threads", "training.world_size",
+            "training.steps", "training.threads", "training.blas_threads", "training.world_size", "training.blas",
             "training.log_every",
             "training.save_every", "training.keep_checkpoints",
             // Regression runs: evaluation after training.

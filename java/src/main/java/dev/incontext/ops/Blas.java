@@ -10,7 +10,8 @@ import org.bytedeco.javacpp.Loader;
  * comes from Maven Central with this library. MKL is the default where it is on the class path (Linux x86-64): the
  * PyTorch wheels use it too, and a training step from Java kept up with Python only with it
  * (benchmarks/results/train-step-cpu.md). {@code -Dincontext.blas=openblas} (or {@code INCONTEXT_BLAS=openblas}
- * with the launcher) keeps OpenBLAS.
+ * with the launcher) keeps OpenBLAS; a run's config can ask for either ({@code training.blas}, applied by
+ * {@link #prefer(String)} before libtorch loads), and an explicit property or environment variable wins over it.
  *
  * <p>The choice happens when libtorch first loads, so it must come before any other use of
  * {@code org.bytedeco.pytorch}: the CLI and {@link NativeLibrary#load()} call {@link #select()} first; an
@@ -55,9 +56,48 @@ public final class Blas {
             return;
         }
         System.setProperty(JAVACPP_PROPERTY, "mkl_rt");
+        mklByDefault = System.getProperty(PROPERTY) == null;
     }
 
     private static boolean warned;
+    /** Whether {@link #select()} chose MKL only because nothing asked for a BLAS (so a run's config may still). */
+    private static boolean mklByDefault;
+
+    /**
+     * Applies a run's choice of BLAS ({@code training.blas}): {@code auto} keeps the process's; {@code mkl} or
+     * {@code openblas} takes effect when libtorch has not loaded yet and neither {@code -Dincontext.blas} nor
+     * {@code INCONTEXT_BLAS} (through the launcher) chose one. Returns a sentence saying why the choice did not take
+     * effect when it could not and the process runs the other BLAS, else null.
+     */
+    public static synchronized String prefer(String wanted) {
+        if (wanted.equals("auto")) {
+            return null;
+        }
+        if (!wanted.equals("mkl") && !wanted.equals("openblas")) {
+            throw new IllegalArgumentException("training.blas must be auto, mkl or openblas; got '" + wanted + "'");
+        }
+        boolean loaded = Loader.getLoadedLibraries().keySet().stream().anyMatch(k -> k.startsWith("jniopenblas"));
+        boolean chosenElsewhere = System.getProperty(PROPERTY) != null
+                || (System.getProperty(JAVACPP_PROPERTY) != null && !mklByDefault);
+        if (!loaded && !chosenElsewhere) {
+            if (wanted.equals("openblas")) {
+                System.clearProperty(JAVACPP_PROPERTY);
+            } else if (mklAvailable()) {
+                System.setProperty(JAVACPP_PROPERTY, "mkl_rt");
+            }
+            mklByDefault = false;
+            System.setProperty(PROPERTY, wanted);
+            return null;
+        }
+        boolean mkl = loaded ? isMkl() : System.getProperty(JAVACPP_PROPERTY) != null;
+        if (mkl == wanted.equals("mkl")) {
+            return null;
+        }
+        return "training.blas is " + wanted + ", but this process runs libtorch's matrix products on "
+                + (mkl ? "MKL" : "OpenBLAS") + (loaded ? " (libtorch had loaded before the config was read: the BLAS "
+                + "is chosen once per process)" : " (chosen by -D" + PROPERTY + " or INCONTEXT_BLAS, which win over "
+                + "the config)");
+    }
 
     /** Whether MKL's redistributable libraries for this platform are on the class path. */
     public static boolean mklAvailable() {

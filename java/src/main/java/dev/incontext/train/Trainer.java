@@ -7,6 +7,8 @@ import dev.incontext.config.RunConfig.TrainingConfig;
 import dev.incontext.config.RunIdentity;
 import dev.incontext.config.RunSpec;
 import dev.incontext.model.InContextModel;
+import dev.incontext.ops.Blas;
+import dev.incontext.ops.NativeCache;
 import dev.incontext.ops.Threads;
 import dev.incontext.util.Devices;
 import dev.incontext.util.Json;
@@ -66,6 +68,11 @@ public final class Trainer {
 
     /** Sets the run's thread counts, then builds its objective (and model) on its device. */
     public static Objective prepare(RunSpec config) {
+        String notApplied = Blas.prefer(config.training().blas());   // before anything loads libtorch
+        if (notApplied != null) {
+            System.err.println("incontext: " + notApplied);
+        }
+        NativeCache.prepare();   // loads libtorch (extraction into a cold cache takes turns with other JVMs)
         Threads.set(config.training().threads(), config.training().blasThreads());
         return Objective.of(config, Devices.float32(config.device()));
     }
@@ -116,6 +123,10 @@ public final class Trainer {
             DataParallel parallel) throws IOException {
         RunSpec config = objective.config();
         boolean writer = parallel.writer();
+        if (writer && !config.training().blas().equals("auto")) {
+            listener.onNotice("matrix products on " + (Blas.isMkl() ? "MKL" : "OpenBLAS") + " (training.blas: "
+                    + config.training().blas() + ")");
+        }
         TrainingStep stepper = new TrainingStep(objective, TrainingStep.optimizer(objective), options, parallel);
         Module module = objective.model().module();
         long start = 0;

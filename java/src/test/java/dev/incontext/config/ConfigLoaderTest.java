@@ -86,6 +86,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aBlasThatIsNotOfferedIsNamedWithTheChoices() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(RunConfig.class, "demo", List.of("training.blas=atlas")));
+        assertTrue(e.getMessage().contains("blas") && e.getMessage().contains("must be auto, mkl or openblas; got "
+                + "'atlas'"), e.getMessage());
+        assertEquals("openblas", ConfigLoader.load(RunConfig.class, "demo", List.of()).training().blas());
+        assertEquals("auto", ConfigLoader.load(RunConfig.class, "toy", List.of()).training().blas());
+    }
+
+    @Test
     void unknownEnumValueListsTheChoices() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ConfigLoader.load(RunConfig.class, "demo", List.of("task.name=lineer_regression")));

@@ -41,6 +41,23 @@ class BlasTest {
         }
     }
 
+    /**
+     * A run's training.blas once libtorch runs: auto and the BLAS in use say nothing; the other BLAS is refused with a
+     * sentence naming what runs (in a fresh JVM the choice takes effect: CliStartTest); a bad name is an error.
+     */
+    @Test
+    void aRunsBlasChoiceAfterLibtorchLoadedSaysWhatRuns() {
+        Blas.library();   // libtorch is loaded now
+        String running = Blas.isMkl() ? "mkl" : "openblas";
+        String other = Blas.isMkl() ? "openblas" : "mkl";
+        assertEquals(null, Blas.prefer("auto"));
+        assertEquals(null, Blas.prefer(running));
+        String why = Blas.prefer(other);
+        assertTrue(why != null && why.startsWith("training.blas is " + other + ", but this process runs")
+                && why.contains(Blas.isMkl() ? "on MKL" : "on OpenBLAS"), why);
+        assertThrows(IllegalArgumentException.class, () -> Blas.prefer("atlas"));
+    }
+
     @Test
     void choosingAfterLibtorchLoadedClaimsNothing() {
         Blas.library();   // libtorch is loaded now

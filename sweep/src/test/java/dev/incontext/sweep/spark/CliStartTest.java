@@ -36,4 +36,38 @@ class CliStartTest {
                 text);
         assertFalse(text.contains("# resolved config") || text.contains("n_embd:"), text);
     }
+
+    /**
+     * The demo config asks for OpenBLAS (training.blas): a train process that chose no BLAS runs it; one started
+     * with -Dincontext.blas=mkl (INCONTEXT_BLAS=mkl through the launcher) runs MKL and says why the config lost.
+     */
+    @Test
+    void aConfigsBlasChoiceAppliesUnlessTheProcessChoseOne(@TempDir Path dir) throws Exception {
+        String own = train(dir.resolve("own"), List.of());
+        assertTrue(own.contains("matrix products on OpenBLAS (training.blas: openblas)"), own);
+        if (Blas.mklAvailable()) {
+            String forced = train(dir.resolve("forced"), List.of("-D" + Blas.PROPERTY + "=mkl"));
+            assertTrue(forced.contains("matrix products on MKL (training.blas: openblas)"), forced);
+            assertTrue(forced.contains("training.blas is openblas, but this process runs libtorch's matrix products "
+                    + "on MKL (chosen by -Dincontext.blas or INCONTEXT_BLAS"), forced);
+        }
+    }
+
+    private static String train(Path out, List<String> jvmOptions) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xss8m"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.incontext.cli.Main", "train", "--config",
+                "demo"));
+        cmd.addAll(SparkSweepTest.TINY);
+        cmd.addAll(List.of("training.steps=2", "training.threads=0", "training.blas_threads=0", "out_dir=" + out));
+        Path log = out.resolveSibling(out.getFileName() + ".log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        Process p = pb.start();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "train did not finish");
+        String text = Files.readString(log);
+        assertEquals(0, p.exitValue(), text);
+        return text;
+    }
 }
