@@ -142,10 +142,16 @@ public final class ZhangLsa implements Experiment {
     /** The distance to Γ⁻¹ within which the trained LSA counts as converged (Thm 4.1), fixed before the run. */
     static final double DISTANCE_GOAL = 0.05;
 
+    /** The test lengths at which Thm 4.2 is judged: N/4, N/2, N, 2N and 5N. */
+    static final java.util.function.IntFunction<int[]> THM_4_2_LENGTHS = n -> new int[] {n / 4, n / 2, n, 2 * n, 5 * n};
+
+    /** Of the Thm 4.2 lengths, how many bands may miss the closed form before the family disagrees. */
+    static final int MISSES_ALLOWED = 1;
+
     /**
      * The paper's claims judged against a run, by criteria fixed here before it: Thm 4.1 by the relative distance to
-     * Γ⁻¹ ({@link #DISTANCE_GOAL}); Thm 4.2 per test length M by whether its closed form lies inside the LSA's 90%
-     * band; each covariate shift ("not tolerated") by whether the LSA's band at the longest prompts lies wholly above
+     * Γ⁻¹ ({@link #DISTANCE_GOAL}); Thm 4.2 as one family over the test lengths {@link #THM_4_2_LENGTHS}: its
+     * closed form inside the LSA's 90% band at all but {@link #MISSES_ALLOWED} of them; each covariate shift ("not tolerated") by whether the LSA's band at the longest prompts lies wholly above
      * the unshifted error's band there, and, for x scaled by c (whose finite-M risk is derived), whether that closed
      * form lies inside the band. The random-covariance limit is M → ∞ only, so its value is printed, not judged.
      */
@@ -160,17 +166,30 @@ public final class ZhangLsa implements Experiment {
                                 : Claim.Verdict.DISAGREE));
         Evaluation.Curve tf = r.standard().curves().get(0);
         Evaluation.Curve cf = r.standard().curves().get(1);
-        for (int m : new int[] {n / 4, n / 2, n, 2 * n, 5 * n}) {
+        // Thm 4.2 as one claim over its test lengths: each length's own 90% band misses a true value one time in
+        // ten, so five of them judged one by one would disagree somewhere about 41% of the time (if independent) even
+        // when the theorem holds; the family criterion tolerates one miss (two or more: 8% if independent).
+        List<String> rows = new ArrayList<>();
+        int judged = 0;
+        int misses = 0;
+        for (int m : THM_4_2_LENGTHS.apply(n)) {
             if (m < 1 || m >= tf.mean().length) {
                 continue;
             }
             double risk = LsaClosedForm.isotropicRisk(d, n, m);
             boolean inside = tf.low()[m] <= risk && risk <= tf.high()[m];
-            out.add(new Claim(String.format(Locale.ROOT, "test error at M = %d is Thm 4.2's (Λ = I)%s", m,
-                    m == n ? "; 0.344 at d = 20, N = 40" : ""), String.format(Locale.ROOT, "the closed form %.4f "
-                    + "lies inside the LSA's 90%% band", risk), String.format(Locale.ROOT, "LSA %.4f [%.4f, %.4f]; "
-                    + "Γ⁻¹ itself %.4f", tf.mean()[m], tf.low()[m], tf.high()[m], cf.mean()[m]),
-                    inside ? Claim.Verdict.AGREE : Claim.Verdict.DISAGREE));
+            judged++;
+            misses += inside ? 0 : 1;
+            rows.add(String.format(Locale.ROOT, "M = %d: %.4f in LSA %.4f [%.4f, %.4f]%s (Γ⁻¹ itself %.4f)", m, risk,
+                    tf.mean()[m], tf.low()[m], tf.high()[m], inside ? "" : " **no**", cf.mean()[m]));
+        }
+        if (judged > 0) {
+            out.add(new Claim(String.format(Locale.ROOT, "the test error at every length M is Thm 4.2's (Λ = I); "
+                    + "%.3f at M = N = %d", LsaClosedForm.isotropicRisk(d, n, n), n), String.format(Locale.ROOT,
+                    "the closed form lies inside the LSA's 90%% band at all but at most %d of the %d lengths "
+                    + "(five 90%% bands miss twice or more 8%% of the time when the theorem holds, if independent)",
+                    MISSES_ALLOWED, judged), String.join("; ", rows), misses <= MISSES_ALLOWED ? Claim.Verdict.AGREE
+                            : Claim.Verdict.DISAGREE));
         }
         int last = tf.mean().length - 1;
         double g = 1 + (d + 1.0) / n;

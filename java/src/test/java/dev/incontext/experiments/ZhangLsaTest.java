@@ -56,11 +56,17 @@ class ZhangLsaTest {
 
     private static List<Claim.Verdict> verdicts(double distance, double risk42Offset, double scaledOffset,
             double covLevel) {
+        return verdicts(distance, m -> risk42Offset, scaledOffset, covLevel);
+    }
+
+    /** As above, with the LSA's error off Thm 4.2's by {@code risk42OffsetAt.applyAsDouble(M)} at length M. */
+    private static List<Claim.Verdict> verdicts(double distance, java.util.function.IntToDoubleFunction risk42OffsetAt,
+            double scaledOffset, double covLevel) {
         int d = 4;
         int n = 8;
         int len = 5 * n + 1;
         Evaluation standard = eval("standard", curve("lsa", len, m -> m == 0 ? 1 : LsaClosedForm.isotropicRisk(d, n,
-                m) + risk42Offset, 0.01), len);
+                m) + risk42OffsetAt.applyAsDouble(m), 0.01), len);
         Evaluation scaled = eval("scale_x_2", curve("lsa", len, m -> m == 0 ? 1 : LsaClosedForm.scaledInputRisk(d, n,
                 m, 2) + scaledOffset, 0.05), len);
         Evaluation cov = eval("random_cov_1", curve("lsa", len, m -> covLevel, 0.05), len);
@@ -70,17 +76,27 @@ class ZhangLsaTest {
 
     @Test
     void claimsAreJudgedByTheirCriteriaNotByTheRunsSize() {
-        // n = 8: test lengths 2, 4, 8, 16, 40 -> 1 + 5 claims, then the two shifts.
+        // n = 8: Thm 4.1, Thm 4.2 over the test lengths 2, 4, 8, 16, 40 (one claim), then the two shifts.
         List<Claim.Verdict> ok = verdicts(0.01, 0, 0, 5);
-        assertEquals(8, ok.size(), ok.toString());
+        assertEquals(4, ok.size(), ok.toString());
         assertTrue(ok.stream().allMatch(v -> v == Claim.Verdict.AGREE), ok.toString());
         // Too far from Γ⁻¹; the closed form outside the band (0.02 off, band +-0.01); the scaled risk outside its band;
         // a shifted error whose band overlaps the unshifted one.
         List<Claim.Verdict> bad = verdicts(0.06, 0.02, 0.2, LsaClosedForm.isotropicRisk(4, 8, 40) + 0.03);
         assertEquals(Claim.Verdict.DISAGREE, bad.get(0));
-        assertTrue(bad.subList(1, 6).stream().allMatch(v -> v == Claim.Verdict.DISAGREE), bad.toString());
-        assertEquals(Claim.Verdict.DISAGREE, bad.get(6));
-        assertEquals(Claim.Verdict.DISAGREE, bad.get(7));
+        assertEquals(Claim.Verdict.DISAGREE, bad.get(1));
+        assertEquals(Claim.Verdict.DISAGREE, bad.get(2));
+        assertEquals(Claim.Verdict.DISAGREE, bad.get(3));
+    }
+
+    /**
+     * Thm 4.2 is one claim over its five lengths, judged family-wise: one band that misses the closed form (as one
+     * 90% band in ten does when the theorem holds) leaves it agreeing; two do not.
+     */
+    @Test
+    void theorem42ToleratesOneMissedBandOfFive() {
+        assertEquals(Claim.Verdict.AGREE, verdicts(0.01, m -> m == 2 ? 0.02 : 0, 0, 5).get(1));
+        assertEquals(Claim.Verdict.DISAGREE, verdicts(0.01, m -> m == 2 || m == 40 ? 0.02 : 0, 0, 5).get(1));
     }
 
     @Test
