@@ -118,6 +118,7 @@ public final class DataParallel implements AutoCloseable {
         TCPStore store;
         try {
             store = new TCPStore(r.host(), o);
+            keep(store);
         } catch (RuntimeException e) {
             throw new IllegalStateException("rank " + r.rank() + " of " + r.worldSize() + ": cannot reach the "
                     + "rendezvous at " + r.host() + ":" + r.port() + " within " + r.timeout().toSeconds() + " s ("
@@ -127,8 +128,10 @@ public final class DataParallel implements AutoCloseable {
             return connectNccl(r, store, timeout, device);
         }
         ProcessGroupGloo.Options po = ProcessGroupGloo.Options.create(timeout);
-        po.devices(new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(r.rank() == 0 ? r.host()
-                : localAddressFor(r.host()))));
+        GlooDeviceVector devices = new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(r.rank() == 0
+                ? r.host() : localAddressFor(r.host())));
+        po.devices(devices);
+        keep(po, devices);
         ProcessGroupGloo group;
         try {
             group = new ProcessGroupGloo(store, r.rank(), r.worldSize(), po);
@@ -136,12 +139,26 @@ public final class DataParallel implements AutoCloseable {
             throw new IllegalStateException("rank " + r.rank() + " of " + r.worldSize() + ": the other ranks did not "
                     + "all join within " + r.timeout().toSeconds() + " s (" + e.getMessage() + ")", e);
         }
+        keep(group);
         return new DataParallel(group, store, r.rank(), r.worldSize(), null);
+    }
+
+    /**
+     * The group's native objects (store, options, devices, the group) are shared by c10d through reference counts
+     * that JavaCPP's deallocators do not take part in: freeing one from Java (close(), or the garbage collector once
+     * the Java object is unreachable) while c10d still holds it corrupted the heap, and a later, unrelated test
+     * aborted ("corrupted double-linked list") after the data-parallel tests ran in the same JVM. They are therefore
+     * kept for the life of the process: a few kilobytes per group, one group per run.
+     */
+    private static final List<org.bytedeco.javacpp.Pointer> KEPT = java.util.Collections.synchronizedList(
+            new ArrayList<>());
+
+    private static void keep(org.bytedeco.javacpp.Pointer... objects) {
+        KEPT.addAll(List.of(objects));
     }
 
     private static DataParallel connectNccl(Rendezvous r, TCPStore store, Milliseconds timeout, String device) {
         if (!torch.cuda_is_available()) {
-            store.close();
             throw new IllegalStateException("rank " + r.rank() + " of " + r.worldSize() + ": NCCL needs a GPU, and "
                     + "libtorch sees none (a CPU build of libtorch, or no GPU for this rank); run on the CPU to use "
                     + "Gloo");
@@ -151,8 +168,8 @@ public final class DataParallel implements AutoCloseable {
             ProcessGroupNCCL.Options po = ProcessGroupNCCL.Options.create();
             po.timeout(timeout);
             group = new ProcessGroupNCCL(store, r.rank(), r.worldSize(), po);
+            keep(po, group);
         } catch (RuntimeException | UnsatisfiedLinkError e) {
-            store.close();
             throw new IllegalStateException("rank " + r.rank() + " of " + r.worldSize() + ": cannot start NCCL ("
                     + e.getMessage() + "); it needs the GPU build of libtorch (mvn -Pgpu)", e);
         }
@@ -360,8 +377,7 @@ public final class DataParallel implements AutoCloseable {
             } catch (RuntimeException e) {
                 // a group whose peers are gone cannot shut down cleanly; the process ends anyway
             }
-            group.close();
-            store.close();
+            // Not closed: see KEPT.
         }
     }
 }

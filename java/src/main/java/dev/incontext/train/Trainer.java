@@ -66,11 +66,15 @@ public final class Trainer {
         return new TrainedModel(config, (InContextModel) o.objective().model(), o.lastCheckpoint());
     }
 
-    /** Sets the run's thread counts, then builds its objective (and model) on its device. */
+    /** Whether a run's training.blas that could not apply has been reported (once per process). */
+    private static final java.util.concurrent.atomic.AtomicBoolean BLAS_NOTICE_GIVEN =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Applies the run's BLAS choice and thread counts, then builds its objective (and model) on its device. */
     public static Objective prepare(RunSpec config) {
         String notApplied = Blas.prefer(config.training().blas());   // before anything loads libtorch
-        if (notApplied != null) {
-            System.err.println("incontext: " + notApplied);
+        if (notApplied != null && BLAS_NOTICE_GIVEN.compareAndSet(false, true)) {
+            System.err.println("incontext: " + notApplied + " (said once per process)");
         }
         NativeCache.prepare();   // loads libtorch (extraction into a cold cache takes turns with other JVMs)
         Threads.set(config.training().threads(), config.training().blasThreads());
