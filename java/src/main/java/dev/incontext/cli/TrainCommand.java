@@ -97,10 +97,7 @@ final class TrainCommand implements Callable<Integer> {
                 out.flush();
                 return 0;
             } catch (ClusterLaunch.RankFailure f) {
-                err.printf("incontext: the run in %s ended: %s. Resume it from its last checkpoint with --resume %s "
-                        + "(on any number of ranks)%n", c.outDir(), f.getMessage(), c.outDir());
-                err.flush();
-                return 1;
+                return ended(err, c, f.getMessage());
             }
         }
         if (world > 1 && !launched) {
@@ -119,13 +116,7 @@ final class TrainCommand implements Callable<Integer> {
             LocalLaunch.Failure f = LocalLaunch.run(LocalLaunch.thisJvm(Main.class.getName(), args), world,
                     Duration.ofSeconds(dpTimeout), DataParallel.Collectives.forDevice(c.device())
                             == DataParallel.Collectives.NCCL, out, err);
-            if (f != null) {
-                err.printf("incontext: the run in %s ended: %s. Resume it from its last checkpoint with --resume %s "
-                        + "(on any number of ranks)%n", c.outDir(), f.describe(), c.outDir());
-                err.flush();
-                return 1;
-            }
-            return 0;
+            return f == null ? 0 : ended(err, c, f.describe());
         }
         try (DataParallel dp = DataParallel.fromEnvironment(System.getenv(),
                 DataParallel.Collectives.forDevice(c.device()), c.device())) {
@@ -145,5 +136,13 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** A data-parallel run that a failed rank ended: says so, and how to resume it. */
+    private static int ended(PrintWriter err, RunSpec c, String why) {
+        err.printf("incontext: the run in %s ended: %s. Resume it from its last checkpoint with --resume %s "
+                + "(on any number of ranks)%n", c.outDir(), why, c.outDir());
+        err.flush();
+        return 1;
     }
 }

@@ -34,10 +34,6 @@ public record TrainRequest(RunKind kind, String configYaml, String resume, boole
         return ConfigLoader.fromYaml(kind, configYaml);
     }
 
-    public int worldSize() {
-        return config().training().worldSize();
-    }
-
     public Duration timeout() {
         return Duration.ofSeconds(timeoutSeconds);
     }

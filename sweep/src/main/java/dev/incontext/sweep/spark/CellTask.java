@@ -4,15 +4,11 @@ import dev.incontext.ops.NativeCache;
 import dev.incontext.sweep.Cell;
 import dev.incontext.sweep.CellResult;
 import dev.incontext.sweep.CellRunner;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.VoidFunction;
-import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.util.CollectionAccumulator;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * One Spark task: runs one cell through {@link CellRunner} and hands its result to the driver through an accumulator.
@@ -52,17 +48,7 @@ final class CellTask implements VoidFunction<Cell> {
         if (device == null || !device.toLowerCase(Locale.ROOT).startsWith("cuda")) {
             return List.of();
         }
-        List<String> out = new ArrayList<>();
-        Map<String, ResourceInformation> res = ctx.resourcesJMap();
-        ResourceInformation gpu = res == null ? null : res.get("gpu");
-        if (gpu != null && gpu.addresses().length > 0) {
-            out.add("device=cuda:" + gpu.addresses()[0]);
-        } else if (localMode) {
-            long n = torch.cuda_device_count();
-            if (n > 0) {
-                out.add("device=cuda:" + (cell.index() % n));
-            }
-        }
-        return out;
+        String gpu = SparkSetup.gpu(ctx, cell.index(), localMode);
+        return gpu == null ? List.of() : List.of("device=" + gpu);
     }
 }

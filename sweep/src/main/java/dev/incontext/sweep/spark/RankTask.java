@@ -1,5 +1,6 @@
 package dev.incontext.sweep.spark;
 
+import dev.incontext.config.RunSpec;
 import dev.incontext.ops.NativeCache;
 import dev.incontext.ops.Threads;
 import dev.incontext.train.DataParallel;
@@ -8,18 +9,15 @@ import dev.incontext.train.Trainer;
 import dev.incontext.train.TrainingListener;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
-import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.apache.spark.BarrierTaskContext;
-import org.apache.spark.resource.ResourceInformation;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.global.torch;
 import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.AbstractFunction1;
 
@@ -69,20 +67,18 @@ final class RankTask extends AbstractFunction1<scala.collection.Iterator<Integer
         int colon = rendezvous.lastIndexOf(':');
         DataParallel.Rendezvous r = new DataParallel.Rendezvous(rendezvous.substring(0, colon),
                 Integer.parseInt(rendezvous.substring(colon + 1)), rank, world, request.timeout());
-        if (request.config().training().threads() == 0) {
+        RunSpec config = request.config();
+        if (config.training().threads() == 0) {
             // The config leaves the pools to the environment: in local[N] the ranks share this JVM's cores, on a
             // cluster each has its task's CPUs (the executors' OMP/OpenBLAS sizes say the same).
             Threads.set(threads, embedded ? threads : 0);
         }
         TrainRequest mine = request;
-        String device = request.config().device();
+        String device = config.device();
         if (DataParallel.Collectives.forDevice(device) == DataParallel.Collectives.NCCL) {
-            // One GPU per rank: the one Spark's resource scheduling gave this task (spark.task.resource.gpu.amount),
-            // or in local mode GPU (rank mod count) of this machine.
-            Map<String, ResourceInformation> res = ctx.resourcesJMap();
-            ResourceInformation gpu = res == null ? null : res.get("gpu");
-            device = gpu != null && gpu.addresses().length > 0 ? "cuda:" + gpu.addresses()[0]
-                    : "cuda:" + (rank % Math.max(1, torch.cuda_device_count()));
+            // One GPU per rank: the one Spark's resource scheduling gave this task, else GPU (rank mod count).
+            String gpu = SparkSetup.gpu(ctx, rank, true);
+            device = gpu == null ? "cuda:0" : gpu;
             mine = request.withOverrides(List.of("device=" + device));
         }
         PrintStream log = System.err;
@@ -95,7 +91,7 @@ final class RankTask extends AbstractFunction1<scala.collection.Iterator<Integer
             return List.of(String.format(Locale.ROOT, "trained %s (%,d parameters) on %d ranks%s; run directory %s",
                     o.modelName(), o.objective().model().parameterCount(), world,
                     o.startStep() > 0 ? " from step " + o.startStep() : "",
-                    Path.of(request.config().outDir()).toAbsolutePath()));
+                    Path.of(config.outDir()).toAbsolutePath()));
         }
     }
 

@@ -7,6 +7,9 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.spark.SparkConf;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * What every Spark job of the project shares, sweeps and data-parallel runs alike: which master URLs it takes, how
@@ -96,6 +99,26 @@ final class SparkSetup {
             conf.set(e.getKey(), e.getValue());
         }
         return conf;
+    }
+
+    /**
+     * The GPU a task runs on: the one Spark's resource scheduling gave it ({@code spark.task.resource.gpu.amount}),
+     * else, when {@code guessLocally}, GPU ({@code index} mod count) of this machine; as a device string
+     * ({@code cuda:N}), or null when neither applies.
+     */
+    static String gpu(TaskContext ctx, int index, boolean guessLocally) {
+        Map<String, ResourceInformation> res = ctx.resourcesJMap();
+        ResourceInformation gpu = res == null ? null : res.get("gpu");
+        if (gpu != null && gpu.addresses().length > 0) {
+            return "cuda:" + gpu.addresses()[0];
+        }
+        if (guessLocally) {
+            long n = torch.cuda_device_count();
+            if (n > 0) {
+                return "cuda:" + (index % n);
+            }
+        }
+        return null;
     }
 
     static String firstLine(String s) {

@@ -1,5 +1,6 @@
 package dev.incontext.sweep.spark;
 
+import dev.incontext.config.RunSpec;
 import dev.incontext.ops.NativeCache;
 import dev.incontext.train.ClusterLaunch;
 import dev.incontext.train.TrainRequest;
@@ -40,7 +41,8 @@ public final class SparkTrainLaunch implements ClusterLaunch {
     @Override
     public String train(TrainRequest request, String master, Map<String, String> conf, Consumer<String> notices)
             throws Exception {
-        int world = request.worldSize();
+        RunSpec config = request.config();
+        int world = config.training().worldSize();
         int slots = SparkSetup.slots(master);
         if (slots > 0 && slots < world) {
             throw new IllegalArgumentException("--master " + master + " offers " + slots + " task slot(s); a barrier "
@@ -53,7 +55,7 @@ public final class SparkTrainLaunch implements ClusterLaunch {
         boolean embedded = SparkSetup.embedded(master);
         int taskCpus = Integer.parseInt(conf.getOrDefault("spark.task.cpus", "1"));
         int threads = embedded ? Math.max(1, cores / world) : taskCpus;
-        SparkConf sparkConf = SparkSetup.conf(master, "incontext train " + request.config().outDir(), threads,
+        SparkConf sparkConf = SparkSetup.conf(master, "incontext train " + config.outDir(), threads,
                 conf, notices);
         if (!conf.containsKey("spark.task.maxFailures")) {
             sparkConf.set("spark.task.maxFailures", "1");
@@ -63,7 +65,7 @@ public final class SparkTrainLaunch implements ClusterLaunch {
             sc.setLogLevel(System.getenv().getOrDefault("INCONTEXT_SPARK_LOG_LEVEL", "WARN"));
             notices.accept(String.format(Locale.ROOT, "Spark %s, master %s: one barrier stage of %d ranks (Gloo), %d "
                     + "torch/BLAS thread(s) each; rank 0 writes %s", sc.version(), master, world, threads,
-                    request.config().outDir()));
+                    config.outDir()));
             List<Integer> ranks = new ArrayList<>(IntStream.range(0, world).boxed().toList());
             Object[] lines = (Object[]) sc.parallelize(ranks, world).rdd().barrier()
                     .mapPartitions(new RankTask(request, threads, embedded), false, ClassTag$.MODULE$.apply(String.class))
