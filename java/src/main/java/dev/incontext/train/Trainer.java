@@ -236,8 +236,9 @@ public final class Trainer {
     }
 
     /**
-     * A number that differs between two sets of parameters unless they are equal (the float64 sum of each
-     * parameter's values, each weighted by its index), compared across the ranks before the first step.
+     * A number that two different sets of parameters share only by coincidence (the float64 sum of each parameter's
+     * values, each weighted by its index; equal parameters always share it), compared across the ranks before the
+     * first step.
      */
     static double fingerprint(org.bytedeco.pytorch.TensorVector params) {
         double f = 0;
