@@ -83,4 +83,19 @@ at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
 // The same formula composed of ATen ops under plain autograd: the specification the op is tested against.
 at::Tensor rope_reference(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
+// Many 2-layer ReLU nets f(x) = w2 . relu(W1^T x + b1) + b2 trained at once (the GD-trained net baseline), CPU float32:
+//   x (C, r, d) rows and y (C, r) targets per prompt c; mask (C, nets, r) row weights >= 0 (0 or 1: net u of prompt
+//   c learns from the rows with weight 1); params (C, nets, S), S = d hidden + 2 hidden + 1, each net's block being
+//   W1 (d, hidden) row-major, b1 (hidden), w2 (hidden), b2.
+// relu_net_loss returns each net's weighted mean squared error (C, nets) (0 for an empty mask).
+// relu_net_adam_step returns the same losses at the parameters on entry, then takes one Adam step (torch::optim::Adam,
+// step number `step` >= 1) on every net's loss, updating params, exp_avg and exp_avg_sq (shaped like params) in place.
+// Neither is differentiable; all tensors contiguous.
+at::Tensor relu_net_loss(const at::Tensor& x, const at::Tensor& y, const at::Tensor& mask, const at::Tensor& params,
+                         int64_t hidden);
+at::Tensor relu_net_adam_step(const at::Tensor& x, const at::Tensor& y, const at::Tensor& mask,
+                              const at::Tensor& params, const at::Tensor& exp_avg, const at::Tensor& exp_avg_sq,
+                              int64_t hidden, int64_t step, double lr, double beta1 = 0.9, double beta2 = 0.999,
+                              double eps = 1e-8);
+
 }  // namespace incontext

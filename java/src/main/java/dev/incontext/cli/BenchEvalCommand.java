@@ -37,19 +37,28 @@ final class BenchEvalCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "3", description = "Timed repetitions (best is reported).")
     int repeats;
 
+    @Option(names = "--reference", description = "Also time the reference implementation of each accelerated "
+            + "baseline (the GD-trained ReLU net, XGBoost) on the same batch, with the speed-up and how far apart "
+            + "the two predict (max |fast - reference| / max |reference|).")
+    boolean reference;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "# evaluation throughput, cpu: %s, commit %s%n", BuildInfo.cpu(), BuildInfo.commit());
-        out.printf(Locale.ROOT, "%-26s %-28s %-24s %10s %14s %7s%n", "task", "baseline", "spec", "ms/batch",
-                "positions/s", "share");
+        out.printf(Locale.ROOT, "%-26s %-28s %-24s %10s %14s %7s%s%n", "task", "baseline", "spec", "ms/batch",
+                "positions/s", "share", reference ? String.format(Locale.ROOT, " %14s %9s %12s", "reference ms",
+                        "speed-up", "max rel diff") : "");
         for (String t : tasks) {
             RunConfig c = ConfigLoader.load(RunConfig.class, t, List.of());
             int n = points > 0 ? points : c.evalPoints();
             for (EvalThroughput.Row r : EvalThroughput.measure(c.task(), c.eval(), prompts, n, repeats,
-                    Devices.float32(c.device()))) {
-                out.printf(Locale.ROOT, "%-26s %-28s %-24s %10.2f %14.0f %6.1f%%%n", t + " (n=" + n + ")",
-                        r.baseline(), r.spec(), r.seconds() * 1e3, r.positionsPerSecond(), 100 * r.share());
+                    Devices.float32(c.device()), reference)) {
+                String ref = !reference || Double.isNaN(r.referenceSeconds()) ? ""
+                        : String.format(Locale.ROOT, " %14.2f %8.1fx %12.2e", r.referenceSeconds() * 1e3,
+                                r.referenceSeconds() / r.seconds(), r.maxRelDiff());
+                out.printf(Locale.ROOT, "%-26s %-28s %-24s %10.2f %14.0f %6.1f%%%s%n", t + " (n=" + n + ")",
+                        r.baseline(), r.spec(), r.seconds() * 1e3, r.positionsPerSecond(), 100 * r.share(), ref);
             }
             out.flush();
         }

@@ -145,6 +145,35 @@ public final class Ops {
         return op("prefix_knn", "", x, y, (long) k, distanceWeighted, queries);
     }
 
+    /**
+     * Each net's weighted mean squared error for many 2-layer ReLU nets (CPU, float32, contiguous): rows x (C, r, d),
+     * targets y (C, r), row weights {@code mask} (C, nets, r) &gt;= 0, parameters {@code params} (C, nets, S) with
+     * S = d hidden + 2 hidden + 1, each net's block being W1 (d, hidden) row-major, b1, w2 (hidden each) and b2.
+     * Returns (C, nets); 0 for a net whose mask is all zero. Not differentiable.
+     */
+    public static Tensor reluNetLoss(Tensor x, Tensor y, Tensor mask, Tensor params, int hidden) {
+        requireXy(x, y);
+        Objects.requireNonNull(mask, "mask");
+        Objects.requireNonNull(params, "params");
+        return op("relu_net_loss", "", x, y, mask, params, (long) hidden);
+    }
+
+    /**
+     * {@link #reluNetLoss} at the parameters on entry, then one Adam step (libtorch's Adam, step number {@code step}
+     * &gt;= 1, no weight decay) on every net's own loss: updates {@code params}, {@code expAvg} and {@code expAvgSq}
+     * (shaped like params, zeros before the first step) in place.
+     */
+    public static Tensor reluNetAdamStep(Tensor x, Tensor y, Tensor mask, Tensor params, Tensor expAvg,
+            Tensor expAvgSq, int hidden, long step, double lr, double beta1, double beta2, double eps) {
+        requireXy(x, y);
+        Objects.requireNonNull(mask, "mask");
+        Objects.requireNonNull(params, "params");
+        Objects.requireNonNull(expAvg, "expAvg");
+        Objects.requireNonNull(expAvgSq, "expAvgSq");
+        return op("relu_net_adam_step", "", x, y, mask, params, expAvg, expAvgSq, (long) hidden, step, lr, beta1,
+                beta2, eps);
+    }
+
     /** Predictions (B, n) and the fitted weight vectors (B, n, d) of an all-prefix least-squares fit. */
     public record PrefixFit(Tensor predictions, Tensor weights) {}
 

@@ -60,6 +60,26 @@ class BadInputTest {
                 () -> Ops.prefixLstsq(randn(ScalarType.Double, 3, 5, 2), randn(ScalarType.Double, 2, 5), 0));
     }
 
+    /** The ReLU-net ops (called from Java through the same dispatcher path): shapes, dtypes, NaN, Adam's step. */
+    @Test
+    void reluNetArguments() {
+        Tensor x = randn(ScalarType.Float, 2, 6, 3);
+        Tensor y = randn(ScalarType.Float, 2, 6);
+        Tensor mask = torch.ones(new long[] {2, 6, 6}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float));
+        Tensor params = randn(ScalarType.Float, 2, 6, 3 * 8 + 2 * 8 + 1);
+        assertEquals(2 * 6, Ops.reluNetLoss(x, y, mask, params, 8).numel());
+        expect("argument 'params' must have shape (C, nets, S) = [2, 6, 46]",
+                () -> Ops.reluNetLoss(x, y, mask, params, 9));
+        expect("argument 'x' must have dtype Float on cpu; got Double",
+                () -> Ops.reluNetLoss(x.to(ScalarType.Double), y, mask, params, 8));
+        Tensor nan = y.clone();
+        nan.narrow(1, 2, 1).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
+        expect("argument 'y'", () -> Ops.reluNetLoss(x, nan, mask, params, 8));
+        expect("argument 'step' (Adam's step number) must be at least 1",
+                () -> Ops.reluNetAdamStep(x, y, mask, params, torch.zeros_like(params), torch.zeros_like(params), 8,
+                        0, 1e-3, 0.9, 0.999, 1e-8));
+    }
+
     @Test
     void float16OnCpu() {
         Tensor h = q.to(ScalarType.Half);
