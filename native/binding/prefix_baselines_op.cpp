@@ -8,7 +8,9 @@
 #include <string>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
+#include "boosted_trees/boosted_trees.h"
 #include "checks.h"
 #include "incontext/ops.h"
 
@@ -81,6 +83,48 @@ at::Tensor prefix_knn(const at::Tensor& x, const at::Tensor& y, int64_t k, bool 
   }
   const at::Tensor num = (wts * yn).sum(-1), den = wts.sum(-1);
   return at::where(den > 0, num / at::where(den > 0, den, at::ones_like(den)), at::zeros_like(den));
+}
+
+at::Tensor prefix_boosted_trees(const at::Tensor& x, const at::Tensor& y, const std::optional<at::Tensor>& queries,
+                                int64_t rounds, int64_t max_depth, double eta, double lambda, double min_child_weight,
+                                double base_score) {
+  const char* op = "prefix_boosted_trees";
+  const at::Tensor q = check_prefix_args(op, x, y, queries);
+  if (!x.is_cpu()) detail::fail(op, "argument 'x' is on " + x.device().str() + "; this op runs on the CPU only");
+  if (rounds < 0) detail::fail(op, "argument 'rounds' must be >= 0; got " + std::to_string(rounds));
+  if (max_depth < 1 || max_depth > 20)
+    detail::fail(op, "argument 'max_depth' must lie in [1, 20] (the exact method grows a full level per depth); got " +
+                         std::to_string(max_depth));
+  if (!(eta > 0) || !(lambda >= 0) || !(min_child_weight >= 0) || !std::isfinite(base_score))
+    detail::fail(op, "eta must be > 0, lambda and min_child_weight >= 0 and base_score finite; got eta " +
+                         std::to_string(eta) + ", lambda " + std::to_string(lambda) + ", min_child_weight " +
+                         std::to_string(min_child_weight) + ", base_score " + std::to_string(base_score));
+  if (lambda == 0 && min_child_weight == 0)
+    detail::fail(op, "lambda and min_child_weight cannot both be 0 (empty sides would divide by zero)");
+  const int64_t B = x.size(0), n = x.size(1), d = x.size(2);
+  // XGBoost reads its data as float32.
+  const at::Tensor xf = x.to(at::kFloat).contiguous(), yf = y.to(at::kFloat).contiguous();
+  const at::Tensor qf = q.to(at::kFloat).contiguous();
+  at::Tensor out = at::zeros({B, n}, x.options().dtype(at::kFloat));
+  const float* xp = xf.data_ptr<float>();
+  const float* yp = yf.data_ptr<float>();
+  const float* qp = qf.data_ptr<float>();
+  float* op_out = out.data_ptr<float>();
+  const gbdt::Config c{static_cast<int>(rounds), static_cast<int>(max_depth), static_cast<float>(eta),
+                       static_cast<float>(lambda), static_cast<float>(min_child_weight),
+                       static_cast<float>(base_score)};
+  // One task per (prompt, prefix k >= 1); prompts are contiguous ranges, so each thread gets whole prompts.
+  at::parallel_for(0, B * (n - 1), 1, [&](int64_t begin, int64_t end) {
+    gbdt::Fitter fitter;
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t b = t / (n - 1), k = t % (n - 1) + 1;
+      fitter.fit_predict(xp + b * n * d, yp + b * n, static_cast<int>(k), static_cast<int>(d), qp + (b * n + k) * d, 1,
+                         c, op_out + b * n + k);
+    }
+  });
+  if (!std::isfinite(out.abs().max().item<float>()))
+    detail::fail_runtime(op, "a booster produced a non-finite prediction");
+  return out.to(x.scalar_type());
 }
 
 }  // namespace incontext

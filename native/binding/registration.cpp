@@ -19,6 +19,8 @@ TORCH_LIBRARY(incontext, m) {
   m.def("rope(Tensor x, Tensor cos, Tensor sin) -> Tensor");
   m.def("rope_reference(Tensor x, Tensor cos, Tensor sin) -> Tensor");
   m.def("prefix_knn(Tensor x, Tensor y, int k=3, bool distance_weighted=False, Tensor? queries=None) -> Tensor");
+  m.def("prefix_boosted_trees(Tensor x, Tensor y, Tensor? queries=None, int rounds=100, int max_depth=6, "
+        "float eta=0.3, float lam=1.0, float min_child_weight=1.0, float base_score=0.5) -> Tensor");
   m.def("relu_net_loss(Tensor x, Tensor y, Tensor mask, Tensor params, int hidden) -> Tensor");
   m.def("relu_net_adam_step(Tensor x, Tensor y, Tensor mask, Tensor(a!) params, Tensor(b!) exp_avg, "
         "Tensor(c!) exp_avg_sq, int hidden, int step, float lr, float beta1=0.9, float beta2=0.999, "
@@ -43,9 +45,11 @@ TORCH_LIBRARY_IMPL(incontext, CompositeImplicitAutograd, m) {
   m.impl("rope_reference", TORCH_FN(incontext::rope_reference));
 }
 
-// The ReLU-net ops compute their own gradients and relu_net_adam_step updates its arguments in place: they are not
-// differentiable, so they are registered below autograd (CompositeExplicitAutograd) and check the device themselves.
+// The ReLU-net ops compute their own gradients and relu_net_adam_step updates its arguments in place, and boosted trees
+// have no gradient: none is differentiable, so they are registered below autograd (CompositeExplicitAutograd) and
+// check the device themselves.
 TORCH_LIBRARY_IMPL(incontext, CompositeExplicitAutograd, m) {
   m.impl("relu_net_loss", TORCH_FN(incontext::relu_net_loss));
+  m.impl("prefix_boosted_trees", TORCH_FN(incontext::prefix_boosted_trees));
   m.impl("relu_net_adam_step", TORCH_FN(incontext::relu_net_adam_step));
 }

@@ -74,6 +74,16 @@ at::Tensor prefix_averaging(const at::Tensor& x, const at::Tensor& y,
 at::Tensor prefix_knn(const at::Tensor& x, const at::Tensor& y, int64_t k = 3, bool distance_weighted = false,
                       const std::optional<at::Tensor>& queries = std::nullopt);
 
+// All-prefix gradient-boosted trees (XGBoost's exact greedy method, reg:squarederror; boosted_trees.h says exactly
+// what is computed): entry k is the prediction at q[b, k] of the booster fitted to the first k points, 0 at k = 0.
+// x, y, queries as prefix_lstsq, CPU, float32 or float64 (read as float32, as XGBoost does); returns (B, n) in the
+// dtype of x. Not differentiable. XGBRegressor's defaults of XGBoost 1.6: rounds 100, max_depth 6, eta 0.3,
+// lambda 1, min_child_weight 1, base_score 0.5.
+at::Tensor prefix_boosted_trees(const at::Tensor& x, const at::Tensor& y,
+                                const std::optional<at::Tensor>& queries = std::nullopt, int64_t rounds = 100,
+                                int64_t max_depth = 6, double eta = 0.3, double lambda = 1.0,
+                                double min_child_weight = 1.0, double base_score = 0.5);
+
 // Rotary position embedding of x (B, H, T, D), D even, by the tables cos and sin (T, D) in the interleaved-pairs
 // convention (coordinates 2j and 2j + 1 share an angle; the tables repeat each value twice): x cos + rot(x) sin with
 // rot pairing (x_2j, x_2j+1) -> (-x_2j+1, x_2j). Differentiable in x (the gradient is the inverse rotation); the

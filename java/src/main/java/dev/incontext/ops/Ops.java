@@ -146,6 +146,19 @@ public final class Ops {
     }
 
     /**
+     * All-prefix gradient-boosted trees by XGBoost's exact greedy method (reg:squarederror): entry k is the prediction
+     * at {@code queries[b, k]} of the booster fitted to the first k points of prompt b, 0 at k = 0 (a null
+     * {@code queries} means x itself). CPU, float32 or float64 (read as float32, as XGBoost reads its data); the
+     * result has the dtype of x. Not differentiable. See native/ops/boosted_trees/boosted_trees.h for what is computed.
+     */
+    public static Tensor prefixBoostedTrees(Tensor x, Tensor y, Tensor queries, int rounds, int maxDepth, double eta,
+            double lambda, double minChildWeight, double baseScore) {
+        requireXy(x, y);
+        return op("prefix_boosted_trees", "", x, y, queries, (long) rounds, (long) maxDepth, eta, lambda,
+                minChildWeight, baseScore);
+    }
+
+    /**
      * Each net's weighted mean squared error for many 2-layer ReLU nets (CPU, float32, contiguous): rows x (C, r, d),
      * targets y (C, r), row weights {@code mask} (C, nets, r) &gt;= 0, parameters {@code params} (C, nets, S) with
      * S = d hidden + 2 hidden + 1, each net's block being W1 (d, hidden) row-major, b1, w2 (hidden each) and b2.
