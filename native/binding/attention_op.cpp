@@ -138,6 +138,15 @@ at::Tensor attention_checked(const at::Tensor& q, const at::Tensor& k, const at:
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
                      std::optional<double> scale) {
+  // bfloat16 / float16 on the CPU (mixed-precision training): the float32 kernel on the widened inputs, the output
+  // rounded back once, so the error is the output's rounding (the accuracy rule: at most twice a naive
+  // implementation's in the same precision, tested). Gradients flow through the casts.
+  if (q.defined() && q.is_cpu() && (q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf)) {
+    detail::check_like(k, kOp, "k", q, "q");
+    detail::check_like(v, kOp, "v", q, "q");
+    return attention_checked(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), causal, scale, false)
+        .to(q.scalar_type());
+  }
   return attention_checked(q, k, v, causal, scale, /*reference=*/false);
 }
 

@@ -88,6 +88,22 @@ void check_args(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
 }  // namespace
 
 at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  // A bfloat16 / float16 x (mixed-precision training) may come with float32 tables: on the CPU the float32 kernel
+  // runs on the widened x and the result is rounded back once; elsewhere the tables are rounded to x's dtype.
+  const bool low = x.defined() && (x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf);
+  if (low && cos.defined() && sin.defined() && cos.scalar_type() == at::kFloat && sin.scalar_type() == at::kFloat &&
+      cos.device() == x.device() && sin.device() == x.device()) {
+    if (x.is_cpu()) {
+      check_args(x.to(at::kFloat), cos, sin);
+      return RopeFunction::apply(x.to(at::kFloat), cos, sin).to(x.scalar_type());
+    }
+    check_args(x, cos.to(x.scalar_type()), sin.to(x.scalar_type()));
+    return RopeFunction::apply(x, cos.to(x.scalar_type()), sin.to(x.scalar_type()));
+  }
+  if (low && x.is_cpu()) {
+    check_args(x.to(at::kFloat), cos.to(at::kFloat), sin.to(at::kFloat));
+    return RopeFunction::apply(x.to(at::kFloat), cos.to(at::kFloat), sin.to(at::kFloat)).to(x.scalar_type());
+  }
   check_args(x, cos, sin);
   return RopeFunction::apply(x, cos, sin);
 }

@@ -284,14 +284,16 @@ int main(int argc, char** argv) {
     };
     expect("'q' must be a 4-D tensor", [&] { incontext::attention(q[0], q, q, false); });
     expect("'k' must have the shape of 'q'", [&] { incontext::attention(q, q.narrow(0, 0, 1), q, false); });
-    expect("must have dtype", [&] { incontext::attention(q.to(at::kHalf), q.to(at::kHalf), q.to(at::kHalf), false); });
+    expect("must have dtype", [&] { incontext::attention(q.to(at::kInt), q.to(at::kInt), q.to(at::kInt), false); });
+    expect("'k' must have the dtype and device of 'q'",
+           [&] { incontext::attention(q.to(at::kBFloat16), q.to(at::kFloat), q.to(at::kBFloat16), false); });
     expect("contains NaN", [&] {
       at::Tensor bad = q.clone();
       bad[1][0][3][2] = std::numeric_limits<double>::quiet_NaN();
       incontext::attention(q, bad, q, false);
     });
     expect("sequence length T", [&] { incontext::attention(q.narrow(2, 0, 0), q.narrow(2, 0, 0), q.narrow(2, 0, 0), false); });
-    return raised == 5;
+    return raised == 6;
   });
 
   suite.cuda_section();

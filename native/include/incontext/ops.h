@@ -15,7 +15,8 @@ namespace incontext {
 
 // Scaled dot-product attention, softmax(q k^T * scale) v, with an optional causal mask (key j visible to
 // query i iff j <= i).
-//   q, k, v: (B, H, T, D), same dtype and device. CPU: float32, float64. CUDA: float32, bfloat16, float16.
+//   q, k, v: (B, H, T, D), same dtype and device. CPU: float32, float64; bfloat16 and float16 (mixed-precision
+//   training) run the float32 kernel on widened inputs and round the output once. CUDA: float32, bfloat16, float16.
 //   scale:   defaults to 1 / sqrt(D).
 // Returns (B, H, T, D). Differentiable in q, k and v.
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
@@ -87,7 +88,8 @@ at::Tensor prefix_boosted_trees(const at::Tensor& x, const at::Tensor& y,
 // Rotary position embedding of x (B, H, T, D), D even, by the tables cos and sin (T, D) in the interleaved-pairs
 // convention (coordinates 2j and 2j + 1 share an angle; the tables repeat each value twice): x cos + rot(x) sin with
 // rot pairing (x_2j, x_2j+1) -> (-x_2j+1, x_2j). Differentiable in x (the gradient is the inverse rotation); the
-// tables are constants. Returns a contiguous tensor. CPU: one fused pass (float32/float64); CUDA: the same formula
+// tables are constants. A bfloat16/float16 x may come with float32 tables (mixed precision: the CPU widens x, runs the
+// float32 pass and rounds once). Returns a contiguous tensor. CPU: one fused pass (float32/float64); CUDA: the same formula
 // in ATen ops. x may be a strided view (the decoder passes q and k straight from the fused qkv projection).
 at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 // The same formula composed of ATen ops under plain autograd: the specification the op is tested against.

@@ -59,6 +59,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--blas-threads", defaultValue = "0", description = "BLAS (MKL or OpenBLAS) threads (0 = as the environment sets them).")
     int blasThreads;
 
+    @Option(names = "--precision", defaultValue = "float32", description = "float32 or bf16 (training.precision: "
+            + "bfloat16 products and attention under autocast).")
+    String precision;
+
     @Option(names = "--nproc", defaultValue = "1", description = "Data-parallel ranks on this machine (each on 1/N "
             + "of the batch, gradients all-reduced over Gloo); with N > 1 rank 0 also times all-reduces of 4 KB to "
             + "64 MB.")
@@ -83,14 +87,16 @@ final class BenchCommand implements Callable<Integer> {
                     "curriculum.enabled=false",
                     "curriculum.dims={start: " + dims + ", end: " + dims + ", inc: 0, interval: 1}",
                     "curriculum.points={start: " + points + ", end: " + points + ", inc: 0, interval: 1}",
-                    "model.n_positions=" + Math.max(points, 1), "training.world_size=" + dp.worldSize()));
+                    "model.n_positions=" + Math.max(points, 1), "training.world_size=" + dp.worldSize(),
+                    "training.precision=" + precision));
             TrainingStep step = TrainingStep.fresh(c, dp);   // the trainer's own step: schedule, clipping and all
             double[] t = step.time(warmup, steps);
             Arrays.sort(t);
             if (dp.writer()) {
-                out.printf(Locale.ROOT, "java preset=%s attention=%s threads=%d batch=%d points=%d dims=%d "
-                        + "params=%d ranks=%d median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s "
-                        + "blas=\"%s\"%n", preset, attention, torch.get_num_threads(), batch, points, dims,
+                out.printf(Locale.ROOT, "java preset=%s attention=%s precision=%s threads=%d batch=%d points=%d "
+                        + "dims=%d params=%d ranks=%d median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s "
+                        + "blas=\"%s\"%n", preset, attention, step.bf16() ? "bf16" : "float32",
+                        torch.get_num_threads(), batch, points, dims,
                         step.model().parameterCount(), dp.worldSize(), t[t.length / 2],
                         Arrays.stream(t).min().orElse(Double.NaN), Ops.opThreads(), Ops.attentionCpuIsa(),
                         Blas.describe());

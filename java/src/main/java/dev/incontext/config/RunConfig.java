@@ -2,6 +2,7 @@ package dev.incontext.config;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * One fully resolved, validated run: what to train, on what, how, and how to evaluate it. Built by
@@ -47,6 +48,13 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
     public enum OptimizerKind { ADAM, ADAMW }
 
     public enum ScheduleKind { CONSTANT, WARMUP_COSINE, TRIANGLE }
+
+    /**
+     * The arithmetic of a model's forward passes: float32, or bf16 (bfloat16 matrix products and attention under
+     * libtorch's autocast, float32 parameters, optimiser state, loss and checkpoints; float32 on a CPU without
+     * hardware bfloat16, said once).
+     */
+    public enum Precision { FLOAT32, BF16 }
 
     public enum TaskKind {
         LINEAR_REGRESSION, NOISY_LINEAR_REGRESSION, SPARSE_LINEAR_REGRESSION, LINEAR_CLASSIFICATION,
@@ -155,7 +163,7 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
             double weightDecay, double beta1, double beta2, double eps, ScheduleKind schedule, int warmupSteps,
             double warmupStartFraction, double minLrFraction,
             double gradClip, int saveEvery, int keepCheckpoints, int logEvery, int threads, int blasThreads,
-            int worldSize, String blas) {
+            int worldSize, String blas, Precision precision) {
         public TrainingConfig {
             if (steps < 0) {
                 throw new ConfigException("steps", "must be >= 0; got " + steps);
@@ -211,6 +219,7 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
             if (!List.of("auto", "mkl", "openblas").contains(blas)) {
                 throw new ConfigException("blas", "must be auto, mkl or openblas; got '" + blas + "'");
             }
+            Objects.requireNonNull(precision, "precision");
         }
     }
 
@@ -245,16 +254,18 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
      * Evaluation: num_prompts prompts in batches; n_points = 0 uses the curriculum's final length; baselines empty =
      * the task family's relevant set (with k-NN at each knn_k), else exactly the listed ones (e.g. ridge:0.1);
      * n_checkpoints log-spaced checkpoints (between the end of warm-up and the last step) kept for evaluating the run
-     * during training afterwards, whatever save_every and keep_checkpoints say (0: none).
+     * during training afterwards, whatever save_every and keep_checkpoints say (0: none); precision: the
+     * transformer's forward passes (the baselines always run in float32/float64).
      */
     public record EvalConfig(int numPrompts, int batchSize, int nPoints, List<Integer> knnK, List<String> baselines,
-            int nCheckpoints) {
+            int nCheckpoints, Precision precision) {
         public EvalConfig {
             knnK = List.copyOf(knnK);
             baselines = List.copyOf(baselines);
             if (numPrompts < 1 || batchSize < 1 || nPoints < 0) {
                 throw new ConfigException("num_prompts", "num_prompts and batch_size must be >= 1, n_points >= 0");
             }
+            Objects.requireNonNull(precision, "precision");
             if (nCheckpoints < 0) {
                 throw new ConfigException("n_checkpoints", "must be >= 0 (0: no log-spaced checkpoints); got "
                         + nCheckpoints);

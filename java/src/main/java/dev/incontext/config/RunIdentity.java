@@ -24,9 +24,15 @@ public final class RunIdentity {
             "training.log_every",
             "training.save_every", "training.keep_checkpoints",
             // Regression runs: evaluation after training.
-            "eval.num_prompts", "eval.batch_size", "eval.n_points", "eval.knn_k", "eval.baselines",
+            "eval.num_prompts", "eval.batch_size", "eval.n_points", "eval.knn_k", "eval.baselines", "eval.precision",
             // Token runs: when to evaluate and which checkpoints to keep (eval.rows changes the metrics, so it stays).
             "eval.every", "eval.n_checkpoints", "phase_diagram.");
+
+    /**
+     * Keys added after runs were made, with the value every earlier run had: left out of the digest at that value, so
+     * the identity of an earlier run (and of a sweep cell it trained) does not change when the key appears.
+     */
+    static final Map<String, Object> ADDED_LATER = Map.of("training.precision", "float32");
 
     private RunIdentity() {}
 
@@ -35,15 +41,21 @@ public final class RunIdentity {
      * (keys in record order). Two configs have the same identity exactly when {@link #differences} finds none.
      */
     public static String digest(RunSpec config) {
+        return Sha256.hex(canonical(config));
+    }
+
+    /** What {@link #digest} hashes: the kind, then the pruned config as YAML. */
+    static String canonical(RunSpec config) {
         Map<String, Object> m = RecordBinder.toMap((Record) config);
         prune("", m);
-        String canonical = config.kind().id() + "\n" + new org.yaml.snakeyaml.Yaml().dump(m);
-        return Sha256.hex(canonical);
+        return config.kind().id() + "\n" + new org.yaml.snakeyaml.Yaml().dump(m);
     }
 
     @SuppressWarnings("unchecked")
     private static void prune(String path, Map<String, Object> m) {
         m.keySet().removeIf(k -> isRunLocal(path + k));
+        m.entrySet().removeIf(e -> ADDED_LATER.containsKey(path + e.getKey())
+                && String.valueOf(ADDED_LATER.get(path + e.getKey())).equals(String.valueOf(e.getValue())));
         for (Map.Entry<String, Object> e : m.entrySet()) {
             if (e.getValue() instanceof Map) {
                 prune(path + e.getKey() + ".", (Map<String, Object>) e.getValue());

@@ -9,6 +9,7 @@ import dev.incontext.eval.EvalSuite;
 import dev.incontext.eval.Evaluation;
 import dev.incontext.eval.Evaluator;
 import dev.incontext.eval.Metric;
+import dev.incontext.eval.MixedPrecision;
 import dev.incontext.eval.Provenance;
 import dev.incontext.eval.Setting;
 import dev.incontext.eval.SuiteResult;
@@ -110,7 +111,7 @@ public final class SuiteEvaluation {
             BaselineContext ctx = new BaselineContext(task, trainedSampler, c.seed());
             List<Predictor> predictors = new ArrayList<>();
             Map<String, String> described = new LinkedHashMap<>();
-            predictors.add(model.model());
+            predictors.add(MixedPrecision.of(model.model(), c.eval().precision(), c.device()));
             described.put(model.model().name(), "trained model, checkpoint " + provenance.checkpoint() + ", sha256 "
                     + fingerprint);
             for (BaselineSpec spec : Baselines.forEval(task, c.eval())) {
@@ -125,7 +126,8 @@ public final class SuiteEvaluation {
             List<Predictor> todo = new ArrayList<>();
             List<Integer> todoIndex = new ArrayList<>();
             for (int i = 0; i < predictors.size(); i++) {
-                String identity = i == 0 ? "model:" + fingerprint : described.get(predictors.get(i).name());
+                String identity = i == 0 ? "model:" + fingerprint + (c.eval().precision() == RunConfig.Precision.BF16
+                        ? "+bf16" : "") : described.get(predictors.get(i).name());
                 List<String> parts = new ArrayList<>(run);
                 parts.addAll(List.of(identity, predictors.get(i).name(), setting.toString()));
                 String key = EvalCache.key(parts);

@@ -83,9 +83,12 @@ public final class RegressionObjective implements Objective {
         return f;
     }
 
-    /** Mean over batch and positions (or the last position only) of MSE, or of BCE with logits on (y + 1) / 2. */
+    /**
+     * Mean over batch and positions (or the last position only) of MSE, or of BCE with logits on (y + 1) / 2; in the
+     * labels' dtype whatever the predictions' (a bf16 forward pass still has a float32 loss).
+     */
     public static Tensor loss(Tensor preds, Tensor ys, boolean classification, boolean allPositions) {
-        Tensor p = allPositions ? preds : preds.select(1, preds.size(1) - 1);
+        Tensor p = (allPositions ? preds : preds.select(1, preds.size(1) - 1)).to(ys.scalar_type());
         Tensor y = allPositions ? ys : ys.select(1, ys.size(1) - 1);
         if (classification) {
             return torch.binary_cross_entropy_with_logits(p, y.add(new Scalar(1)).mul(new Scalar(0.5)));

@@ -190,9 +190,9 @@ public final class TokenObjective implements Objective {
         return model.logits(torch.index_select(model.hidden(batch.inputs()), 1, zPositions));
     }
 
-    /** Mean cross-entropy over the z tokens of a batch. */
+    /** Mean cross-entropy over the z tokens of a batch, in float32 (a bf16 forward pass's logits are widened). */
     public static Tensor loss(RopeDecoder model, TokenBatch batch, Tensor zPositions) {
-        Tensor logits = zLogits(model, batch, zPositions);
+        Tensor logits = zLogits(model, batch, zPositions).to(torch.ScalarType.Float);
         long v = logits.size(2);
         return torch.cross_entropy(logits.reshape(-1, v), batch.z().reshape(-1));
     }

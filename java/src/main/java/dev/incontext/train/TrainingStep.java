@@ -1,8 +1,10 @@
 package dev.incontext.train;
 
+import dev.incontext.config.RunConfig.Precision;
 import dev.incontext.config.RunConfig.TrainingConfig;
 import dev.incontext.config.RunSpec;
 import dev.incontext.model.TrainableModel;
+import dev.incontext.ops.Autocast;
 import dev.incontext.util.Devices;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +29,8 @@ public final class TrainingStep {
     private final TensorVector params;
     private final DivergenceGuard guard;
     private final DataParallel parallel;
+    private final boolean bf16;
+    private final String device;
 
     /** What one step did: its loss (a 0-D tensor on the model's device, not read back) and its learning rate. */
     public record Result(long step, Tensor loss, double learningRate) {}
@@ -42,6 +46,23 @@ public final class TrainingStep {
         this.params = objective.model().module().parameters();
         this.guard = new DivergenceGuard(!options.device().is_cpu(), objective.config().training().learningRate());
         this.parallel = parallel;
+        this.device = objective.config().device();
+        this.bf16 = objective.config().training().precision() == Precision.BF16 && Autocast.bf16Available(device);
+    }
+
+    /** Whether this step's forward passes run in bfloat16 (asked for, and the device has it). */
+    public boolean bf16() {
+        return bf16;
+    }
+
+    /** The objective's loss on this step's shard: under bf16, the forward pass inside an autocast scope. */
+    private Tensor forwardLoss(long step) {
+        if (!bf16) {
+            return objective.loss(step, parallel.shard());
+        }
+        try (Autocast scope = Autocast.bf16(device)) {
+            return objective.loss(step, parallel.shard());
+        }
     }
 
     /**
@@ -117,7 +138,7 @@ public final class TrainingStep {
         double lr = Schedule.lr(t, step);
         Optimizers.setLearningRate(optimizer, lr);
         optimizer.zero_grad();
-        Tensor loss = guard.forward(step, params, () -> objective.loss(step, parallel.shard()));
+        Tensor loss = guard.forward(step, params, () -> forwardLoss(step));
         Tensor global = parallel.averageLoss(loss);
         guard.observe(step, global);   // on the CPU: stops before the optimiser sees a non-finite loss
         loss.backward();

@@ -2,6 +2,7 @@ package dev.incontext.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ class RunIdentityTest {
         RunConfig a = regression();
         RunConfig b = regression("training.threads=2", "training.blas_threads=2", "training.log_every=7",
                 "training.save_every=3", "training.keep_checkpoints=9", "out_dir=elsewhere", "training.steps=99999",
-                "eval.num_prompts=5", "eval.baselines=[ridge:0.5]", "eval.knn_k=[1]");
+                "eval.num_prompts=5", "eval.baselines=[ridge:0.5]", "eval.knn_k=[1]", "eval.precision=bf16");
         assertEquals(List.of(), RunIdentity.differences(a, b));
         ModularConfig t = tokens();
         assertEquals(List.of(), RunIdentity.differences(t, ConfigLoader.withOverrides(t, List.of("eval.every=3",
@@ -37,12 +38,25 @@ class RunIdentityTest {
         RunConfig a = regression();
         for (String o : List.of("training.learning_rate=0.5", "training.weight_decay=0.1", "training.schedule=triangle",
                 "training.grad_clip=1.0", "training.beta2=0.95", "training.batch_size=3", "seed=5",
-                "model.n_embd=32", "task.noise_std=0.5", "curriculum.points.interval=12345")) {
+                "model.n_embd=32", "task.noise_std=0.5", "curriculum.points.interval=12345", "training.precision=bf16")) {
             List<String> d = RunIdentity.differences(a, regression(o));
             assertEquals(1, d.size(), o + ": " + d);
             assertTrue(d.get(0).startsWith(o.substring(0, o.indexOf('=')) + " (saved: "), d.get(0));
         }
         assertFalse(RunIdentity.differences(tokens(), tokens("eval.rows=7")).isEmpty(), "eval.rows changes metrics");
+    }
+
+    /**
+     * A key added later is left out of the digest at the value every earlier run had (training.precision: float32),
+     * so earlier runs and sweep cells keep their identity; any other value changes it.
+     */
+    @Test
+    void keysAddedLaterKeepEarlierIdentities() {
+        assertEquals("float32", RunIdentity.ADDED_LATER.get("training.precision"));
+        RunConfig a = regression();
+        assertFalse(RunIdentity.canonical(a).contains("precision"), "float32 is what every earlier run had");
+        assertTrue(RunIdentity.canonical(regression("training.precision=bf16")).contains("precision: bf16"));
+        assertNotEquals(RunIdentity.digest(a), RunIdentity.digest(regression("training.precision=bf16")));
     }
 
     @Test

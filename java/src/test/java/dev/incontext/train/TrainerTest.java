@@ -1,11 +1,14 @@
 package dev.incontext.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
+import dev.incontext.ops.Autocast;
 import dev.incontext.ops.Ops;
 import dev.incontext.util.Tensors;
 import java.io.IOException;
@@ -141,6 +144,42 @@ class TrainerTest {
         assertEquals(straight, joined);
         long metricLines = Files.readAllLines(run.resolve("metrics.jsonl")).size();
         assertEquals(16, metricLines, "metrics.jsonl holds each step once after the resume");
+    }
+
+    /**
+     * training.precision=bf16: on a CPU with hardware bfloat16 the forward passes run under autocast (the step says
+     * so), the losses differ from float32's by bfloat16 rounding (not at all would mean autocast did nothing; by more
+     * than 5% would mean a broken step), the loss falls, checkpoints stay float32, and a resume continues bit for bit.
+     * On a CPU without it the run falls back to float32 and gives float32's losses exactly.
+     */
+    @Test
+    void bf16TrainsAndResumesBitIdentically(@TempDir Path dir) throws IOException {
+        List<Double> f32 = train(tiny(dir.resolve("f32"), "training.steps=16", "training.save_every=16"), null);
+        RunConfig straightConfig = tiny(dir.resolve("straight"), "training.steps=16", "training.precision=bf16");
+        List<Double> straight = train(straightConfig, null);
+        if (!Autocast.cpuHasBf16()) {
+            assertFalse(TrainingStep.fresh(straightConfig).bf16(), "no hardware bfloat16: the step runs float32");
+            assertEquals(f32, straight, "the float32 fallback trains exactly as float32");
+            return;
+        }
+        assertTrue(TrainingStep.fresh(straightConfig).bf16());
+        assertNotEquals(f32, straight, "bf16 losses equal float32's bit for bit: autocast did not reach the model");
+        for (int i = 0; i < f32.size(); i++) {
+            double rel = Math.abs(straight.get(i) - f32.get(i)) / f32.get(i);
+            assertTrue(rel < 0.05, "step " + i + ": bf16 loss " + straight.get(i) + " vs float32 " + f32.get(i));
+        }
+        assertTrue(straight.get(15) < straight.get(0), "the bf16 loss should fall: " + straight);
+        Path run = dir.resolve("interrupted");
+        List<Double> first = train(tiny(run, "training.steps=8", "training.save_every=4", "training.precision=bf16"),
+                null);
+        List<Double> second = train(tiny(run, "training.steps=16", "training.save_every=4",
+                "training.precision=bf16"), run);
+        List<Double> joined = new ArrayList<>(first);
+        joined.addAll(second);
+        assertEquals(straight, joined, "a bf16 resume continues bit for bit");
+        // float32 weights: the checkpoint's model file is as large as the float32 run's (bfloat16 would halve it).
+        assertEquals(Files.size(dir.resolve("f32/checkpoints/step-00000016/model.pt")),
+                Files.size(run.resolve("checkpoints/step-00000016/model.pt")), "checkpoints hold float32 weights");
     }
 
     /**
