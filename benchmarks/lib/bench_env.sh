@@ -16,7 +16,7 @@ bench_venv() {
 bench_header() {
   local threads="$1" py
   py="$(bench_venv)"
-  echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; flags: $(grep -o -w -E 'avx512f|avx2|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+  echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; flags: $(grep -o -w -E 'avx512f|avx2|avx512_bf16|amx_tile|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
   echo "- date: $(date -u +%Y-%m-%d); commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (with local changes)')"
   echo "- threads: $threads (torch intra-op; BLAS likewise); OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
   "$root/incontext" ops-check 2>/dev/null | sed -n 's/^ops-check: seed [0-9]*, \(.*\)$/- Java: \1/p'

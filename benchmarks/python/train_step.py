@@ -65,6 +65,8 @@ def main():
     ap.add_argument("--points", type=int, default=41)
     ap.add_argument("--dims", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--precision", default="float32", choices=["float32", "bf16"],
+                    help="bf16: the forward pass under torch.autocast('cpu', bfloat16), loss in float32")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -79,14 +81,17 @@ def main():
         w = torch.randn(a.batch, a.dims, 1)
         ys = (xs @ w).squeeze(2)
         opt.zero_grad()
-        loss = F.mse_loss(model(xs, ys), ys)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            pred = model(xs, ys)
+        loss = F.mse_loss(pred.float(), ys)
         loss.backward()
         opt.step()
         loss.item()
         if i >= a.warmup:
             times.append((time.perf_counter() - t0) * 1e3)
     params = sum(p.numel() for p in model.parameters())
-    print(f"python preset={a.preset} threads={torch.get_num_threads()} batch={a.batch} points={a.points} "
+    print(f"python preset={a.preset} precision={a.precision} threads={torch.get_num_threads()} batch={a.batch} "
+          f"points={a.points} "
           f"dims={a.dims} params={params} median_ms={statistics.median(times):.2f} min_ms={min(times):.2f} "
           f"torch={torch.__version__}")
 
