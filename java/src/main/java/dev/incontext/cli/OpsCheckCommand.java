@@ -3,12 +3,16 @@ package dev.incontext.cli;
 import static dev.incontext.util.Tensors.randn;
 import static dev.incontext.util.Tensors.relErr;
 
+import dev.incontext.eval.baselines.ReluNetGD;
+import dev.incontext.eval.baselines.XGBoostBaseline;
 import dev.incontext.ops.Blas;
 import dev.incontext.ops.LibtorchReference;
 import dev.incontext.ops.Ops;
+import dev.incontext.tasks.PromptBatch;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
@@ -24,8 +28,9 @@ import picocli.CommandLine.Spec;
 
 /** Runs every op on fresh random inputs and prints its error against the references. */
 @Command(name = "ops-check", mixinStandardHelpOptions = true,
-        description = {"Run each native op (attention, prefix_lstsq, prefix_averaging, prefix_knn) on random inputs and print its relative error (max |err| / max |ref|)",
-            "against the references: libtorch compositions in float64 and the naive float64 kernels.",
+        description = {"Run each native op (attention, prefix_lstsq, prefix_averaging, prefix_knn, relu_net, prefix_boosted_trees) on random inputs and print its",
+            "relative error (max |err| / max |ref|) against the references: libtorch compositions in float64, the naive float64 kernels,",
+            "the GD-trained ReLU nets on tensor ops and XGBoost4J itself.",
             "Exits 1 if any error exceeds its tolerance."})
 final class OpsCheckCommand implements Callable<Integer> {
     @Spec
@@ -56,6 +61,7 @@ final class OpsCheckCommand implements Callable<Integer> {
             checkPrefixLstsq(rows, new long[] {4, 11, 20}, 0.0);
             checkPrefixLstsq(rows, new long[] {4, 21, 8}, 0.5);
             checkPrefixBaselines(rows, new long[] {4, 41, 20});
+            checkAccelerated(rows, 3, 21, 5);
         }
         out.printf("%-13s %-46s %-16s %10s %10s  %s%n", "op", "check", "shape", "rel.error", "tolerance", "");
         boolean ok = true;
@@ -134,6 +140,23 @@ final class OpsCheckCommand implements Callable<Integer> {
             // float32 storage is well-posed for ridge and for k < d (no near-singular square systems).
             rows.add(new Row("prefix_lstsq", "pred f32 vs f64 reference", sh, relErr(p32, ref), 1e-4));
         }
+    }
+
+    /**
+     * The baselines on native ops against their references (Accelerated.reference): the GD-trained ReLU nets (100 Adam
+     * steps in float32; only the order of sums differs, which Adam can amplify to about 1e-4 of the scale) and
+     * XGBoost (identical trees expected; 1e-5 leaves room for float32 rounding of the leaf sums).
+     */
+    private static void checkAccelerated(List<Row> rows, long b, long n, long d) {
+        String sh = "(" + b + "," + n + "," + d + ")";
+        PromptBatch batch = new PromptBatch(randn(ScalarType.Float, b, n, d), randn(ScalarType.Float, b, n), Map.of(),
+                (int) d);
+        ReluNetGD net = ReluNetGD.garg(7);
+        rows.add(new Row("relu_net", "GD nets pred f32 vs tensor ops + Adam", sh,
+                relErr(net.predict(batch), net.reference().predict(batch)), 2e-3));
+        XGBoostBaseline xgb = new XGBoostBaseline(0);
+        rows.add(new Row("boosted_trees", "XGBoost pred vs XGBoost4J", sh,
+                relErr(xgb.predict(batch), xgb.reference().predict(batch)), 1e-5));
     }
 
     private static void checkPrefixBaselines(List<Row> rows, long[] shape) {
