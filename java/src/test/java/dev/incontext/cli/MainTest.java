@@ -44,7 +44,8 @@ class MainTest {
         StringWriter out = new StringWriter();
         int rc = Main.execute(new PrintWriter(out), null, "ops-check", "--seed", "11");
         assertEquals(0, rc, out.toString());
-        for (String op : new String[] {"attention", "prefix_lstsq", "prefix_avg", "prefix_knn", "relu_net", "boosted_trees"}) {
+        for (String op : new String[] {"attention", "prefix_lstsq", "prefix_avg", "prefix_knn", "relu_net",
+            "boosted_trees"}) {
             assertTrue(out.toString().contains("\n" + op + " "), op + " missing from:\n" + out);
         }
         assertTrue(out.toString().contains("all within tolerance"), out.toString());
