@@ -81,10 +81,14 @@ class BadInputTest {
     }
 
     @Test
-    void float16OnCpu() {
+    void unsupportedDtypesOnCpu() {
+        // float16 and bfloat16 are taken (widened to float32, see MixedPrecisionOpsTest); integers are not, and the
+        // dtypes must match.
+        Tensor i = q.to(ScalarType.Int);
+        expect("argument 'q' must have dtype Float or Double on cpu; got Int", () -> Ops.attention(i, i, i, false));
         Tensor h = q.to(ScalarType.Half);
-        expect("argument 'q' must have dtype Float or Double on cpu; got Half", () -> Ops.attention(h, h, h, false));
         expect("argument 'k' must have the dtype and device of 'q'", () -> Ops.attention(q, h, q, false));
+        expect("argument 'k' must have the dtype and device of 'q'", () -> Ops.attention(h, q, h, false));
     }
 
     @Test
