@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <torch/torch.h>
 
+#include "cpu_isa.h"
 #include "incontext/ops.h"
 #include "relu_net/relu_net.h"
 #include "testing.h"
@@ -94,14 +95,9 @@ int main(int argc, char** argv) {
               std::getenv("INCONTEXT_CPU_ISA") ? std::getenv("INCONTEXT_CPU_ISA") : "unset");
   if (const char* want = std::getenv("INCONTEXT_CPU_ISA")) {
     const std::string w = want;
-    bool can = w == "portable";
-#if defined(__x86_64__)
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (w == "avx2") can = avx2;
-    if (w == "avx512")
-      can = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-            __builtin_cpu_supports("avx512dq");
-#endif
+    const incontext::cpu::Isa has = incontext::cpu::supported(/*need_bw=*/false);
+    const bool can = w == "portable" || (w == "avx2" && has != incontext::cpu::Isa::portable) ||
+                     (w == "avx512" && has == incontext::cpu::Isa::avx512);
     if (!can) {
       std::printf("this CPU cannot run the %s build of the kernel: the whole run is skipped\n", want);
       return incontext::testing::kSkipReturnCode;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "attention/attention.h"
+#include "cpu_isa.h"
 
 #define INCONTEXT_FAST_ISA portable
 #include "attention/attention_cpu_fast_impl.h"
@@ -41,21 +42,13 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
 #endif
 
 namespace {
-enum class Isa { portable, avx2, avx512 };
+using cpu::Isa;
 
-// The widest build the CPU runs, capped by INCONTEXT_CPU_ISA=portable|avx2 (avx512 caps nothing): how tests run every
-// build on one machine, and how a user checks that a result does not depend on the instruction set.
+// The widest build the CPU runs (AVX-512 with BW), capped by INCONTEXT_CPU_ISA (cpu_isa.h); portable when the AVX2
+// and AVX-512 compilations are not built.
 Isa detect() {
-#if defined(INCONTEXT_HAVE_AVX2_KERNEL) && (defined(__x86_64__) || defined(__i386__))
-  Isa best = Isa::portable;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Isa::avx2;
-  if (best == Isa::avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
-    best = Isa::avx512;
-  const char* cap = std::getenv("INCONTEXT_CPU_ISA");
-  if (cap != nullptr && std::strcmp(cap, "portable") == 0) best = Isa::portable;
-  if (cap != nullptr && std::strcmp(cap, "avx2") == 0 && best == Isa::avx512) best = Isa::avx2;
-  return best;
+#if defined(INCONTEXT_HAVE_AVX2_KERNEL)
+  return cpu::widest(/*need_bw=*/true);
 #else
   return Isa::portable;
 #endif

@@ -35,6 +35,7 @@
 #include <new>
 #include <vector>
 
+#include "cpu_isa.h"
 #include "prefix_lstsq/prefix_lstsq.h"
 
 namespace incontext::lstsq {
@@ -396,15 +397,12 @@ __attribute__((flatten)) void run_group_generic(const FwdParams<T>& p, const int
 }
 
 FastIsa detect_isa() {
-  FastIsa best = FastIsa::portable;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = FastIsa::avx2;
-  if (best == FastIsa::avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq"))
-    best = FastIsa::avx512;
-  const char* cap = std::getenv("INCONTEXT_CPU_ISA");
-  if (cap != nullptr && std::strcmp(cap, "portable") == 0) best = FastIsa::portable;
-  if (cap != nullptr && std::strcmp(cap, "avx2") == 0 && best == FastIsa::avx512) best = FastIsa::avx2;
-  return best;
+  switch (cpu::widest(/*need_bw=*/false)) {
+    case cpu::Isa::avx512: return FastIsa::avx512;
+    case cpu::Isa::avx2: return FastIsa::avx2;
+    case cpu::Isa::portable: return FastIsa::portable;
+  }
+  return FastIsa::portable;
 }
 
 }  // namespace

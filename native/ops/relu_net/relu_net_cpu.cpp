@@ -9,9 +9,9 @@
 // INCONTEXT_CPU_ISA=portable|avx2 caps the choice, as for the other kernels.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
+#include "cpu_isa.h"
 #include "relu_net/relu_net.h"
 
 namespace incontext::relunet {
@@ -195,26 +195,10 @@ __attribute__((target("avx2,fma"), flatten)) void run_avx2(const Params& p, int6
 
 __attribute__((flatten)) void run_portable(const Params& p, int64_t b, int64_t e, float* s) { run<V4>(p, b, e, s); }
 
-enum class Isa { portable, avx2, avx512 };
-
-Isa detect() {
-#if defined(__x86_64__) || defined(__i386__)
-  Isa best = Isa::portable;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Isa::avx2;
-  if (best == Isa::avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq"))
-    best = Isa::avx512;
-  const char* cap = std::getenv("INCONTEXT_CPU_ISA");
-  if (cap != nullptr && std::strcmp(cap, "portable") == 0) best = Isa::portable;
-  if (cap != nullptr && std::strcmp(cap, "avx2") == 0 && best == Isa::avx512) best = Isa::avx2;
-  return best;
-#else
-  return Isa::portable;
-#endif
-}
+using cpu::Isa;
 
 Isa isa() {
-  static const Isa chosen = detect();
+  static const Isa chosen = cpu::widest(/*need_bw=*/false);
   return chosen;
 }
 
