@@ -3,8 +3,6 @@ package dev.incontext.eval;
 import dev.incontext.config.RunConfig.Precision;
 import dev.incontext.model.Predictor;
 import dev.incontext.ops.Autocast;
-import dev.incontext.tasks.PromptBatch;
-import org.bytedeco.pytorch.Tensor;
 
 /** A predictor's forward passes in the evaluation's precision ({@code eval.precision}). */
 public final class MixedPrecision {
@@ -18,18 +16,10 @@ public final class MixedPrecision {
         if (precision != Precision.BF16 || !Autocast.bf16Available(device)) {
             return p;
         }
-        return new Predictor() {
-            @Override
-            public Tensor predict(PromptBatch batch, Tensor queries) {
-                try (Autocast scope = Autocast.bf16(device)) {
-                    return p.predict(batch, queries).to(batch.ys().scalar_type());
-                }
+        return Predictor.of(p.name(), (batch, queries) -> {
+            try (Autocast scope = Autocast.bf16(device)) {
+                return p.predict(batch, queries).to(batch.ys().scalar_type());
             }
-
-            @Override
-            public String name() {
-                return p.name();
-            }
-        };
+        });
     }
 }

@@ -1,6 +1,7 @@
 package dev.incontext.model;
 
 import dev.incontext.tasks.PromptBatch;
+import java.util.function.BiFunction;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -25,4 +26,19 @@ public interface Predictor {
 
     /** A short name for tables and plots, e.g. "Transformer", "Least squares", "3-NN". */
     String name();
+
+    /** A predictor named {@code name} that predicts with {@code predict} (batch, queries or null). */
+    static Predictor of(String name, BiFunction<PromptBatch, Tensor, Tensor> predict) {
+        return new Predictor() {
+            @Override
+            public Tensor predict(PromptBatch batch, Tensor queries) {
+                return predict.apply(batch, queries);
+            }
+
+            @Override
+            public String name() {
+                return name;
+            }
+        };
+    }
 }

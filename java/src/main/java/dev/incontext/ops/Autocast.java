@@ -38,14 +38,21 @@ public final class Autocast implements AutoCloseable {
 
     /** A bfloat16 autocast scope for the forward passes on {@code device} ("cpu", "cuda", "cuda:1"). */
     public static Autocast bf16(String device) {
-        return new Autocast(device.toLowerCase(Locale.ROOT).startsWith("cuda") ? torch.DeviceType.CUDA
-                : torch.DeviceType.CPU);
+        return new Autocast(type(device));
     }
 
     /** Whether autocast is on for {@code device} on this thread. */
     public static boolean active(String device) {
-        return torch.is_autocast_enabled(device.toLowerCase(Locale.ROOT).startsWith("cuda") ? torch.DeviceType.CUDA
-                : torch.DeviceType.CPU);
+        return torch.is_autocast_enabled(type(device));
+    }
+
+    /** The autocast device type of a config's device name ("cpu", "cuda", "cuda:1"). */
+    private static torch.DeviceType type(String device) {
+        return isCuda(device) ? torch.DeviceType.CUDA : torch.DeviceType.CPU;
+    }
+
+    private static boolean isCuda(String device) {
+        return device.toLowerCase(Locale.ROOT).startsWith("cuda");
     }
 
     @Override
@@ -72,7 +79,7 @@ public final class Autocast implements AutoCloseable {
      * does not, and the first such call in a process prints a notice saying the run uses float32.
      */
     public static boolean bf16Available(String device) {
-        if (device.toLowerCase(Locale.ROOT).startsWith("cuda") || cpuHasBf16()) {
+        if (isCuda(device) || cpuHasBf16()) {
             return true;
         }
         if (NOTICE.compareAndSet(false, true)) {

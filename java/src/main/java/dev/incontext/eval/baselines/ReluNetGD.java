@@ -72,18 +72,8 @@ public record ReluNetGD(int hidden, double lr, int steps, int batchSize, long se
     /** The same nets trained with libtorch's tensor ops, autograd and Adam on any device ({@link Kernel#TENSOR_OPS}). */
     @Override
     public Predictor reference() {
-        ReluNetGD self = this;
-        return new Predictor() {
-            @Override
-            public Tensor predict(PromptBatch batch, Tensor queries) {
-                return self.train(batch, queries, Kernel.TENSOR_OPS).predictions();
-            }
-
-            @Override
-            public String name() {
-                return self.name() + ", tensor ops";
-            }
-        };
+        return Predictor.of(name() + ", tensor ops", (batch, queries) -> train(batch, queries, Kernel.TENSOR_OPS)
+                .predictions());
     }
 
     /**

@@ -60,18 +60,7 @@ public record XGBoostBaseline(long seed) implements Accelerated {
     /** XGBoost4J itself: one booster of {@link #PARAMS} per prefix. */
     @Override
     public Predictor reference() {
-        long s = seed;
-        return new Predictor() {
-            @Override
-            public Tensor predict(PromptBatch batch, Tensor queries) {
-                return predictWithXGBoost(batch, queries, s);
-            }
-
-            @Override
-            public String name() {
-                return "XGBoost, XGBoost4J";
-            }
-        };
+        return Predictor.of("XGBoost, XGBoost4J", (batch, queries) -> predictWithXGBoost(batch, queries, seed));
     }
 
     static Tensor predictWithXGBoost(PromptBatch batch, Tensor queries, long seed) {
