@@ -45,9 +45,14 @@ class VonOswaldGdTest {
                 new VonOswaldGd.Point(4000, 3e-4, 0.9997, closed + 0.001, closed + 0.015, 0.01)));
         assertTrue(good.stream().allMatch(x -> x.verdict() == Claim.Verdict.AGREE), good.toString());
         List<Claim> bad = VonOswaldGd.claims(c, new double[] {1e-6, 2e-13, 5e-15}, List.of(start,
-                new VonOswaldGd.Point(4000, 3e-3, 0.9997, closed, closed + 0.025, 0.01)));
+                new VonOswaldGd.Point(4000, 3e-3, 0.9997, closed, closed + 0.03, 0.01)));
         assertEquals(List.of(Claim.Verdict.DISAGREE, Claim.Verdict.AGREE, Claim.Verdict.DISAGREE,
                 Claim.Verdict.DISAGREE), bad.stream().map(Claim::verdict).toList());
+        // The interval is 99%: 2.5 standard errors from the closed form agrees, 2.6 does not.
+        assertEquals(Claim.Verdict.AGREE, VonOswaldGd.claims(c, new double[3], List.of(start,
+                new VonOswaldGd.Point(4000, 0, 1, closed, closed - 0.025, 0.01))).get(3).verdict());
+        assertEquals(Claim.Verdict.DISAGREE, VonOswaldGd.claims(c, new double[3], List.of(start,
+                new VonOswaldGd.Point(4000, 0, 1, closed, closed + 0.026, 0.01))).get(3).verdict());
     }
 
     @Test
