@@ -45,32 +45,9 @@ int main(int argc, char** argv) {
   Suite suite(argc, argv);
   // The fast CPU kernel runs the widest build this CPU has (INCONTEXT_CPU_ISA caps it: ctest runs this binary once
   // per build, see CMakeLists.txt); a build the CPU cannot run is reported as skipped.
-  std::printf("fast CPU kernel build in use: %s (INCONTEXT_CPU_ISA=%s)\n", incontext::attn::fast_isa_name(),
-              std::getenv("INCONTEXT_CPU_ISA") ? std::getenv("INCONTEXT_CPU_ISA") : "unset");
-  // A run capped to a build (INCONTEXT_CPU_ISA) tests that build or nothing: on a CPU that cannot run it the whole
-  // run reports Skipped to ctest (not a pass that quietly tested another build), and otherwise the build in use must
-  // be the one asked for.
-  if (const char* want = std::getenv("INCONTEXT_CPU_ISA")) {
-    const std::string w = want;
-    bool can = w == "portable";
-#if defined(__x86_64__)
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-    if (w == "avx2") can = avx2;
-    if (w == "avx512") can = avx512;
-#endif
-    if (!can) {
-      std::printf("this CPU cannot run the %s build of the fast kernel: the whole run is skipped\n", want);
-      return incontext::testing::kSkipReturnCode;
-    }
-    const std::string expected = w == "avx2" ? "avx2+fma" : w;
-    suite.run("the fast CPU kernel runs the build asked for (" + w + ")", [&] {
-      const bool ok = expected == incontext::attn::fast_isa_name();
-      if (!ok) std::printf("  asked for %s, running %s\n", expected.c_str(), incontext::attn::fast_isa_name());
-      return ok;
-    });
-  }
+  if (const int rc = incontext::testing::check_isa_build(suite, "fast CPU attention kernel",
+                                                          incontext::attn::fast_isa_name(), /*need_bw=*/true))
+    return rc;
 #if defined(__x86_64__)
   if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")))

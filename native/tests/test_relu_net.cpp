@@ -91,23 +91,9 @@ int main(int argc, char** argv) {
   std::printf("test_relu_net: seed %llu (set INCONTEXT_SEED to repeat)\n", (unsigned long long)seed);
   at::manual_seed(seed);
   Suite suite(argc, argv);
-  std::printf("ReLU-net kernel build in use: %s (INCONTEXT_CPU_ISA=%s)\n", incontext::relunet::isa_name(),
-              std::getenv("INCONTEXT_CPU_ISA") ? std::getenv("INCONTEXT_CPU_ISA") : "unset");
-  if (const char* want = std::getenv("INCONTEXT_CPU_ISA")) {
-    const std::string w = want;
-    const incontext::cpu::Isa has = incontext::cpu::supported(/*need_bw=*/false);
-    const bool can = w == "portable" || (w == "avx2" && has != incontext::cpu::Isa::portable) ||
-                     (w == "avx512" && has == incontext::cpu::Isa::avx512);
-    if (!can) {
-      std::printf("this CPU cannot run the %s build of the kernel: the whole run is skipped\n", want);
-      return incontext::testing::kSkipReturnCode;
-    }
-    suite.run("the kernel runs the build asked for (" + w + ")", [&] {
-      const bool ok = w == incontext::relunet::isa_name();
-      if (!ok) std::printf("  asked for %s, running %s\n", want, incontext::relunet::isa_name());
-      return ok;
-    });
-  }
+  if (const int rc = incontext::testing::check_isa_build(suite, "ReLU-net kernel", incontext::relunet::isa_name(),
+                                                          /*need_bw=*/false))
+    return rc;
 
   // eps = 1 makes Adam's update smooth in the gradient, so float32 and float64 stay comparable over many steps (with
   // eps = 1e-8 a gradient near 0 turns into a full +-lr step whose sign rounding decides); it still exercises the

@@ -16,6 +16,8 @@
 
 #include <ATen/ATen.h>
 
+#include "cpu_isa.h"
+
 namespace incontext::testing {
 
 inline uint64_t seed_from_env() {
@@ -128,6 +130,31 @@ inline double rel_err(const at::Tensor& got, const at::Tensor& ref) {
   const at::Tensor g = got.detach().to(at::kDouble).cpu();
   const double denom = std::max(r.abs().max().item<double>(), 1e-300);
   return (g - r).abs().max().item<double>() / denom;
+}
+
+// A kernel test run capped to a build (INCONTEXT_CPU_ISA=portable|avx2|avx512; ctest runs each kernel test once per
+// build) tests that build or nothing: on a CPU that cannot run it, the whole run is to report Skipped (the return
+// value is kSkipReturnCode; not a pass that quietly tested another build); otherwise a case checks that `running`
+// (the kernel's own name for its build, e.g. "avx2+fma" for "avx2") is the one asked for. Returns 0 to go on.
+inline int check_isa_build(Suite& suite, const char* kernel, const char* running, bool need_bw) {
+  const char* want = std::getenv("INCONTEXT_CPU_ISA");
+  std::printf("%s build in use: %s (INCONTEXT_CPU_ISA=%s)\n", kernel, running, want ? want : "unset");
+  if (want == nullptr) return 0;
+  const std::string w = want;
+  const cpu::Isa has = cpu::supported(need_bw);
+  const bool can = w == "portable" || (w == "avx2" && has != cpu::Isa::portable) ||
+                   (w == "avx512" && has == cpu::Isa::avx512);
+  if (!can) {
+    std::printf("this CPU cannot run the %s build of the %s: the whole run is skipped\n", want, kernel);
+    return kSkipReturnCode;
+  }
+  const std::string got = running;
+  suite.run(std::string("the ") + kernel + " runs the build asked for (" + w + ")", [&] {
+    const bool ok = got == w || got == w + "+fma";
+    if (!ok) std::printf("  asked for %s, running %s\n", want, running);
+    return ok;
+  });
+  return 0;
 }
 
 }  // namespace incontext::testing

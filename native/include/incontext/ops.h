@@ -27,6 +27,15 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
                                std::optional<double> scale = std::nullopt);
 
+// GELU with the tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): torch.gelu(x, "tanh") to float32
+// rounding. CPU float32: one fused pass forward and one backward (gelu/gelu.h: the sigmoid form, a polynomial
+// exponential, no libm); other dtypes and devices: libtorch's gelu with its autograd. Any shape; differentiable in x
+// (twice, through libtorch's formula). NaN propagates, as in libtorch.
+at::Tensor gelu_tanh(const at::Tensor& x);
+
+// libtorch's gelu(x, "tanh"): the specification gelu_tanh is tested against.
+at::Tensor gelu_tanh_reference(const at::Tensor& x);
+
 // All-prefix least squares. For every prompt b and every k = 0..n-1, the prediction at the query q[b, k] of the
 // least-squares fit to the first k points (x[b, :k], y[b, :k]); 0 at k = 0.
 //   x: (B, n, d), y: (B, n), float32 or float64, same dtype and device (CPU or CUDA).

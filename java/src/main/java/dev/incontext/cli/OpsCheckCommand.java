@@ -9,6 +9,7 @@ import dev.incontext.ops.Blas;
 import dev.incontext.ops.LibtorchReference;
 import dev.incontext.ops.Ops;
 import dev.incontext.tasks.PromptBatch;
+import dev.incontext.util.Tensors;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,7 @@ import picocli.CommandLine.Spec;
 
 /** Runs every op on fresh random inputs and prints its error against the references. */
 @Command(name = "ops-check", mixinStandardHelpOptions = true,
-        description = {"Run each native op (attention, prefix_lstsq, prefix_averaging, prefix_knn, relu_net, prefix_boosted_trees) on random inputs and print its",
+        description = {"Run each native op (attention, gelu_tanh, prefix_lstsq, prefix_averaging, prefix_knn, relu_net, prefix_boosted_trees) on random inputs and print its",
             "relative error (max |err| / max |ref|) against the references: libtorch compositions in float64, the naive float64 kernels,",
             "the GD-trained ReLU nets on tensor ops and XGBoost4J itself.",
             "Exits 1 if any error exceeds its tolerance."})
@@ -57,6 +58,7 @@ final class OpsCheckCommand implements Callable<Integer> {
         try (PointerScope scope = new PointerScope()) {
             checkAttention(rows, new long[] {2, 4, 41, 32}, true);
             checkAttention(rows, new long[] {1, 2, 97, 59}, false);
+            checkGelu(rows, new long[] {4, 82, 256});
             checkPrefixLstsq(rows, new long[] {4, 41, 20}, 0.0);
             checkPrefixLstsq(rows, new long[] {4, 11, 20}, 0.0);
             checkPrefixLstsq(rows, new long[] {4, 21, 8}, 0.5);
@@ -121,6 +123,16 @@ final class OpsCheckCommand implements Callable<Integer> {
             rows.add(new Row("attention", names[i] + " f32 vs naive f64 reference", sh,
                     relErr(op32.get(i), ref64.get(i)), 1e-5));
         }
+    }
+
+    /** The fused float32 GELU and its gradient against libtorch's gelu(x, "tanh") in float64 (float32 rounding). */
+    private static void checkGelu(List<Row> rows, long[] shape) {
+        Tensor x = Tensors.scalarMul(randn(ScalarType.Double, shape), 3.0);
+        Tensor g = randn(ScalarType.Double, shape);
+        List<Tensor> lib = valueAndGrads(t -> torch.gelu(t[0], "tanh"), g, x);
+        List<Tensor> op32 = valueAndGrads(t -> Ops.geluTanh(t[0]), g.to(ScalarType.Float), x.to(ScalarType.Float));
+        rows.add(new Row("gelu_tanh", "out f32 vs libtorch f64", shape(shape), relErr(op32.get(0), lib.get(0)), 1e-6));
+        rows.add(new Row("gelu_tanh", "dx f32 vs libtorch f64", shape(shape), relErr(op32.get(1), lib.get(1)), 1e-6));
     }
 
     private static void checkPrefixLstsq(List<Row> rows, long[] shape, double lambda) {

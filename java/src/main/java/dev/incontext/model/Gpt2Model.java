@@ -249,7 +249,7 @@ public final class Gpt2Model extends InContextModel {
 
     private Tensor mlp(Tensor h, Block k) {
         Tensor m = layerNorm(h, k.ln2W, k.ln2B);
-        Tensor fc = torch.gelu(torch.linear(m, k.fcW, new TensorOptional(k.fcB)), "tanh");
+        Tensor fc = Ops.geluTanh(torch.linear(m, k.fcW, new TensorOptional(k.fcB)));
         return torch.linear(fc, k.outW, new TensorOptional(k.outB));
     }
 

@@ -158,7 +158,7 @@ public final class RopeDecoder implements TrainableModel {
             Tensor fc = torch.linear(m, k.fcW);
             Tensor act = switch (config.activation()) {
                 case RELU -> torch.relu(fc);
-                case GELU -> torch.gelu(fc, "tanh");
+                case GELU -> Ops.geluTanh(fc);
                 case SWIGLU -> torch.silu(fc).mul(torch.linear(m, k.gateW));
             };
             h = h.add(torch.linear(act, k.projW));

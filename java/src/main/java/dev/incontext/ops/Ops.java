@@ -50,6 +50,22 @@ public final class Ops {
     }
 
     /**
+     * GELU with the tanh approximation, {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}: libtorch's
+     * {@code gelu(x, "tanh")} to float32 rounding. CPU float32 runs one fused pass forward and one backward (about 3x
+     * libtorch's kernels); other dtypes and devices run libtorch's gelu. Any shape; differentiable in x.
+     */
+    public static Tensor geluTanh(Tensor x) {
+        Objects.requireNonNull(x, "x");
+        return op("gelu_tanh", "", x);
+    }
+
+    /** libtorch's {@code gelu(x, "tanh")}: the specification {@link #geluTanh} is tested against. */
+    public static Tensor geluTanhReference(Tensor x) {
+        Objects.requireNonNull(x, "x");
+        return op("gelu_tanh_reference", "", x);
+    }
+
+    /**
      * Rotary position embedding of x (B, H, T, D), D even, by the tables cos and sin (T, D) in the interleaved-pairs
      * convention ({@link dev.incontext.model.RopeDecoder#ropeTables}): x cos + rot(x) sin, rot pairing
      * (x_2j, x_2j+1) to (-x_2j+1, x_2j). One fused pass on the CPU; differentiable in x. x may be a strided view.

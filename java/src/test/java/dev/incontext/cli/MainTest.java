@@ -44,7 +44,7 @@ class MainTest {
         StringWriter out = new StringWriter();
         int rc = Main.execute(new PrintWriter(out), null, "ops-check", "--seed", "11");
         assertEquals(0, rc, out.toString());
-        for (String op : new String[] {"attention", "prefix_lstsq", "prefix_avg", "prefix_knn", "relu_net",
+        for (String op : new String[] {"attention", "gelu_tanh", "prefix_lstsq", "prefix_avg", "prefix_knn", "relu_net",
             "boosted_trees"}) {
             assertTrue(out.toString().contains("\n" + op + " "), op + " missing from:\n" + out);
         }

@@ -89,6 +89,7 @@ class BadInputTest {
         Tensor h = q.to(ScalarType.Half);
         expect("argument 'k' must have the dtype and device of 'q'", () -> Ops.attention(q, h, q, false));
         expect("argument 'k' must have the dtype and device of 'q'", () -> Ops.attention(h, q, h, false));
+        expect("incontext.gelu_tanh: argument 'x' must be a floating-point tensor; got Int", () -> Ops.geluTanh(i));
     }
 
     @Test

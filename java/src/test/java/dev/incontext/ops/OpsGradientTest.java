@@ -13,6 +13,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -39,12 +40,12 @@ class OpsGradientTest {
         scope.close();
     }
 
-    /** Runs f on (input, linear(z)) and returns [leaf grad, weight grad, output]. */
+    /** Runs f on (input, linear(z)) in z's dtype and returns [leaf grad, weight grad, output]. */
     private static Tensor[] gradients(java.util.function.BiFunction<Tensor, Tensor, Tensor> f, Tensor leafInit,
             Tensor z, Tensor upstream, Tensor weightInit) {
         Tensor leaf = leafInit.detach().clone().requires_grad_(true);
         LinearImpl linear = new LinearImpl(z.size(-1), z.size(-1));
-        linear.to(ScalarType.Double, false);
+        linear.to(z.scalar_type(), false);
         try (NoGradGuard noGrad = new NoGradGuard()) {
             linear.weight().copy_(weightInit);
             linear.bias().zero_();  // both runs must see the same module
@@ -70,6 +71,29 @@ class OpsGradientTest {
         assertTrue(relErr(ours[0], lib[0]) <= TOL, "leaf gradient dq: " + relErr(ours[0], lib[0]));
         assertTrue(relErr(ours[1], lib[1]) <= TOL, "parameter gradient via dk: " + relErr(ours[1], lib[1]));
         assertTrue(Tensors.allFinite(ours[1]) && ours[1].abs().sum().item_double() > 0, "parameter gradient is zero");
+    }
+
+    /**
+     * The fused float32 GELU against libtorch's {@code gelu(x, "tanh")} in float32, through a linear layer: value and
+     * gradients to a leaf and a parameter agree to float32 rounding (2e-6 of scale; the native test bounds each element
+     * against float64); in float64 the op is libtorch's gelu, so to {@link #TOL}.
+     */
+    @Test
+    void geluTanhGradientsReachLeafAndParameter() {
+        for (ScalarType dtype : new ScalarType[] {ScalarType.Float, ScalarType.Double}) {
+            Tensor x = Tensors.scalarMul(randn(dtype, 3, 41, 64), 2.0);
+            Tensor z = randn(dtype, 3, 41, 64);
+            Tensor g = randn(dtype, 3, 41, 64);
+            Tensor w = Tensors.scalarMul(randn(dtype, 64, 64), 0.3);
+            Tensor[] ours = gradients((leaf, h) -> Ops.geluTanh(leaf.add(h)), x, z, g, w);
+            Tensor[] lib = gradients((leaf, h) -> torch.gelu(leaf.add(h), "tanh"), x, z, g, w);
+            double tol = dtype == ScalarType.Float ? 2e-6 : TOL;
+            for (int i = 0; i < 3; i++) {
+                assertTrue(relErr(ours[i], lib[i]) <= tol, dtype + " " + new String[] {"leaf gradient",
+                        "parameter gradient", "forward"}[i] + ": " + relErr(ours[i], lib[i]));
+            }
+            assertTrue(ours[1].abs().sum().item_double() > 0, "parameter gradient is zero");
+        }
     }
 
     /** Prompts whose worst prefix is conditioned worse than this are redrawn (see below). */
