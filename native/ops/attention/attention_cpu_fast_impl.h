@@ -134,13 +134,23 @@ inline void mm_rows(int64_t rows, const T* A, int64_t lda, const T* B, int64_t l
   }
 }
 
-// C (rows x ncol) += A^T B with A stored K x rows (row stride lda): the dK/dV updates, rows taken 4 at a time.
+// C (rows x ncol) += A^T B with A stored K x rows (row stride lda): the dK/dV updates, rows taken kRows at a time.
+// With first_query >= 0 (causal), output row r (key r) takes only k >= r - first_query (queries first_query + k at or
+// after the key): A is zero before that, so each row block skips the masked part of the tile's triangle instead of
+// adding zeros (same sums, same order for the rest).
 template <class T>
 inline void mm_t_all_rows(int64_t rows, const T* A, int64_t lda, const T* B, int64_t ldb, int64_t K, T* C, int64_t ldc,
-                          int64_t ncol) {
+                          int64_t ncol, int64_t first_query) {
+  auto skip = [&](int64_t r) { return first_query < 0 || r <= first_query ? 0 : min64(K, r - first_query); };
   int64_t r = 0;
-  for (; r + kRows <= rows; r += kRows) mm<T, kRows, true>(A + r, lda, B, ldb, K, C + r * ldc, ldc, ncol, true);
-  for (; r < rows; ++r) mm<T, 1, true>(A + r, lda, B, ldb, K, C + r * ldc, ldc, ncol, true);
+  for (; r + kRows <= rows; r += kRows) {
+    const int64_t s = skip(r);
+    if (s < K) mm<T, kRows, true>(A + s * lda + r, lda, B + s * ldb, ldb, K - s, C + r * ldc, ldc, ncol, true);
+  }
+  for (; r < rows; ++r) {
+    const int64_t s = skip(r);
+    if (s < K) mm<T, 1, true>(A + s * lda + r, lda, B + s * ldb, ldb, K - s, C + r * ldc, ldc, ncol, true);
+  }
 }
 
 // exp on 8 floats: Cephes expf (range reduction by ln 2 in two parts, degree-6 polynomial, 2^n by exponent bits),
@@ -447,8 +457,9 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
           for (int64_t d = 0; d < D; ++d) dq[r * D + d] = dQb[r * Dp + d];
       }
       // dV[j] += sum_i P[i, j] dO[i] and dK[j] += sum_i dS[i, j] Q[i] over the tile's queries i, keys j < ncol_tile.
-      mm_t_all_rows(ncol_tile, P, Tp, dOp + t0 * Dp, Dp, rows, dVa, Dp, Dp);
-      mm_t_all_rows(ncol_tile, dS, Tp, Qp + t0 * Dp, Dp, rows, dKa, Dp, Dp);
+      const int64_t first = p.causal ? t0 : -1;
+      mm_t_all_rows(ncol_tile, P, Tp, dOp + t0 * Dp, Dp, rows, dVa, Dp, Dp, first);
+      mm_t_all_rows(ncol_tile, dS, Tp, Qp + t0 * Dp, Dp, rows, dKa, Dp, Dp, first);
     }
     for (int64_t j = 0; j < T_; ++j)
       for (int64_t d = 0; d < D; ++d) {
