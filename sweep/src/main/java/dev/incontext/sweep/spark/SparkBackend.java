@@ -12,8 +12,10 @@ import java.io.File;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
@@ -62,8 +64,8 @@ public final class SparkBackend implements SweepBackend {
         try {
             sc.setLogLevel(System.getenv().getOrDefault("INCONTEXT_SPARK_LOG_LEVEL", "WARN"));
             int parallelism = slots > 0 ? Math.min(slots, cells.size()) : Math.max(1, sc.defaultParallelism());
-            listener.onNotice(String.format(Locale.ROOT, "Spark %s, master %s: %d cells, %d torch/OpenBLAS threads each",
-                    sc.version(), master, cells.size(), threads));
+            listener.onNotice(String.format(Locale.ROOT, "Spark %s, master %s: %d cells, %s", sc.version(), master,
+                    cells.size(), threadsNotice(plan, threads)));
             listener.onStart(cells.size(), parallelism);
             sc.sc().addSparkListener(new SparkListener() {
                 @Override
@@ -127,5 +129,25 @@ public final class SparkBackend implements SweepBackend {
     /** The class path entries of this JVM (for tests that start cluster processes from the Maven class path). */
     static List<String> classPath() {
         return List.of(System.getProperty("java.class.path").split(File.pathSeparator));
+    }
+
+    /** What each cell runs on: a config's training.threads wins over the backend's share (RankTask, CellRunner). */
+    static String threadsNotice(SweepPlan plan, int share) {
+        TreeSet<Integer> set = new TreeSet<>();
+        boolean unset = false;
+        for (Cell c : plan.cells()) {
+            int t = plan.cellConfig(c).training().threads();
+            if (t > 0) {
+                set.add(t);
+            } else {
+                unset = true;
+            }
+        }
+        if (set.isEmpty()) {
+            return String.format(Locale.ROOT, "%d torch/OpenBLAS threads each", share);
+        }
+        String fixed = "torch threads as the cells' configs set them (" + set.stream().map(String::valueOf)
+                .collect(Collectors.joining(", ")) + ")";
+        return unset ? fixed + String.format(Locale.ROOT, ", %d each for the others", share) : fixed;
     }
 }

@@ -119,6 +119,18 @@ class SparkSweepTest {
      * --fail-fast: the first cell fails at once (a bad value), the sweep is cancelled, the long cell running beside it
      * stops between two steps (interrupted, resumable) and the cells after it never start.
      */
+    /** The start notice names the threads the cells will run on: a config's training.threads wins over the share. */
+    @Test
+    void threadsNoticeSaysWhatTheCellsRunOn(@TempDir Path dir) {
+        Path out = dir.resolve("sweep");
+        assertEquals("2 torch/OpenBLAS threads each", SparkBackend.threadsNotice(SweepPlan.of(grid(out,
+                "training.threads=0", "training.learning_rate=0.001,0.003")), 2));
+        assertEquals("torch threads as the cells' configs set them (1)", SparkBackend.threadsNotice(SweepPlan.of(
+                grid(out, "training.learning_rate=0.001,0.003")), 2));   // TINY sets training.threads=1
+        assertEquals("torch threads as the cells' configs set them (1), 2 each for the others",
+                SparkBackend.threadsNotice(SweepPlan.of(grid(out, "training.threads=0,1")), 2));
+    }
+
     @Test
     void failFastStopsTheSweepAtTheFirstFailure(@TempDir Path dir) throws Exception {
         SweepSpec spec = SweepSpec.load("demo", concat(TINY, "training.steps=20000", "training.save_every=0",
