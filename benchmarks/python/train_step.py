@@ -13,6 +13,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+# The MLP's activation: libtorch's tanh-GELU, or the project's gelu_tanh op with --gelu-op (an A/B of that op alone).
+GELU = [lambda t: F.gelu(t, approximate="tanh")]
 PRESETS = {"standard": (12, 8, 256), "small": (6, 4, 128), "tiny": (3, 2, 64)}
 
 
@@ -51,7 +53,7 @@ class Gpt2(torch.nn.Module):
             att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             h = h + F.linear(att.transpose(1, 2).reshape(b, length, self.width), pw, pb)
             m = F.layer_norm(h, (self.width,), l2w, l2b)
-            h = h + F.linear(F.gelu(F.linear(m, fw, fb), approximate="tanh"), ow, ob)
+            h = h + F.linear(GELU[0](F.linear(m, fw, fb)), ow, ob)
         h = F.layer_norm(h, (self.width,), self.ln_f_w, self.ln_f_b)
         return F.linear(h, self.read_out_w, self.read_out_b).squeeze(2)[:, ::2]
 
@@ -67,7 +69,12 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--precision", default="float32", choices=["float32", "bf16"],
                     help="bf16: the forward pass under torch.autocast('cpu', bfloat16), loss in float32")
+    ap.add_argument("--gelu-op", metavar="LIBRARY",
+                    help="use the project's gelu_tanh op from this library (build/native/libincontext_ops.so)")
     a = ap.parse_args()
+    if a.gelu_op:
+        torch.ops.load_library(a.gelu_op)
+        GELU[0] = torch.ops.incontext.gelu_tanh
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -90,7 +97,9 @@ def main():
         if i >= a.warmup:
             times.append((time.perf_counter() - t0) * 1e3)
     params = sum(p.numel() for p in model.parameters())
-    print(f"python preset={a.preset} precision={a.precision} threads={torch.get_num_threads()} batch={a.batch} "
+    gelu = "incontext" if a.gelu_op else "torch"
+    print(f"python preset={a.preset} precision={a.precision} gelu={gelu} threads={torch.get_num_threads()} "
+          f"batch={a.batch} "
           f"points={a.points} "
           f"dims={a.dims} params={params} median_ms={statistics.median(times):.2f} min_ms={min(times):.2f} "
           f"torch={torch.__version__}")
