@@ -136,7 +136,14 @@ public final class SparkBackend implements SweepBackend {
         TreeSet<Integer> set = new TreeSet<>();
         boolean unset = false;
         for (Cell c : plan.cells()) {
-            int t = plan.cellConfig(c).training().threads();
+            int t;
+            try {
+                t = plan.cellConfig(c).training().threads();
+            } catch (RuntimeException e) {
+                // Not a training config (he-modular's cells), or one the cell itself will reject by name: the notice
+                // does not decide that, so such a cell counts as taking the share.
+                t = 0;
+            }
             if (t > 0) {
                 set.add(t);
             } else {

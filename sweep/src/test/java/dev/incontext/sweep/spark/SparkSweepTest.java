@@ -129,6 +129,9 @@ class SparkSweepTest {
                 grid(out, "training.learning_rate=0.001,0.003")), 2));   // TINY sets training.threads=1
         assertEquals("torch threads as the cells' configs set them (1), 2 each for the others",
                 SparkBackend.threadsNotice(SweepPlan.of(grid(out, "training.threads=0,1")), 2));
+        // A cell whose config is invalid fails in its own task, by name; the notice does not throw for it.
+        assertEquals("torch threads as the cells' configs set them (1), 2 each for the others",
+                SparkBackend.threadsNotice(SweepPlan.of(grid(out, "training.batch_size=16,0")), 2));
     }
 
     @Test
