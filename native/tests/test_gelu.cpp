@@ -155,6 +155,41 @@ int main(int argc, char** argv) {
     const at::Tensor rgg = torch::autograd::grad({rg.sum()}, {r32})[0];
     return allclose("second derivative", gg, rgg, 1e-6, 1e-5) && ok;
   });
+  suite.run("bfloat16 kernel = the float32 kernel on the widened values rounded to nearest even, bit for bit", [] {
+    const at::Tensor xb = inputs(20000).to(at::kBFloat16), dyb = at::randn({xb.numel()}).to(at::kBFloat16);
+    const at::Tensor xf = xb.to(at::kFloat), dyf = dyb.to(at::kFloat);
+    at::Tensor yf = at::empty_like(xf), dxf = at::empty_like(xf), yb = at::empty_like(xb), dxb = at::empty_like(xb);
+    const int64_t n = xb.numel();
+    auto bits = [](const at::Tensor& t) { return static_cast<uint16_t*>(t.data_ptr()); };
+    incontext::gelu::forward(xf.data_ptr<float>(), yf.data_ptr<float>(), 0, n);
+    incontext::gelu::backward(dyf.data_ptr<float>(), xf.data_ptr<float>(), dxf.data_ptr<float>(), 0, n);
+    incontext::gelu::forward(bits(xb), bits(yb), 0, n);
+    incontext::gelu::backward(bits(dyb), bits(xb), bits(dxb), 0, n);
+    const bool fwd = at::equal(yb.view(at::kShort), yf.to(at::kBFloat16).view(at::kShort));
+    const bool bwd = at::equal(dxb.view(at::kShort), dxf.to(at::kBFloat16).view(at::kShort));
+    if (!fwd || !bwd) std::printf("  forward bit-identical: %d, backward: %d\n", fwd, bwd);
+    const uint16_t nan_bits = 0x7FC1;  // a NaN with payload: stays a NaN
+    uint16_t y_nan = 0;
+    incontext::gelu::forward(&nan_bits, &y_nan, 0, 1);
+    const bool nan_ok = (y_nan & 0x7F80) == 0x7F80 && (y_nan & 0x7F) != 0;
+    return fwd && bwd && nan_ok;
+  });
+  suite.run("op, bfloat16: value and gradient error vs float64 at most twice libtorch's bfloat16 gelu's", [] {
+    const at::Tensor base = (at::randn({64, 82, 128}) * 2).to(at::kBFloat16);
+    const at::Tensor dy = at::randn({64, 82, 128}).to(at::kBFloat16);
+    const at::Tensor a = base.detach().clone().set_requires_grad(true);
+    const at::Tensor b = base.detach().clone().set_requires_grad(true);
+    const at::Tensor ya = incontext::gelu_tanh(a), yb = at::gelu(b, "tanh");
+    torch::autograd::backward({ya}, {dy});
+    torch::autograd::backward({yb}, {dy});
+    const at::Tensor ref = gelu64(base.to(at::kFloat)), gref = gelu_grad64(dy.to(at::kFloat), base.to(at::kFloat));
+    const double ours = incontext::testing::rel_err(ya, ref), theirs = incontext::testing::rel_err(yb, ref);
+    const double ours_g = incontext::testing::rel_err(a.grad(), gref), theirs_g = incontext::testing::rel_err(b.grad(), gref);
+    std::printf("  max error / max |value|: ours %.2e, libtorch %.2e; gradient: ours %.2e, libtorch %.2e\n", ours,
+                theirs, ours_g, theirs_g);
+    const bool dtypes = ya.scalar_type() == at::kBFloat16 && a.grad().scalar_type() == at::kBFloat16;
+    return dtypes && ours <= 2 * theirs && ours_g <= 2 * theirs_g;
+  });
   suite.run("bad arguments are named", [] {
     bool ok = raises_containing("argument 'x' must be a floating-point tensor; got Long",
                                 [] { incontext::gelu_tanh(at::ones({3}, at::kLong)); });

@@ -28,8 +28,9 @@ at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const a
                                std::optional<double> scale = std::nullopt);
 
 // GELU with the tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): torch.gelu(x, "tanh") to float32
-// rounding. CPU float32: one fused pass forward and one backward (gelu/gelu.h: the sigmoid form, a polynomial
-// exponential, no libm); other dtypes and devices: libtorch's gelu with its autograd. Any shape; differentiable in x
+// rounding. CPU float32 and bfloat16 (computed in float32, rounded once): one fused pass forward and one backward
+// (gelu/gelu.h: the sigmoid form, a polynomial exponential, no libm); other dtypes and devices: libtorch's gelu with
+// its autograd. Any shape; differentiable in x
 // (twice, through libtorch's formula). NaN propagates, as in libtorch.
 at::Tensor gelu_tanh(const at::Tensor& x);
 

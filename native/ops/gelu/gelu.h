@@ -18,11 +18,14 @@
 
 namespace incontext::gelu {
 
-// y[i] = gelu(x[i]) for i in [begin, end).
+// y[i] = gelu(x[i]) for i in [begin, end). float32, or bfloat16 given as its 16 bits (widened exactly, computed in
+// float32, rounded once to nearest even).
 void forward(const float* x, float* y, int64_t begin, int64_t end);
+void forward(const uint16_t* x, uint16_t* y, int64_t begin, int64_t end);
 
-// dx[i] = dy[i] * gelu'(x[i]) for i in [begin, end).
+// dx[i] = dy[i] * gelu'(x[i]) for i in [begin, end); float32 or bfloat16 as above.
 void backward(const float* dy, const float* x, float* dx, int64_t begin, int64_t end);
+void backward(const uint16_t* dy, const uint16_t* x, uint16_t* dx, int64_t begin, int64_t end);
 
 // The build in use: "avx512", "avx2" or "portable".
 const char* isa_name();

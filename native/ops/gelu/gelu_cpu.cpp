@@ -72,6 +72,20 @@ inline V gelu_grad_v(V dy, V x) {
   return dy * (z < -87.0f ? V{} : z > 87.0f ? V{} + 1.0f : d);
 }
 
+// Storage: float32, or bfloat16 as its 16 bits (the upper half of a float32). bfloat16 is widened exactly (a shift),
+// computed in float32 and rounded once to nearest even; a NaN stays a (quiet) NaN.
+typedef unsigned U4 __attribute__((vector_size(16)));
+typedef unsigned U8 __attribute__((vector_size(32)));
+typedef unsigned U16 __attribute__((vector_size(64)));
+typedef unsigned short H4 __attribute__((vector_size(8)));
+typedef unsigned short H8 __attribute__((vector_size(16)));
+typedef unsigned short H16 __attribute__((vector_size(32)));
+
+template <class V> struct Half;
+template <> struct Half<V4> { using u = U4; using h = H4; };
+template <> struct Half<V8> { using u = U8; using h = H8; };
+template <> struct Half<V16> { using u = U16; using h = H16; };
+
 template <class V>
 inline V load(const float* p, int64_t n) {
   V v = V{};
@@ -80,45 +94,71 @@ inline V load(const float* p, int64_t n) {
 }
 
 template <class V>
+inline V load(const uint16_t* p, int64_t n) {
+  using U = typename Half<V>::u;
+  using H = typename Half<V>::h;
+  H h = H{};
+  std::memcpy(&h, p, sizeof(uint16_t) * n);
+  return (V)(__builtin_convertvector(h, U) << 16);
+}
+
+template <class V>
 inline void store(float* p, V v, int64_t n) {
   std::memcpy(p, &v, sizeof(float) * n);
 }
 
 template <class V>
-void forward_impl(const float* x, float* y, int64_t begin, int64_t end) {
+inline void store(uint16_t* p, V v, int64_t n) {
+  using U = typename Half<V>::u;
+  using H = typename Half<V>::h;
+  const U u = (U)v;
+  const U rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  const U nan = (U)(v != v);
+  const H h = __builtin_convertvector((rounded & ~nan) | (((u >> 16) | 0x40u) & nan), H);
+  std::memcpy(p, &h, sizeof(uint16_t) * n);
+}
+
+template <class V, class S>
+void forward_impl(const S* x, S* y, int64_t begin, int64_t end) {
   constexpr int L = lanes<V>();
   int64_t i = begin;
   for (; i + L <= end; i += L) store<V>(y + i, gelu_v<V>(load<V>(x + i, L)), L);
   if (i < end) store<V>(y + i, gelu_v<V>(load<V>(x + i, end - i)), end - i);
 }
 
-template <class V>
-void backward_impl(const float* dy, const float* x, float* dx, int64_t begin, int64_t end) {
+template <class V, class S>
+void backward_impl(const S* dy, const S* x, S* dx, int64_t begin, int64_t end) {
   constexpr int L = lanes<V>();
   int64_t i = begin;
   for (; i + L <= end; i += L) store<V>(dx + i, gelu_grad_v<V>(load<V>(dy + i, L), load<V>(x + i, L)), L);
   if (i < end) store<V>(dx + i, gelu_grad_v<V>(load<V>(dy + i, end - i), load<V>(x + i, end - i)), end - i);
 }
 
-__attribute__((target("avx512f,avx512vl,avx512dq"), flatten)) void forward_avx512(const float* x, float* y,
-                                                                                    int64_t b, int64_t e) {
+template <class S>
+__attribute__((target("avx512f,avx512vl,avx512dq"), flatten)) void forward_avx512(const S* x, S* y,
+                                                                                           int64_t b, int64_t e) {
   forward_impl<V16>(x, y, b, e);
 }
-__attribute__((target("avx2,fma"), flatten)) void forward_avx2(const float* x, float* y, int64_t b, int64_t e) {
+template <class S>
+__attribute__((target("avx2,fma"), flatten)) void forward_avx2(const S* x, S* y, int64_t b, int64_t e) {
   forward_impl<V8>(x, y, b, e);
 }
-__attribute__((flatten)) void forward_portable(const float* x, float* y, int64_t b, int64_t e) {
+template <class S>
+__attribute__((flatten)) void forward_portable(const S* x, S* y, int64_t b, int64_t e) {
   forward_impl<V4>(x, y, b, e);
 }
-__attribute__((target("avx512f,avx512vl,avx512dq"), flatten)) void backward_avx512(const float* dy, const float* x,
-                                                                                     float* dx, int64_t b, int64_t e) {
+template <class S>
+__attribute__((target("avx512f,avx512vl,avx512dq"), flatten)) void backward_avx512(const S* dy, const S* x,
+                                                                                            S* dx, int64_t b,
+                                                                                            int64_t e) {
   backward_impl<V16>(dy, x, dx, b, e);
 }
-__attribute__((target("avx2,fma"), flatten)) void backward_avx2(const float* dy, const float* x, float* dx, int64_t b,
-                                                                int64_t e) {
+template <class S>
+__attribute__((target("avx2,fma"), flatten)) void backward_avx2(const S* dy, const S* x, S* dx, int64_t b, int64_t e) {
   backward_impl<V8>(dy, x, dx, b, e);
 }
-__attribute__((flatten)) void backward_portable(const float* dy, const float* x, float* dx, int64_t b, int64_t e) {
+template <class S>
+__attribute__((flatten)) void backward_portable(const S* dy, const S* x, S* dx, int64_t b, int64_t e) {
   backward_impl<V4>(dy, x, dx, b, e);
 }
 
@@ -129,9 +169,8 @@ Isa isa() {
   return chosen;
 }
 
-}  // namespace
-
-void forward(const float* x, float* y, int64_t begin, int64_t end) {
+template <class S>
+void forward_any(const S* x, S* y, int64_t begin, int64_t end) {
   switch (isa()) {
     case Isa::avx512: forward_avx512(x, y, begin, end); return;
     case Isa::avx2: forward_avx2(x, y, begin, end); return;
@@ -139,12 +178,24 @@ void forward(const float* x, float* y, int64_t begin, int64_t end) {
   }
 }
 
-void backward(const float* dy, const float* x, float* dx, int64_t begin, int64_t end) {
+template <class S>
+void backward_any(const S* dy, const S* x, S* dx, int64_t begin, int64_t end) {
   switch (isa()) {
     case Isa::avx512: backward_avx512(dy, x, dx, begin, end); return;
     case Isa::avx2: backward_avx2(dy, x, dx, begin, end); return;
     case Isa::portable: backward_portable(dy, x, dx, begin, end); return;
   }
+}
+
+}  // namespace
+
+void forward(const float* x, float* y, int64_t begin, int64_t end) { forward_any(x, y, begin, end); }
+void forward(const uint16_t* x, uint16_t* y, int64_t begin, int64_t end) { forward_any(x, y, begin, end); }
+void backward(const float* dy, const float* x, float* dx, int64_t begin, int64_t end) {
+  backward_any(dy, x, dx, begin, end);
+}
+void backward(const uint16_t* dy, const uint16_t* x, uint16_t* dx, int64_t begin, int64_t end) {
+  backward_any(dy, x, dx, begin, end);
 }
 
 const char* isa_name() {

@@ -51,8 +51,9 @@ public final class Ops {
 
     /**
      * GELU with the tanh approximation, {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}: libtorch's
-     * {@code gelu(x, "tanh")} to float32 rounding. CPU float32 runs one fused pass forward and one backward (about 3x
-     * libtorch's kernels); other dtypes and devices run libtorch's gelu. Any shape; differentiable in x.
+     * {@code gelu(x, "tanh")} to float32 rounding. CPU float32 and bfloat16 (computed in float32, rounded once) run one
+     * fused pass forward and one backward (about 3x libtorch's kernels); other dtypes and devices run libtorch's gelu.
+     * Any shape; differentiable in x.
      */
     public static Tensor geluTanh(Tensor x) {
         Objects.requireNonNull(x, "x");
