@@ -144,8 +144,12 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   if (q.defined() && q.is_cpu() && (q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf)) {
     detail::check_like(k, kOp, "k", q, "q");
     detail::check_like(v, kOp, "v", q, "q");
-    return attention_checked(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), causal, scale, false)
-        .to(q.scalar_type());
+    // Widened straight into contiguous float32 (one pass each; a plain .to() keeps a head view's strides and the
+    // kernel's .contiguous() would copy a second time).
+    auto widen = [](const at::Tensor& t) {
+      return t.to(t.options().dtype(at::kFloat), /*non_blocking=*/false, /*copy=*/false, at::MemoryFormat::Contiguous);
+    };
+    return attention_checked(widen(q), widen(k), widen(v), causal, scale, false).to(q.scalar_type());
   }
   return attention_checked(q, k, v, causal, scale, /*reference=*/false);
 }
