@@ -137,19 +137,21 @@ inline void mm_rows(int64_t rows, const T* A, int64_t lda, const T* B, int64_t l
 // C (rows x ncol) += A^T B with A stored K x rows (row stride lda): the dK/dV updates, rows taken kRows at a time.
 // With first_query >= 0 (causal), output row r (key r) takes only k >= r - first_query (queries first_query + k at or
 // after the key): A is zero before that, so each row block skips the masked part of the tile's triangle instead of
-// adding zeros (same sums, same order for the rest).
+// adding zeros (same sums, same order for the rest). Rows from fresh_from on are written, not accumulated: this tile
+// is the first to reach them (a row with nothing to take is then left unwritten; the caller reads none such).
 template <class T>
 inline void mm_t_all_rows(int64_t rows, const T* A, int64_t lda, const T* B, int64_t ldb, int64_t K, T* C, int64_t ldc,
-                          int64_t ncol, int64_t first_query) {
+                          int64_t ncol, int64_t first_query, int64_t fresh_from) {
   auto skip = [&](int64_t r) { return first_query < 0 || r <= first_query ? 0 : min64(K, r - first_query); };
   int64_t r = 0;
   for (; r + kRows <= rows; r += kRows) {
     const int64_t s = skip(r);
-    if (s < K) mm<T, kRows, true>(A + s * lda + r, lda, B + s * ldb, ldb, K - s, C + r * ldc, ldc, ncol, true);
+    if (s < K)
+      mm<T, kRows, true>(A + s * lda + r, lda, B + s * ldb, ldb, K - s, C + r * ldc, ldc, ncol, r < fresh_from);
   }
   for (; r < rows; ++r) {
     const int64_t s = skip(r);
-    if (s < K) mm<T, 1, true>(A + s * lda + r, lda, B + s * ldb, ldb, K - s, C + r * ldc, ldc, ncol, true);
+    if (s < K) mm<T, 1, true>(A + s * lda + r, lda, B + s * ldb, ldb, K - s, C + r * ldc, ldc, ncol, r < fresh_from);
   }
 }
 
@@ -376,7 +378,9 @@ bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
     const T* q = p.q + off;
     finite = finite && all_finite(q, T_ * D) && all_finite(p.k + off, T_ * D) && all_finite(p.v + off, T_ * D);
     transpose_into(p.k + off, T_, D, Kt, Tp);
-    copy_pad(p.v + off, T_, D, Vp, Dp);
+    // Row-major V: the input itself when its rows are whole column blocks (rows below T only are read).
+    const T* Vr = Dp == D ? p.v + off : Vp;
+    if (Dp != D) copy_pad(p.v + off, T_, D, Vp, Dp);
     for (int64_t i0 = 0; i0 < T_; i0 += kRows) {
       const int64_t R = min64(kRows, T_ - i0);
       const int64_t nk = p.causal ? i0 + R : T_;
@@ -391,7 +395,7 @@ bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
         inv_l[r] = T(1) / l;
         p.lse[bh * T_ + i0 + r] = m + log_of(l, T());
       }
-      mm_rows(R, S, Tp, Vp, Dp, nk, Ob, Dp, Dp, false);
+      mm_rows(R, S, Tp, Vr, Dp == D ? D : Dp, nk, Ob, Dp, Dp, false);
       T* o = p.o + off + i0 * D;
       for (int64_t r = 0; r < R; ++r)
         for (int64_t d = 0; d < D; ++d) o[r * D + d] = Ob[r * Dp + d] * inv_l[r];
@@ -409,7 +413,7 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
   T* Kp = Vt + D * Tp;         // Tp x Dp  K, for dQ = dS K
   T* Qp = Kp + Tp * Dp;        // Tp x Dp  Q, for dK += dS^T Q
   T* dOp = Qp + Tp * Dp;       // Tp x Dp  dO, for dV += P^T dO
-  T* dKa = dOp + Tp * Dp;      // Tp x Dp  accumulators (rows past T catch zeros from padded columns)
+  T* dKa = dOp + Tp * Dp;      // Tp x Dp  accumulators, where D is not a whole number of column blocks
   T* dVa = dKa + Tp * Dp;      // Tp x Dp
   T* P = dVa + Tp * Dp;        // kTile x Tp
   T* dS = P + kTile * Tp;      // kTile x Tp
@@ -420,17 +424,31 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
   zero(Kp + T_ * Dp, (Tp - T_) * Dp);
   zero(Qp + T_ * Dp, (Tp - T_) * Dp);
   zero(dOp + T_ * Dp, (Tp - T_) * Dp);
+  // With D a whole number of column blocks (Dp = D) the products write dQ, dK and dV in place, rows of D; otherwise
+  // into padded scratch rows of Dp, copied out.
+  const bool direct = Dp == D;
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
     const int64_t off = bh * T_ * D;
     const T *q = p.q + off, *o = p.o + off, *dout = p.dout + off;
     const T* lse = p.lse + bh * T_;
+    T* dK = direct ? p.dk + off : dKa;
+    T* dV = direct ? p.dv + off : dVa;
+    const int64_t key_rows = direct ? T_ : Tp;  // scratch rows past T may take (zero) padding sums
     transpose_into(p.k + off, T_, D, Kt, Tp);
     transpose_into(p.v + off, T_, D, Vt, Tp);
-    zero(dKa, 2 * Tp * Dp);
-    copy_pad(p.k + off, T_, D, Kp, Dp);
-    copy_pad(q, T_, D, Qp, Dp);
-    copy_pad(dout, T_, D, dOp, Dp);
+    // Row-major K, Q and dO: the inputs themselves when their rows are whole column blocks (only rows below T are
+    // read), padded copies otherwise.
+    const int64_t ld = direct ? D : Dp;
+    const T* Kr = direct ? p.k + off : Kp;
+    const T* Qr = direct ? q : Qp;
+    const T* dOr = direct ? dout : dOp;
+    if (!direct) {
+      copy_pad(p.k + off, T_, D, Kp, Dp);
+      copy_pad(q, T_, D, Qp, Dp);
+      copy_pad(dout, T_, D, dOp, Dp);
+    }
     for (int64_t i = 0; i < T_; ++i) delta[i] = dot_lanes(dout + i * D, o + i * D, D);
+    int64_t reached = 0;  // keys [0, reached) hold sums from earlier tiles
     for (int64_t t0 = 0; t0 < T_; t0 += kTile) {
       const int64_t rows = min64(kTile, T_ - t0);
       const int64_t ncol_tile = round_up(p.causal ? t0 + rows : T_, kCol);
@@ -442,30 +460,34 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
         T* dSg = dS + g * Tp;
         mm_rows(R, q + i0 * D, D, Kt, Tp, D, Pg, Tp, ncol, false);
         mm_rows(R, dout + i0 * D, D, Vt, Tp, D, dSg, Tp, ncol, false);
+        // Columns past a group's ncol (up to the tile's) are not zeroed: the causal dK/dV updates below read query i
+        // only for key blocks starting at or before i's own group, which end inside its ncol (a multiple of kCol).
         for (int64_t r = 0; r < R; ++r) {
           const int64_t i = i0 + r, nkr = p.causal ? i + 1 : T_;
-          T* pr = Pg + r * Tp;
-          T* dsr = dSg + r * Tp;
-          probs_and_grad(pr, dsr, ncol, nkr, scale, lse[i], delta[i]);
-          // Columns past this group's keys but inside the tile's must read as zero in the dK/dV updates.
-          zero(pr + ncol, ncol_tile - ncol);
-          zero(dsr + ncol, ncol_tile - ncol);
+          probs_and_grad(Pg + r * Tp, dSg + r * Tp, ncol, nkr, scale, lse[i], delta[i]);
         }
-        mm_rows(R, dSg, Tp, Kp, Dp, nk, dQb, Dp, Dp, false);
-        T* dq = p.dq + off + i0 * D;
-        for (int64_t r = 0; r < R; ++r)
-          for (int64_t d = 0; d < D; ++d) dq[r * D + d] = dQb[r * Dp + d];
+        if (direct) {
+          mm_rows(R, dSg, Tp, Kr, ld, nk, p.dq + off + i0 * D, D, D, false);
+        } else {
+          mm_rows(R, dSg, Tp, Kr, ld, nk, dQb, Dp, Dp, false);
+          T* dq = p.dq + off + i0 * D;
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t d = 0; d < D; ++d) dq[r * D + d] = dQb[r * Dp + d];
+        }
       }
-      // dV[j] += sum_i P[i, j] dO[i] and dK[j] += sum_i dS[i, j] Q[i] over the tile's queries i, keys j < ncol_tile.
-      const int64_t first = p.causal ? t0 : -1;
-      mm_t_all_rows(ncol_tile, P, Tp, dOp + t0 * Dp, Dp, rows, dVa, Dp, Dp, first);
-      mm_t_all_rows(ncol_tile, dS, Tp, Qp + t0 * Dp, Dp, rows, dKa, Dp, Dp, first);
+      // dV[j] += sum_i P[i, j] dO[i] and dK[j] += sum_i dS[i, j] Q[i] over the tile's queries i, keys j < ncol_tile;
+      // keys from `reached` on are first reached here and written.
+      const int64_t first = p.causal ? t0 : -1, keys = min64(ncol_tile, key_rows);
+      mm_t_all_rows(keys, P, Tp, dOr + t0 * ld, ld, rows, dV, ld, Dp, first, reached);
+      mm_t_all_rows(keys, dS, Tp, Qr + t0 * ld, ld, rows, dK, ld, Dp, first, reached);
+      reached = reached > keys ? reached : keys;
     }
-    for (int64_t j = 0; j < T_; ++j)
-      for (int64_t d = 0; d < D; ++d) {
-        p.dk[off + j * D + d] = dKa[j * Dp + d];
-        p.dv[off + j * D + d] = dVa[j * Dp + d];
-      }
+    if (!direct)
+      for (int64_t j = 0; j < T_; ++j)
+        for (int64_t d = 0; d < D; ++d) {
+          p.dk[off + j * D + d] = dKa[j * Dp + d];
+          p.dv[off + j * D + d] = dVa[j * Dp + d];
+        }
   }
 }
 
