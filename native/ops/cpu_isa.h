@@ -32,4 +32,14 @@ inline Isa widest(bool need_bw) {
   return best;
 }
 
+// The build's name as the kernels report it: "avx512", "avx2" or "portable".
+inline const char* name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    case Isa::portable: return "portable";
+  }
+  return "?";
+}
+
 }  // namespace incontext::cpu

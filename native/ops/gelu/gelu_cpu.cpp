@@ -198,13 +198,6 @@ void backward(const uint16_t* dy, const uint16_t* x, uint16_t* dx, int64_t begin
   backward_any(dy, x, dx, begin, end);
 }
 
-const char* isa_name() {
-  switch (isa()) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    case Isa::portable: return "portable";
-  }
-  return "?";
-}
+const char* isa_name() { return cpu::name(isa()); }
 
 }  // namespace incontext::gelu

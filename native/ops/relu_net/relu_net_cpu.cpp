@@ -217,13 +217,6 @@ void step(const Params& p, int64_t begin, int64_t end, float* scratch) {
   }
 }
 
-const char* isa_name() {
-  switch (isa()) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    case Isa::portable: return "portable";
-  }
-  return "?";
-}
+const char* isa_name() { return cpu::name(isa()); }
 
 }  // namespace incontext::relunet
