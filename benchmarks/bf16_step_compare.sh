@@ -12,32 +12,25 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/benchmarks/lib/bench_env.sh"
 presets=("$@")
 [ $# -gt 0 ] || presets=(small standard)
-threads="${THREADS:-$(nproc)}"
 steps="${STEPS:-10}"
 rounds="${ROUNDS:-3}"
-export OMP_WAIT_POLICY=PASSIVE
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-$threads}"
-py="$(bench_venv)"
-"$root/incontext" --version >/dev/null   # builds the CLI if needed
-bench_header "$threads"
+bench_step_setup
 echo
 echo "| preset | Java float32 | Java bf16 | Java speed-up | Python float32 | Python bf16 | Python speed-up | Java bf16 / Python bf16 |"
 echo "|---|---|---|---|---|---|---|---|"
-median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "$@"; }
-ms() { sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'; }
 for p in "${presets[@]}"; do
   declare -A v=()
   for r in $(seq "$rounds"); do
     for prec in float32 bf16; do
       v[py_$prec]+=" $("$py" "$root/benchmarks/python/train_step.py" --preset "$p" --threads "$threads" \
-                        --steps "$steps" --precision "$prec" | ms)"
+                        --steps "$steps" --precision "$prec" | median_ms)"
       out="$("$root/incontext" bench-train --preset "$p" --threads "$threads" --steps "$steps" --precision "$prec" \
                2>/dev/null)"
       if [ "$prec" = bf16 ] && ! grep -q 'precision=bf16' <<<"$out"; then
         echo "bf16_step_compare: the Java step ran float32 (no hardware bfloat16 on this CPU?): $out" >&2
         exit 1
       fi
-      v[java_$prec]+=" $(ms <<<"$out")"
+      v[java_$prec]+=" $(median_ms <<<"$out")"
     done
   done
   jf=$(median ${v[java_float32]}); jb=$(median ${v[java_bf16]})

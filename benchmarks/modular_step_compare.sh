@@ -8,23 +8,17 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/benchmarks/lib/bench_env.sh"
-threads="${THREADS:-$(nproc)}"
 steps="${STEPS:-10}"
 paper_batch="${PAPER_BATCH:-16}"
-export OMP_WAIT_POLICY=PASSIVE
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-$threads}"
-py="$(bench_venv)"
-"$root/incontext" --version >/dev/null   # builds the CLI if needed
-bench_header "$threads"
+bench_step_setup
 echo
 echo "| model | Java attention | Java ms/step | Python ms/step | Java / Python |"
 echo "|---|---|---|---|---|"
 run() {   # name, python args, java args
-  pyms=$("$py" "$root/benchmarks/python/modular_step.py" $2 --threads "$threads" --steps "$steps" \
-       | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
+  pyms=$("$py" "$root/benchmarks/python/modular_step.py" $2 --threads "$threads" --steps "$steps" | median_ms)
   for att in incontext sdpa; do
     jv=$("$root/incontext" bench-modular $3 --steps "$steps" training.threads="$threads" model.attention="$att" \
-         2>/dev/null | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
+         2>/dev/null | median_ms)
     echo "| $1 | $att | $jv | $pyms | $(python3 -c "print(f'{$jv / $pyms:.2f}')") |"
   done
 }

@@ -11,26 +11,20 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/benchmarks/lib/bench_env.sh"
 presets=("$@")
 [ $# -gt 0 ] || presets=(tiny small standard)
-threads="${THREADS:-$(nproc)}"
 steps="${STEPS:-20}"
 rounds="${ROUNDS:-3}"
-export OMP_WAIT_POLICY=PASSIVE
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-$threads}"
-py="$(bench_venv)"
-"$root/incontext" --version >/dev/null   # builds the CLI if needed
-bench_header "$threads"
+bench_step_setup
 echo
 echo "| preset | Java attention | Java ms/step | Python ms/step | Java / Python |"
 echo "|---|---|---|---|---|"
-median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "$@"; }
 for p in "${presets[@]}"; do
   declare -A jv=()
   pys=()
   for r in $(seq "$rounds"); do
-    pys+=("$("$py" "$root/benchmarks/python/train_step.py" --preset "$p" --threads "$threads" --steps "$steps"              | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')")
+    pys+=("$("$py" "$root/benchmarks/python/train_step.py" --preset "$p" --threads "$threads" --steps "$steps" | median_ms)")
     for att in incontext sdpa; do
       jv[$att]+=" $("$root/incontext" bench-train --preset "$p" --attention "$att" --threads "$threads" \
-                     --steps "$steps" 2>/dev/null | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')"
+                     --steps "$steps" 2>/dev/null | median_ms)"
     done
   done
   pym=$(median "${pys[@]}")

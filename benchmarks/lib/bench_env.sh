@@ -3,6 +3,11 @@
 #   bench_venv            -> prints the venv's python, creating the venv on first use
 #   bench_header THREADS  -> prints the CPU model, date, commit, and per side: libtorch CPU capability, BLAS,
 #                            attention ISA (Java), plus the measured float32 matmul and copy peaks
+#   bench_step_setup      -> the Java/Python step comparisons' start: sets threads (THREADS, default nproc) and py
+#                            (the venv's python), exports OMP_WAIT_POLICY=PASSIVE and OPENBLAS_NUM_THREADS (default
+#                            threads), builds the CLI if needed and prints the header
+#   median X...           -> the median of the numbers, two decimals
+#   median_ms             -> filter: the median_ms=... value of a benchmark's result line
 bench_venv() {
   local venv="$root/build/bench-venv"
   if [ ! -x "$venv/bin/python" ]; then
@@ -39,3 +44,16 @@ cp = 2 * x.numel() * 4 / best(lambda: y.copy_(x)) / 1e9
 print(f"- measured peaks (Python side, same threads): float32 matmul {mm:.1f} GFLOP/s, copy {cp:.1f} GB/s")
 PY
 }
+
+bench_step_setup() {
+  threads="${THREADS:-$(nproc)}"
+  export OMP_WAIT_POLICY=PASSIVE
+  export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-$threads}"
+  py="$(bench_venv)"
+  "$root/incontext" --version >/dev/null   # builds the CLI if needed
+  bench_header "$threads"
+}
+
+median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "$@"; }
+
+median_ms() { sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'; }
