@@ -17,7 +17,6 @@ TORCH_LIBRARY(incontext, m) {
   m.def("prefix_lstsq_with_weights(Tensor x, Tensor y, Tensor lam, Tensor? queries=None) -> (Tensor, Tensor)");
   m.def("prefix_averaging(Tensor x, Tensor y, Tensor? queries=None) -> Tensor");
   m.def("gelu_tanh(Tensor x) -> Tensor");
-  m.def("gelu_tanh_reference(Tensor x) -> Tensor");
   m.def("rope(Tensor x, Tensor cos, Tensor sin) -> Tensor");
   m.def("rope_reference(Tensor x, Tensor cos, Tensor sin) -> Tensor");
   m.def("prefix_knn(Tensor x, Tensor y, int k=3, bool distance_weighted=False, Tensor? queries=None) -> Tensor");
@@ -44,7 +43,6 @@ TORCH_LIBRARY_IMPL(incontext, CompositeImplicitAutograd, m) {
   m.impl("prefix_averaging", TORCH_FN(incontext::prefix_averaging));
   m.impl("prefix_knn", TORCH_FN(incontext::prefix_knn));
   m.impl("gelu_tanh", TORCH_FN(incontext::gelu_tanh));
-  m.impl("gelu_tanh_reference", TORCH_FN(incontext::gelu_tanh_reference));
   m.impl("rope", TORCH_FN(incontext::rope));
   m.impl("rope_reference", TORCH_FN(incontext::rope_reference));
 }

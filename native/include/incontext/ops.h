@@ -31,11 +31,9 @@ at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const a
 // rounding. CPU float32 and bfloat16 (computed in float32, rounded once): one fused pass forward and one backward
 // (gelu/gelu.h: the sigmoid form, a polynomial exponential, no libm); other dtypes and devices: libtorch's gelu with
 // its autograd. Any shape; differentiable in x
-// (twice, through libtorch's formula). NaN propagates, as in libtorch.
+// (twice, through libtorch's formula). NaN propagates, as in libtorch. Its specification is libtorch's gelu itself
+// (no separate reference op): the tests compare against it and against float64.
 at::Tensor gelu_tanh(const at::Tensor& x);
-
-// libtorch's gelu(x, "tanh"): the specification gelu_tanh is tested against.
-at::Tensor gelu_tanh_reference(const at::Tensor& x);
 
 // All-prefix least squares. For every prompt b and every k = 0..n-1, the prediction at the query q[b, k] of the
 // least-squares fit to the first k points (x[b, :k], y[b, :k]); 0 at k = 0.

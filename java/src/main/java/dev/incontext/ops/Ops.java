@@ -60,12 +60,6 @@ public final class Ops {
         return op("gelu_tanh", "", x);
     }
 
-    /** libtorch's {@code gelu(x, "tanh")}: the specification {@link #geluTanh} is tested against. */
-    public static Tensor geluTanhReference(Tensor x) {
-        Objects.requireNonNull(x, "x");
-        return op("gelu_tanh_reference", "", x);
-    }
-
     /**
      * Rotary position embedding of x (B, H, T, D), D even, by the tables cos and sin (T, D) in the interleaved-pairs
      * convention ({@link dev.incontext.model.RopeDecoder#ropeTables}): x cos + rot(x) sin, rot pairing
