@@ -1,11 +1,14 @@
 // Process-level helpers the JavaCPP presets lack: seeded random generators on any device (the presets create CPU
-// generators only), sizing the BLAS thread pool, and what the ops run with (instruction set, threads).
+// generators only), sizing the BLAS thread pool, what the ops run with (instruction set, threads), and the gradient
+// pass of dynamic loss scaling.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 
 namespace incontext {
 
@@ -31,5 +34,11 @@ std::string attention_cpu_isa();
 // at::get_num_threads(): the op library must be compiled with OpenMP for that (ATen/ParallelOpenMP.h is a header
 // template that falls back to a serial loop without it), so 1 here with more torch threads means a broken build.
 int64_t op_threads();
+
+// Dynamic loss scaling (training.precision: fp16): multiplies every gradient by inv_scale in place and sets
+// found_inf to 1 when any of them holds an infinity or a NaN (libtorch's _amp_foreach_non_finite_check_and_unscale_,
+// one fused pass per device on CUDA). found_inf and inv_scale: one-element float32 tensors on the gradients' device;
+// found_inf is only ever set, never cleared. Gradients: defined, float32/float16/bfloat16, that device.
+void unscale_gradients(std::vector<at::Tensor>& grads, at::Tensor& found_inf, const at::Tensor& inv_scale);
 
 }  // namespace incontext

@@ -11,6 +11,7 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/ivalue.h>
 #include <c10/util/Exception.h>
+#include <torch/types.h>
 
 #include "incontext/generator.h"
 
@@ -49,6 +50,13 @@ inline void call_op(const std::string& name, const std::string& overload, std::v
 
 inline at::Generator make_generator(const std::string& device, int64_t seed) {
   return guarded([&] { return incontext::make_generator(device, static_cast<uint64_t>(seed)); });
+}
+
+inline void unscale_gradients(std::vector<torch::Tensor>& grads, at::Tensor& found_inf, const at::Tensor& inv_scale) {
+  guarded([&] {
+    incontext::unscale_gradients(grads, found_inf, inv_scale);
+    return 0;
+  });
 }
 
 inline bool set_blas_threads(int threads) { return incontext::set_blas_threads(threads); }

@@ -59,8 +59,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--blas-threads", defaultValue = "0", description = "BLAS (MKL or OpenBLAS) threads (0 = as the environment sets them).")
     int blasThreads;
 
-    @Option(names = "--precision", defaultValue = "float32", description = "float32 or bf16 (training.precision: "
-            + "bfloat16 products and attention under autocast).")
+    @Option(names = "--precision", defaultValue = "float32", description = "float32, bf16 or fp16 (training.precision: "
+            + "bfloat16 or float16 products and attention under autocast; fp16 with loss scaling).")
     String precision;
 
     @Option(names = "--nproc", defaultValue = "1", description = "Data-parallel ranks on this machine (each on 1/N "
@@ -95,7 +95,7 @@ final class BenchCommand implements Callable<Integer> {
             if (dp.writer()) {
                 out.printf(Locale.ROOT, "java preset=%s attention=%s precision=%s threads=%d batch=%d points=%d "
                         + "dims=%d params=%d ranks=%d median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s "
-                        + "blas=\"%s\"%n", preset, attention, step.bf16() ? "bf16" : "float32",
+                        + "blas=\"%s\"%n", preset, attention, step.precision().name().toLowerCase(Locale.ROOT),
                         torch.get_num_threads(), batch, points, dims,
                         step.model().parameterCount(), dp.worldSize(), t[t.length / 2],
                         Arrays.stream(t).min().orElse(Double.NaN), Ops.opThreads(), Ops.attentionCpuIsa(),

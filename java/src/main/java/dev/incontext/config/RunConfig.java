@@ -50,11 +50,12 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
     public enum ScheduleKind { CONSTANT, WARMUP_COSINE, TRIANGLE }
 
     /**
-     * The arithmetic of a model's forward passes: float32, or bf16 (bfloat16 matrix products and attention under
+     * The arithmetic of a model's forward passes: float32; bf16 (bfloat16 matrix products and attention under
      * libtorch's autocast, float32 parameters, optimiser state, loss and checkpoints; float32 on a CPU without
-     * hardware bfloat16, said once).
+     * hardware bfloat16, said once); or fp16 (the same with float16, and in training dynamic loss scaling, since
+     * float16 gradients overflow; meant for CUDA, emulated and slow on most CPUs, said once).
      */
-    public enum Precision { FLOAT32, BF16 }
+    public enum Precision { FLOAT32, BF16, FP16 }
 
     public enum TaskKind {
         LINEAR_REGRESSION, NOISY_LINEAR_REGRESSION, SPARSE_LINEAR_REGRESSION, LINEAR_CLASSIFICATION,

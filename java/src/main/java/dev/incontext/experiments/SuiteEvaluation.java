@@ -32,6 +32,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -69,6 +70,11 @@ public final class SuiteEvaluation {
     /** The result, and per setting what was captured (when asked) and how each predictor was configured. */
     public record Outcome(SuiteResult result, Map<String, Evaluator.Captured> captured,
             Map<String, Map<String, String>> predictorSettings, int cachedCurves, int computedCurves) {}
+
+    /** What the model's cache key says of eval.precision: nothing for float32 (keys as before), else "+bf16" / "+fp16". */
+    private static String precisionTag(RunConfig.Precision p) {
+        return p == RunConfig.Precision.FLOAT32 ? "" : "+" + p.name().toLowerCase(Locale.ROOT);
+    }
 
     /** The code part of every cache key: the fingerprint of the classes and native files that run. */
     static String cacheCode() {
@@ -126,8 +132,8 @@ public final class SuiteEvaluation {
             List<Predictor> todo = new ArrayList<>();
             List<Integer> todoIndex = new ArrayList<>();
             for (int i = 0; i < predictors.size(); i++) {
-                String identity = i == 0 ? "model:" + fingerprint + (c.eval().precision() == RunConfig.Precision.BF16
-                        ? "+bf16" : "") : described.get(predictors.get(i).name());
+                String identity = i == 0 ? "model:" + fingerprint + precisionTag(c.eval().precision())
+                        : described.get(predictors.get(i).name());
                 List<String> parts = new ArrayList<>(run);
                 parts.addAll(List.of(identity, predictors.get(i).name(), setting.toString()));
                 String key = EvalCache.key(parts);

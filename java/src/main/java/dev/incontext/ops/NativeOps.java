@@ -4,11 +4,14 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.ByVal;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.StdString;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.IValueVector;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -38,6 +41,9 @@ public final class NativeOps {
     public static native @ByVal Generator make_generator(@StdString String device, long seed);
 
     public static native @Cast("bool") boolean set_blas_threads(int threads);
+
+    public static native void unscale_gradients(@ByRef TensorVector grads, @ByRef Tensor foundInf,
+            @Const @ByRef Tensor invScale);
 
     public static native @StdString String attention_cpu_isa();
 

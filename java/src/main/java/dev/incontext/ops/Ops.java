@@ -7,6 +7,7 @@ import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -284,6 +285,24 @@ public final class Ops {
             return new NativeOpException(message.substring(FAILURE_TAG.length()), e);
         }
         return new NativeOpException("incontext: native failure: " + message, e);
+    }
+
+    /**
+     * The gradient pass of dynamic loss scaling (fp16 training): multiplies every tensor of {@code grads} by
+     * {@code invScale} in place and sets {@code foundInf} to 1 when any of them holds an infinity or NaN (libtorch's
+     * fused unscale-and-check; {@code foundInf} is set, never cleared). {@code foundInf} and {@code invScale}: one-element
+     * float32 tensors on the gradients' device; the gradients float32, float16 or bfloat16.
+     */
+    public static void unscaleGradients(TensorVector grads, Tensor foundInf, Tensor invScale) {
+        Objects.requireNonNull(grads, "grads");
+        Objects.requireNonNull(foundInf, "foundInf");
+        Objects.requireNonNull(invScale, "invScale");
+        NativeLibrary.load();
+        try {
+            NativeOps.unscale_gradients(grads, foundInf, invScale);
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
     }
 
     /** A seeded random generator on {@code device} ("cpu", "cuda", "cuda:N"), including devices the presets lack. */

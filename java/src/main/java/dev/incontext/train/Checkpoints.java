@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Optimizer;
@@ -51,6 +52,9 @@ public final class Checkpoints {
     private static final String TMP = ".tmp-" + PREFIX;
     private static final String REPLACED = ".replaced-" + PREFIX;
     private static final String[] FILES = {"model.pt", "optimizer.pt", "config.yaml"};
+    /** Keys of an fp16 run's loss-scale state in optimizer.pt, beside the optimiser's own. */
+    private static final String LOSS_SCALE = "incontext_loss_scale";
+    private static final String LOSS_SCALE_TRACKER = "incontext_loss_scale_growth_tracker";
 
     private Checkpoints() {}
 
@@ -114,6 +118,15 @@ public final class Checkpoints {
      */
     public static Path save(Path runDir, long step, RunSpec config, Module model, Optimizer optimizer, int keep,
             Set<Long> kept) throws IOException {
+        return save(runDir, step, config, model, optimizer, null, keep, kept);
+    }
+
+    /**
+     * As {@link #save(Path, long, RunSpec, Module, Optimizer, int, Set)}, with an fp16 run's loss-scale state (null
+     * for none) kept in optimizer.pt beside the optimiser's.
+     */
+    static Path save(Path runDir, long step, RunSpec config, Module model, Optimizer optimizer,
+            LossScaler.State lossScale, int keep, Set<Long> kept) throws IOException {
         Path root = dir(runDir);
         Files.createDirectories(root);
         String name = String.format("%s%08d", PREFIX, step);
@@ -128,6 +141,10 @@ public final class Checkpoints {
         if (optimizer != null) {
             OutputArchive o = new OutputArchive();
             optimizer.save(o);
+            if (lossScale != null) {
+                o.write(LOSS_SCALE, new IValue(lossScale.scale()));
+                o.write(LOSS_SCALE_TRACKER, new IValue(lossScale.growthTracker()));
+            }
             o.save_to(tmp.resolve("optimizer.pt").toString());
         }
         Files.writeString(tmp.resolve("config.yaml"), ConfigLoader.toYaml((Record) config), StandardCharsets.UTF_8);
@@ -472,6 +489,11 @@ public final class Checkpoints {
     }
 
     public static void loadOptimizer(Path ckpt, Optimizer optimizer) {
+        loadTrainingState(ckpt, optimizer);
+    }
+
+    /** Loads optimizer.pt into {@code optimizer} and returns the loss-scale state kept beside it, or null if none. */
+    static LossScaler.State loadTrainingState(Path ckpt, Optimizer optimizer) {
         if (!Files.exists(ckpt.resolve("optimizer.pt"))) {
             throw new CheckpointException(ckpt.resolve("optimizer.pt"), "checkpoint " + ckpt + " holds no optimizer "
                     + "state (optimizer.pt); it can be evaluated but not resumed");
@@ -479,6 +501,17 @@ public final class Checkpoints {
         InputArchive a = new InputArchive();
         a.load_from(ckpt.resolve("optimizer.pt").toString());
         optimizer.load(a);
+        IValue scale = new IValue();
+        IValue tracker = new IValue();
+        if (!a.try_read(LOSS_SCALE, scale) || !a.try_read(LOSS_SCALE_TRACKER, tracker)) {
+            return null;
+        }
+        try {
+            return new LossScaler.State(scale.toDouble(), tracker.toInt());
+        } catch (RuntimeException e) {
+            throw new CheckpointException(ckpt.resolve("optimizer.pt"), "checkpoint " + ckpt + ": optimizer.pt holds "
+                    + "an unreadable loss-scale state (" + firstLine(e.getMessage()) + ")", e);
+        }
     }
 
     private static void prune(Path root, int keep, Set<Long> kept) throws IOException {

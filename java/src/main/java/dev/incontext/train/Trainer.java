@@ -153,7 +153,14 @@ public final class Trainer {
                         + "different configuration; refusing to resume. Differences: " + String.join("; ", diffs));
             }
             Checkpoints.loadModel(saved.dir(), module);
-            Checkpoints.loadOptimizer(saved.dir(), stepper.optimizer());
+            LossScaler.State scale = Checkpoints.loadTrainingState(saved.dir(), stepper.optimizer());
+            if (stepper.lossScaler() != null) {
+                if (scale == null) {
+                    throw new CheckpointException(saved.dir(), "checkpoint " + saved.dir() + " of an fp16 run holds "
+                            + "no loss-scale state in optimizer.pt; it can be evaluated but not resumed");
+                }
+                stepper.lossScaler().restore(scale);
+            }
             start = saved.step();
         } else {
             if (writer || !overwrite) {   // the other ranks refuse as rank 0 does, and never delete
@@ -201,6 +208,9 @@ public final class Trainer {
                         lastLogTime = now;
                         lastLogStep = step;
                         Map<String, Object> fields = new LinkedHashMap<>(objective.logFields(step, value));
+                        if (stepper.lossScaler() != null) {
+                            fields.put("loss_scale", stepper.lossScaler().scale());
+                        }
                         String summary = null;
                         if (evaluate) {
                             Objective.Evaluated e = stepper.evaluate(step);
@@ -223,7 +233,8 @@ public final class Trainer {
                 boolean due = t.saveEvery() > 0 && (done % t.saveEvery() == 0 || done == t.steps());
                 if (writer && (due || kept.contains(done))) {
                     stepper.requireFiniteParameters(step);
-                    Path p = Checkpoints.save(runDir, done, config, module, stepper.optimizer(), t.keepCheckpoints(),
+                    Path p = Checkpoints.save(runDir, done, config, module, stepper.optimizer(),
+                            stepper.lossScaler() == null ? null : stepper.lossScaler().state(), t.keepCheckpoints(),
                             kept);
                     lastCheckpoint = done == t.steps() ? p : null;
                     listener.onCheckpoint(p, done);

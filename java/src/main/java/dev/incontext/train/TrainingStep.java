@@ -29,7 +29,8 @@ public final class TrainingStep {
     private final TensorVector params;
     private final DivergenceGuard guard;
     private final DataParallel parallel;
-    private final boolean bf16;
+    private final Precision precision;
+    private final LossScaler scaler;
     private final String device;
 
     /** What one step did: its loss (a 0-D tensor on the model's device, not read back) and its learning rate. */
@@ -47,20 +48,33 @@ public final class TrainingStep {
         this.guard = new DivergenceGuard(!options.device().is_cpu(), objective.config().training().learningRate());
         this.parallel = parallel;
         this.device = objective.config().device();
-        this.bf16 = objective.config().training().precision() == Precision.BF16 && Autocast.bf16Available(device);
+        this.precision = effective(objective.config().training().precision(), device);
+        this.scaler = precision == Precision.FP16 ? new LossScaler(device) : null;
     }
 
-    /** Whether this step's forward passes run in bfloat16 (asked for, and the device has it). */
-    public boolean bf16() {
-        return bf16;
+    /** The precision a run asking for {@code asked} gets on {@code device} (bf16 without hardware: float32). */
+    private static Precision effective(Precision asked, String device) {
+        return switch (asked) {
+            case FLOAT32 -> Precision.FLOAT32;
+            case BF16 -> Autocast.bf16Available(device) ? Precision.BF16 : Precision.FLOAT32;
+            case FP16 -> {
+                Autocast.noteFp16(device);
+                yield Precision.FP16;
+            }
+        };
     }
 
-    /** The objective's loss on this step's shard: under bf16, the forward pass inside an autocast scope. */
+    /** The precision this step's forward passes run in (bf16 asked for on a CPU without it: float32). */
+    public Precision precision() {
+        return precision;
+    }
+
+    /** The objective's loss on this step's shard: under bf16 or fp16, the forward pass inside an autocast scope. */
     private Tensor forwardLoss(long step) {
-        if (!bf16) {
+        if (precision == Precision.FLOAT32) {
             return objective.loss(step, parallel.shard());
         }
-        try (Autocast scope = Autocast.bf16(device)) {
+        try (Autocast scope = precision == Precision.BF16 ? Autocast.bf16(device) : Autocast.fp16(device)) {
             return objective.loss(step, parallel.shard());
         }
     }
@@ -127,11 +141,19 @@ public final class TrainingStep {
         return optimizer;
     }
 
+    /** The loss scaler of an fp16 step; null in float32 and bf16. */
+    LossScaler lossScaler() {
+        return scaler;
+    }
+
     /**
      * Runs training step {@code step}. On the CPU a non-finite loss throws {@link TrainingDivergedException} before
      * the optimiser sees it; on a GPU it is recorded on the device and thrown by {@link #checkDivergence()}. In a
      * data-parallel run the loss is this rank's shard's; the result's loss is the global batch's (the mean over the
-     * ranks, which every rank checks alike), and the gradients are averaged over the ranks before clipping.
+     * ranks, which every rank checks alike), and the gradients are averaged over the ranks before clipping. Under
+     * fp16 backward runs on the scaled loss and the gradients are unscaled before clipping; a step whose gradients
+     * overflowed leaves the parameters and the optimiser's state as they were (every rank alike: the averaged
+     * gradients carry the overflow to all of them) and lowers the scale.
      */
     public Result run(long step) {
         TrainingConfig t = objective.config().training();
@@ -141,12 +163,18 @@ public final class TrainingStep {
         Tensor loss = guard.forward(step, params, () -> forwardLoss(step));
         Tensor global = parallel.averageLoss(loss);
         guard.observe(step, global);   // on the CPU: stops before the optimiser sees a non-finite loss
-        loss.backward();
+        (scaler == null ? loss : scaler.scaled(loss)).backward();
         parallel.averageGradients(params);
-        if (t.gradClip() > 0) {
-            torch.clip_grad_norm_(params, t.gradClip());
+        boolean finite = scaler == null || scaler.unscale(params);
+        if (finite) {
+            if (t.gradClip() > 0) {
+                torch.clip_grad_norm_(params, t.gradClip());
+            }
+            optimizer.step();
         }
-        optimizer.step();
+        if (scaler != null) {
+            scaler.update(finite, step, lr);
+        }
         return new Result(step, global, lr);
     }
 

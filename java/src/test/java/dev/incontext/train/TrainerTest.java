@@ -147,6 +147,64 @@ class TrainerTest {
     }
 
     /**
+     * training.precision=fp16: float16 forward passes under autocast with dynamic loss scaling, on any CPU (emulated
+     * where it lacks hardware float16, said once). The losses differ from float32's by float16 rounding (not at all
+     * would mean autocast did nothing; by more than 5% a broken step), the loss falls, the scale is logged, checkpoints
+     * hold float32 weights and the scale, and a resume continues bit for bit. A checkpoint's loss-scale state after
+     * an overflow (a scale the run would not have at the start) round-trips through Checkpoints.
+     */
+    @Test
+    void fp16TrainsWithLossScalingAndResumesBitIdentically(@TempDir Path dir) throws IOException {
+        List<Double> f32 = train(tiny(dir.resolve("f32"), "training.steps=16", "training.save_every=16"), null);
+        RunConfig straightConfig = tiny(dir.resolve("straight"), "training.steps=16", "training.save_every=16",
+                "training.precision=fp16");
+        List<Double> straight = train(straightConfig, null);
+        assertEquals(RunConfig.Precision.FP16, TrainingStep.fresh(straightConfig).precision());
+        assertNotEquals(f32, straight, "fp16 losses equal float32's bit for bit: autocast did not reach the model");
+        for (int i = 0; i < f32.size(); i++) {
+            double rel = Math.abs(straight.get(i) - f32.get(i)) / f32.get(i);
+            assertTrue(rel < 0.05, "step " + i + ": fp16 loss " + straight.get(i) + " vs float32 " + f32.get(i));
+        }
+        assertTrue(straight.get(15) < straight.get(0), "the fp16 loss should fall: " + straight);
+        // Each record names the scale after its step: 2^16 halved once per overflow so far (this tiny model's float16
+        // weight gradients overflow at 2^16 in its first steps, as they would under GradScaler), never growing within
+        // the 2000-step growth interval.
+        double previous = 65536.0;
+        java.util.regex.Pattern scale = java.util.regex.Pattern.compile("\"loss_scale\":([0-9.E]+)");
+        for (String record : Files.readAllLines(dir.resolve("straight/metrics.jsonl"))) {
+            java.util.regex.Matcher m = scale.matcher(record);
+            assertTrue(m.find(), "the record names the loss scale: " + record);
+            double v = Double.parseDouble(m.group(1));
+            assertTrue(v == previous || v == previous / 2, "scale " + v + " after " + previous + ": " + record);
+            previous = v;
+        }
+        assertFalse(Files.readAllLines(dir.resolve("f32/metrics.jsonl")).get(15).contains("loss_scale"),
+                "float32 records carry no loss scale");
+        assertEquals(Files.size(dir.resolve("f32/checkpoints/step-00000016/model.pt")),
+                Files.size(dir.resolve("straight/checkpoints/step-00000016/model.pt")),
+                "checkpoints hold float32 weights");
+
+        Path run = dir.resolve("interrupted");
+        List<Double> first = train(tiny(run, "training.steps=8", "training.save_every=4", "training.precision=fp16"),
+                null);
+        List<Double> second = train(tiny(run, "training.steps=16", "training.save_every=4",
+                "training.precision=fp16"), run);
+        List<Double> joined = new ArrayList<>(first);
+        joined.addAll(second);
+        assertEquals(straight, joined, "an fp16 resume continues bit for bit");
+
+        TrainingStep step = TrainingStep.fresh(straightConfig);
+        step.lossScaler().restore(new LossScaler.State(1024.0, 7));
+        Path saved = Checkpoints.save(dir.resolve("state"), 3, straightConfig, step.model().module(),
+                step.optimizer(), step.lossScaler().state(), 1, java.util.Set.of());
+        assertEquals(new LossScaler.State(1024.0, 7), Checkpoints.loadTrainingState(saved, step.optimizer()));
+        Path plain = Checkpoints.save(dir.resolve("plain"), 3, straightConfig, step.model().module(),
+                step.optimizer(), 1, java.util.Set.of());
+        assertEquals(null, Checkpoints.loadTrainingState(plain, step.optimizer()),
+                "a checkpoint without a loss scale reads as none");
+    }
+
+    /**
      * training.precision=bf16: on a CPU with hardware bfloat16 the forward passes run under autocast (the step says
      * so), the losses differ from float32's by bfloat16 rounding (not at all would mean autocast did nothing; by more
      * than 5% would mean a broken step), the loss falls, checkpoints stay float32, and a resume continues bit for bit.
@@ -158,11 +216,12 @@ class TrainerTest {
         RunConfig straightConfig = tiny(dir.resolve("straight"), "training.steps=16", "training.precision=bf16");
         List<Double> straight = train(straightConfig, null);
         if (!Autocast.cpuHasBf16()) {
-            assertFalse(TrainingStep.fresh(straightConfig).bf16(), "no hardware bfloat16: the step runs float32");
+            assertEquals(RunConfig.Precision.FLOAT32, TrainingStep.fresh(straightConfig).precision(),
+                    "no hardware bfloat16: the step runs float32");
             assertEquals(f32, straight, "the float32 fallback trains exactly as float32");
             return;
         }
-        assertTrue(TrainingStep.fresh(straightConfig).bf16());
+        assertEquals(RunConfig.Precision.BF16, TrainingStep.fresh(straightConfig).precision());
         assertNotEquals(f32, straight, "bf16 losses equal float32's bit for bit: autocast did not reach the model");
         for (int i = 0; i < f32.size(); i++) {
             double rel = Math.abs(straight.get(i) - f32.get(i)) / f32.get(i);
