@@ -22,13 +22,28 @@ using torch::autograd::variable_list;
 
 constexpr const char* kOp = "attention";
 
+// The kernels' strides of a (B, H, T, D) tensor whose head dimension is contiguous.
+attn::Strides strides_of(const at::Tensor& t) { return {t.stride(0), t.stride(1), t.stride(2)}; }
+
+// Whether t is a head view of a (B, T, ...) tensor: heads inner to time in memory, as after
+// x.view(B, T, H, D).transpose(1, 2).
+bool heads_inside_time(const at::Tensor& t) { return t.size(2) > 1 && t.stride(1) < t.stride(2); }
+
+// A fresh (B, H, T, D) tensor like q. For head views the memory is (B, T, H, D), so that the caller's
+// transpose(1, 2).reshape(B, T, H D) is a view, not a copy; otherwise contiguous (B, H, T, D).
+at::Tensor empty_heads_like(const at::Tensor& q, at::ScalarType dtype) {
+  const auto opts = q.options().dtype(dtype);
+  if (heads_inside_time(q)) return at::empty({q.size(0), q.size(2), q.size(1), q.size(3)}, opts).transpose(1, 2);
+  return at::empty(q.sizes(), opts);
+}
+
 template <class T>
 std::tuple<at::Tensor, at::Tensor> forward_cpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                               bool causal, double scale, bool reference) {
-  at::Tensor o = at::empty_like(q);
+  at::Tensor o = empty_heads_like(q, q.scalar_type());
   at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options());
   attn::FwdParams<T, T> p{q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), o.data_ptr<T>(), lse.data_ptr<T>(),
-                          q.size(0), q.size(1), q.size(2), q.size(3), scale, causal};
+                          q.size(0), q.size(1), q.size(2), q.size(3), scale, causal, strides_of(q), strides_of(o)};
   // One task per (b, h) at least; the fast kernel allocates its scratch once per task range.
   std::atomic<bool> finite{true};
   at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) {
@@ -50,11 +65,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& q,
                                                            const at::Tensor& v, const at::Tensor& o,
                                                            const at::Tensor& lse, const at::Tensor& dout,
                                                            bool causal, double scale, bool reference) {
-  at::Tensor dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
+  // The gradients and dout in o's layout (dense, so empty_like keeps its strides): the kernel reads and writes them
+  // with one set of strides. dout usually arrives so (the gradient of the caller's view of o); otherwise one copy.
+  at::Tensor dq = at::empty_like(o), dk = at::empty_like(o), dv = at::empty_like(o);
+  const at::Tensor d = dout.strides() == o.strides() ? dout : at::empty_like(o).copy_(dout);
+  TORCH_INTERNAL_ASSERT(dq.strides() == o.strides() && d.strides() == o.strides());
   attn::BwdParams<T, T> p{q.data_ptr<T>(),  k.data_ptr<T>(),  v.data_ptr<T>(),  o.data_ptr<T>(),
-                          dout.data_ptr<T>(), lse.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
+                          d.data_ptr<T>(),  lse.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
                           dv.data_ptr<T>(), q.size(0),         q.size(1),         q.size(2),
-                          q.size(3),        scale,             causal};
+                          q.size(3),        scale,             causal,            strides_of(q),
+                          strides_of(o)};
   at::parallel_for(0, p.B * p.H, 1, [&](int64_t begin, int64_t end) {
     if (reference) attn::backward_reference(p, begin, end);
     else attn::backward_fast(p, begin, end);
@@ -85,11 +105,11 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
     const bool causal = ctx->saved_data["causal"].toBool();
     const double scale = ctx->saved_data["scale"].toDouble();
     const bool reference = ctx->saved_data["reference"].toBool();
-    const at::Tensor dout = grads[0].contiguous();
     const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &o = saved[3], &lse = saved[4];
+    const at::Tensor& dout = grads[0];
     std::tuple<at::Tensor, at::Tensor, at::Tensor> g;
     if (q.is_cuda() && !reference) {
-      g = detail::attention_backward_cuda(q, k, v, o, lse, dout, causal, scale);
+      g = detail::attention_backward_cuda(q, k, v, o, lse, dout.contiguous(), causal, scale);
     } else if (q.scalar_type() == at::kDouble) {
       g = backward_cpu<double>(q, k, v, o, lse, dout, causal, scale, reference);
     } else {
@@ -131,6 +151,11 @@ at::Tensor attention_checked(const at::Tensor& q, const at::Tensor& k, const at:
     detail::check_finite(k, kOp, "k");
     detail::check_finite(v, kOp, "v");
   }
+  // The CPU kernels read q, k and v where they are when the three share strides and their head dimension is
+  // contiguous (the head views of one projection are: no copies); otherwise, and on CUDA, contiguous copies.
+  const bool in_place = q.is_cpu() && (q.size(3) == 1 || q.stride(3) == 1) && k.strides() == q.strides() &&
+                        v.strides() == q.strides();
+  if (in_place) return AttentionFunction::apply(q, k, v, causal, s, reference);
   return AttentionFunction::apply(q.contiguous(), k.contiguous(), v.contiguous(), causal, s, reference);
 }
 
@@ -144,11 +169,9 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   if (q.defined() && q.is_cpu() && (q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf)) {
     detail::check_like(k, kOp, "k", q, "q");
     detail::check_like(v, kOp, "v", q, "q");
-    // Widened straight into contiguous float32 (one pass each; a plain .to() keeps a head view's strides and the
-    // kernel's .contiguous() would copy a second time).
-    auto widen = [](const at::Tensor& t) {
-      return t.to(t.options().dtype(at::kFloat), /*non_blocking=*/false, /*copy=*/false, at::MemoryFormat::Contiguous);
-    };
+    // Widened in one pass each into float32 laid out as the kernel reads it in place: (B, T, H, D) memory for head
+    // views, so that the output comes back in that layout too (see empty_heads_like), contiguous otherwise.
+    auto widen = [](const at::Tensor& t) { return empty_heads_like(t, at::kFloat).copy_(t); };
     return attention_checked(widen(q), widen(k), widen(v), causal, scale, false).to(q.scalar_type());
   }
   return attention_checked(q, k, v, causal, scale, /*reference=*/false);

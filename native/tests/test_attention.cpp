@@ -85,7 +85,9 @@ int main(int argc, char** argv) {
         at::Tensor lse = at::full({sh.B, sh.H, sh.T}, std::numeric_limits<double>::quiet_NaN(), f64);
         incontext::attn::FwdParams<double, double> p{q.data_ptr<double>(), k.data_ptr<double>(), v.data_ptr<double>(),
                                                      o.data_ptr<double>(), lse.data_ptr<double>(), sh.B, sh.H, sh.T,
-                                                     sh.D, 1.0 / std::sqrt(double(sh.D)), causal};
+                                                     sh.D, 1.0 / std::sqrt(double(sh.D)), causal,
+                                                     incontext::attn::contiguous_strides(sh.H, sh.T, sh.D),
+                                                     incontext::attn::contiguous_strides(sh.H, sh.T, sh.D)};
         incontext::attn::forward_reference(p, 0, sh.B * sh.H);
         return allclose("o", o, attention_aten(q, k, v, causal), 1e-12, 1e-12) && at::isfinite(lse).all().item<bool>();
       });
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
           suite.run(name, [&] {
             using incontext::attn::BwdParams;
             using incontext::attn::FwdParams;
+            const incontext::attn::Strides cs = incontext::attn::contiguous_strides(H, T, D);
             const double nan = std::numeric_limits<double>::quiet_NaN();
             const at::Tensor q = at::randn({B, H, T, D}, f64), k = at::randn_like(q), v = at::randn_like(q);
             const at::Tensor g = at::randn_like(q);
@@ -132,23 +135,23 @@ int main(int argc, char** argv) {
             at::Tensor o_ref = at::empty_like(qd), lse_ref = at::empty({B, H, T}, f64);
             at::Tensor dq_ref = at::empty_like(qd), dk_ref = at::empty_like(qd), dv_ref = at::empty_like(qd);
             FwdParams<double, double> pr{qd.data_ptr<double>(), kd.data_ptr<double>(), vd.data_ptr<double>(),
-                                         o_ref.data_ptr<double>(), lse_ref.data_ptr<double>(), B, H, T, D, scale, causal};
+                                         o_ref.data_ptr<double>(), lse_ref.data_ptr<double>(), B, H, T, D, scale, causal, cs, cs};
             incontext::attn::forward_reference(pr, 0, B * H);
             BwdParams<double, double> br{qd.data_ptr<double>(), kd.data_ptr<double>(), vd.data_ptr<double>(),
                                          o_ref.data_ptr<double>(), gd.data_ptr<double>(), lse_ref.data_ptr<double>(),
                                          dq_ref.data_ptr<double>(), dk_ref.data_ptr<double>(), dv_ref.data_ptr<double>(),
-                                         B, H, T, D, scale, causal};
+                                         B, H, T, D, scale, causal, cs, cs};
             incontext::attn::backward_reference(br, 0, B * H);
 
             at::Tensor o = at::full_like(q32, nan), lse = at::full({B, H, T}, nan, at::kFloat);
             at::Tensor dq = at::full_like(q32, nan), dk = at::full_like(q32, nan), dv = at::full_like(q32, nan);
             FwdParams<float, float> pf{q32.data_ptr<float>(), k32.data_ptr<float>(), v32.data_ptr<float>(),
-                                       o.data_ptr<float>(), lse.data_ptr<float>(), B, H, T, D, scale, causal};
+                                       o.data_ptr<float>(), lse.data_ptr<float>(), B, H, T, D, scale, causal, cs, cs};
             incontext::attn::forward_fast(pf, 0, B * H);
             BwdParams<float, float> bf{q32.data_ptr<float>(), k32.data_ptr<float>(), v32.data_ptr<float>(),
                                        o.data_ptr<float>(), g32.data_ptr<float>(), lse.data_ptr<float>(),
                                        dq.data_ptr<float>(), dk.data_ptr<float>(), dv.data_ptr<float>(),
-                                       B, H, T, D, scale, causal};
+                                       B, H, T, D, scale, causal, cs, cs};
             incontext::attn::backward_fast(bf, 0, B * H);
             const at::Tensor got[] = {o, lse, dq, dk, dv}, ref[] = {o_ref, lse_ref, dq_ref, dk_ref, dv_ref};
             const char* names[] = {"o", "lse", "dq", "dk", "dv"};
@@ -177,6 +180,7 @@ int main(int argc, char** argv) {
     bool ok = true;
     for (bool causal : {false, true}) {
       const int64_t B = 2, H = 3, T = 97, D = 59;
+      const incontext::attn::Strides cs = incontext::attn::contiguous_strides(H, T, D);
       const double nan = std::numeric_limits<double>::quiet_NaN();
       const at::Tensor q = at::randn({B, H, T, D}, f64), k = at::randn_like(q), v = at::randn_like(q), g = at::randn_like(q);
       at::Tensor outs[2][5];
@@ -184,12 +188,12 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 5; ++i) outs[fast][i] = i == 1 ? at::full({B, H, T}, nan, f64) : at::full_like(q, nan);
         incontext::attn::FwdParams<double, double> pf{q.data_ptr<double>(), k.data_ptr<double>(), v.data_ptr<double>(),
                                                       outs[fast][0].data_ptr<double>(), outs[fast][1].data_ptr<double>(),
-                                                      B, H, T, D, 0.2, causal};
+                                                      B, H, T, D, 0.2, causal, cs, cs};
         incontext::attn::BwdParams<double, double> bf{q.data_ptr<double>(), k.data_ptr<double>(), v.data_ptr<double>(),
                                                       outs[fast][0].data_ptr<double>(), g.data_ptr<double>(),
                                                       outs[fast][1].data_ptr<double>(), outs[fast][2].data_ptr<double>(),
                                                       outs[fast][3].data_ptr<double>(), outs[fast][4].data_ptr<double>(),
-                                                      B, H, T, D, 0.2, causal};
+                                                      B, H, T, D, 0.2, causal, cs, cs};
         if (fast) {
           incontext::attn::forward_fast(pf, 0, B * H);
           incontext::attn::backward_fast(bf, 0, B * H);
@@ -251,6 +255,44 @@ int main(int argc, char** argv) {
     const at::Tensor q = base.transpose(1, 2), k = at::randn({2, 3, 32, 41}, f64).transpose(2, 3), v = q.flip(2);
     return allclose("o", incontext::attention(q, k, v, true),
                     incontext::attention(q.contiguous(), k.contiguous(), v.contiguous(), true), 0, 0);
+  });
+
+  // The GPT-2 layout: q, k and v as head views of one (B, T, 3 H D) projection. The kernels read them where they are
+  // and write the output (and the gradients) in (B, T, H, D) memory, so the caller's transpose(1, 2).reshape is a view;
+  // the arithmetic is the same in the same order, so everything equals the contiguous copies' results bit for bit.
+  suite.run("head views of one projection: read in place, output in (B,T,H,D) memory, bit-identical to contiguous copies", [&] {
+    bool ok = true;
+    const int64_t B = 2, T = 41, H = 3;
+    for (at::ScalarType dt : {at::kFloat, at::kDouble, at::kBFloat16}) {
+      for (int64_t D : {32, 20}) {
+        for (bool causal : {true, false}) {
+          const at::Tensor proj = at::randn({B, T, 3 * H * D}).to(dt).requires_grad_(true);
+          const at::Tensor G = at::randn({B, T, H * D}).to(dt);
+          const auto parts = proj.split(H * D, 2);
+          auto heads = [&](const at::Tensor& x) { return x.view({B, T, H, D}).transpose(1, 2); };
+          const at::Tensor o = incontext::attention(heads(parts[0]), heads(parts[1]), heads(parts[2]), causal);
+          const at::Tensor merged = o.transpose(1, 2);
+          const bool layout = merged.is_contiguous();
+          const auto dproj = torch::autograd::grad({(merged.reshape({B, T, H * D}) * G).sum()}, {proj})[0];
+
+          std::vector<at::Tensor> c;
+          for (int i = 0; i < 3; ++i) c.push_back(heads(parts[i]).detach().contiguous().requires_grad_(true));
+          const at::Tensor oc = incontext::attention(c[0], c[1], c[2], causal);
+          const auto gc = torch::autograd::grad({oc}, {c[0], c[1], c[2]}, {G.view({B, T, H, D}).transpose(1, 2)});
+          const at::Tensor dproj_c =
+              at::cat({gc[0].transpose(1, 2).reshape({B, T, H * D}), gc[1].transpose(1, 2).reshape({B, T, H * D}),
+                       gc[2].transpose(1, 2).reshape({B, T, H * D})}, 2);
+          const bool same = allclose("o", o.to(at::kDouble), oc.to(at::kDouble), 0, 0) &&
+                            allclose("d proj", dproj.to(at::kDouble), dproj_c.to(at::kDouble), 0, 0);
+          if (!layout || !same) {
+            std::printf("  %s D=%lld causal=%d: output in (B,T,H,D) memory %d, equal %d\n",
+                        std::string(c10::toString(dt)).c_str(), (long long)D, causal, layout, same);
+            ok = false;
+          }
+        }
+      }
+    }
+    return ok;
   });
 
   suite.run("bad arguments raise c10::Error naming the argument", [&] {

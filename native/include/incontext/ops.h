@@ -19,6 +19,10 @@ namespace incontext {
 //   training) run the float32 kernel on widened inputs and round the output once. CUDA: float32, bfloat16, float16.
 //   scale:   defaults to 1 / sqrt(D).
 // Returns (B, H, T, D). Differentiable in q, k and v.
+// Layout: on the CPU, q, k and v that share strides with a contiguous head dimension are read where they are (the
+// head views x.view(B, T, H, D).transpose(1, 2) of one (B, T, 3 H D) projection are, with no copies); for such head
+// views the output and the gradients are (B, T, H, D) memory seen as (B, H, T, D), so o.transpose(1, 2).reshape(B, T,
+// H D) is a view. Other inputs are copied to contiguous first, and give contiguous results.
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool causal,
                      std::optional<double> scale = std::nullopt);
 

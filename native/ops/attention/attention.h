@@ -1,14 +1,25 @@
 // Attention kernels: plain data in, no torch types. The binding (native/binding/attention_op.cpp) checks the
 // arguments, makes the tensors contiguous and fills these structs.
 //
-// Layout: q, k, v, o, dq, dk, dv are contiguous (B, H, T, D); lse and delta are contiguous (B, H, T).
-// lse[i] = log sum_j exp(scale * q_i . k_j) over the visible keys, saved by the forward pass so that the
-// backward pass recomputes probabilities row by row and never holds a T x T matrix in memory.
+// Layout: q, k, v (the inputs) share one set of strides, o, dout, dq, dk, dv (the outputs and gradients) another;
+// in each the head dimension d is contiguous. lse is contiguous (B, H, T). lse[i] = log sum_j exp(scale * q_i . k_j)
+// over the visible keys, saved by the forward pass so that the backward pass recomputes probabilities row by row and
+// never holds a T x T matrix in memory.
 #pragma once
 
 #include <cstdint>
 
 namespace incontext::attn {
+
+// Where element (b, h, t, d) of a tensor lies: b * sb + h * sh + t * st + d. Contiguous (B, H, T, D) is
+// {H T D, T D, D}; the head views of a (B, T, 3 H D) projection split into q, k and v are {3 T H D, D, 3 H D};
+// (B, T, H, D) memory seen as (B, H, T, D) is {T H D, D, H D}.
+struct Strides {
+  int64_t sb, sh, st;
+  // Offset of the (b, h) pair number bh = b H + h.
+  int64_t at(int64_t bh, int64_t H) const { return (bh / H) * sb + (bh % H) * sh; }
+};
+inline Strides contiguous_strides(int64_t H, int64_t T, int64_t D) { return {H * T * D, T * D, D}; }
 
 template <class T, class L>
 struct FwdParams {
@@ -20,6 +31,8 @@ struct FwdParams {
   int64_t B, H, T_, D;
   double scale;
   bool causal;
+  Strides in;   // q, k, v
+  Strides out;  // o
 };
 
 template <class T, class L>
@@ -36,6 +49,8 @@ struct BwdParams {
   int64_t B, H, T_, D;
   double scale;
   bool causal;
+  Strides in;   // q, k, v
+  Strides out;  // o, dout, dq, dk, dv
 };
 
 // Naive reference: for (b, h) pairs [bh_begin, bh_end), every row in float64. This is the spec.

@@ -29,17 +29,18 @@ template <class T, class L>
 void forward_reference(const FwdParams<T, L>& p, int64_t bh_begin, int64_t bh_end) {
   const int64_t T_ = p.T_, D = p.D;
   std::vector<double> s(T_), acc(D);
+  const int64_t si = p.in.st, so = p.out.st;
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
-    const T* q = p.q + bh * T_ * D;
-    const T* k = p.k + bh * T_ * D;
-    const T* v = p.v + bh * T_ * D;
-    T* o = p.o + bh * T_ * D;
+    const T* q = p.q + p.in.at(bh, p.H);
+    const T* k = p.k + p.in.at(bh, p.H);
+    const T* v = p.v + p.in.at(bh, p.H);
+    T* o = p.o + p.out.at(bh, p.H);
     L* lse = p.lse + bh * T_;
     for (int64_t i = 0; i < T_; ++i) {
       const int64_t nkeys = p.causal ? i + 1 : T_;
       double m = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < nkeys; ++j) {
-        s[j] = p.scale * dot(q + i * D, k + j * D, D);
+        s[j] = p.scale * dot(q + i * si, k + j * si, D);
         m = std::max(m, s[j]);
       }
       double l = 0;
@@ -47,9 +48,9 @@ void forward_reference(const FwdParams<T, L>& p, int64_t bh_begin, int64_t bh_en
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t j = 0; j < nkeys; ++j) {
         const double pij = std::exp(s[j] - m) / l;
-        for (int64_t d = 0; d < D; ++d) acc[d] += pij * static_cast<double>(v[j * D + d]);
+        for (int64_t d = 0; d < D; ++d) acc[d] += pij * static_cast<double>(v[j * si + d]);
       }
-      for (int64_t d = 0; d < D; ++d) o[i * D + d] = static_cast<T>(acc[d]);
+      for (int64_t d = 0; d < D; ++d) o[i * so + d] = static_cast<T>(acc[d]);
       lse[i] = static_cast<L>(m + std::log(l));
     }
   }
@@ -59,31 +60,33 @@ template <class T, class L>
 void backward_reference(const BwdParams<T, L>& p, int64_t bh_begin, int64_t bh_end) {
   const int64_t T_ = p.T_, D = p.D;
   std::vector<double> dq(D), dk(T_ * D), dv(T_ * D);
+  const int64_t si = p.in.st, so = p.out.st;
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
-    const int64_t off = bh * T_ * D;
-    const T *q = p.q + off, *k = p.k + off, *v = p.v + off, *o = p.o + off, *dout = p.dout + off;
+    const int64_t ioff = p.in.at(bh, p.H), ooff = p.out.at(bh, p.H);
+    const T *q = p.q + ioff, *k = p.k + ioff, *v = p.v + ioff, *o = p.o + ooff, *dout = p.dout + ooff;
     const L* lse = p.lse + bh * T_;
     std::fill(dk.begin(), dk.end(), 0.0);
     std::fill(dv.begin(), dv.end(), 0.0);
     for (int64_t i = 0; i < T_; ++i) {
       const int64_t nkeys = p.causal ? i + 1 : T_;
-      const double delta = dot(dout + i * D, o + i * D, D);
+      const double delta = dot(dout + i * so, o + i * so, D);
       std::fill(dq.begin(), dq.end(), 0.0);
       for (int64_t j = 0; j < nkeys; ++j) {
-        const double pij = std::exp(p.scale * dot(q + i * D, k + j * D, D) - static_cast<double>(lse[i]));
-        const double ds = pij * (dot(dout + i * D, v + j * D, D) - delta);
+        const double pij = std::exp(p.scale * dot(q + i * si, k + j * si, D) - static_cast<double>(lse[i]));
+        const double ds = pij * (dot(dout + i * so, v + j * si, D) - delta);
         for (int64_t d = 0; d < D; ++d) {
-          dv[j * D + d] += pij * static_cast<double>(dout[i * D + d]);
-          dq[d] += p.scale * ds * static_cast<double>(k[j * D + d]);
-          dk[j * D + d] += p.scale * ds * static_cast<double>(q[i * D + d]);
+          dv[j * D + d] += pij * static_cast<double>(dout[i * so + d]);
+          dq[d] += p.scale * ds * static_cast<double>(k[j * si + d]);
+          dk[j * D + d] += p.scale * ds * static_cast<double>(q[i * si + d]);
         }
       }
-      for (int64_t d = 0; d < D; ++d) p.dq[off + i * D + d] = static_cast<T>(dq[d]);
+      for (int64_t d = 0; d < D; ++d) p.dq[ooff + i * so + d] = static_cast<T>(dq[d]);
     }
-    for (int64_t e = 0; e < T_ * D; ++e) {
-      p.dk[off + e] = static_cast<T>(dk[e]);
-      p.dv[off + e] = static_cast<T>(dv[e]);
-    }
+    for (int64_t j = 0; j < T_; ++j)
+      for (int64_t d = 0; d < D; ++d) {
+        p.dk[ooff + j * so + d] = static_cast<T>(dk[j * D + d]);
+        p.dv[ooff + j * so + d] = static_cast<T>(dv[j * D + d]);
+      }
   }
 }
 

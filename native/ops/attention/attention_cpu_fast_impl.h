@@ -295,30 +295,30 @@ inline T dot_lanes(const T* x, const T* y, int64_t n) {
   return s;
 }
 
-// dst (cols x ld, row c holds src column c) from src (rows x cols, row stride cols): a plain transpose into a
+// dst (cols x ld, row c holds src column c) from src (rows x cols, row stride lds): a plain transpose into a
 // padded buffer whose columns past `rows` the caller has zeroed.
 // Blocked by 8 source rows so that each destination row gets 8 adjacent stores per pass.
 template <class T>
-inline void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ld) {
+inline void transpose_into(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ld) {
   int64_t i0 = 0;
   for (; i0 + 8 <= rows; i0 += 8)
     for (int64_t c = 0; c < cols; ++c) {
       T* d = dst + c * ld + i0;
-      const T* s = src + i0 * cols + c;
+      const T* s = src + i0 * lds + c;
 #pragma GCC unroll 8
-      for (int ii = 0; ii < 8; ++ii) d[ii] = s[ii * cols];
+      for (int ii = 0; ii < 8; ++ii) d[ii] = s[ii * lds];
     }
   for (int64_t i = i0; i < rows; ++i)
-    for (int64_t c = 0; c < cols; ++c) dst[c * ld + i] = src[i * cols + c];
+    for (int64_t c = 0; c < cols; ++c) dst[c * ld + i] = src[i * lds + c];
 }
 template <class T>
 inline void zero(T* p, int64_t n) {
   for (int64_t i = 0; i < n; ++i) p[i] = T(0);
 }
 template <class T>
-inline void copy_pad(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ld) {
+inline void copy_pad(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ld) {
   for (int64_t i = 0; i < rows; ++i) {
-    for (int64_t c = 0; c < cols; ++c) dst[i * ld + c] = src[i * cols + c];
+    for (int64_t c = 0; c < cols; ++c) dst[i * ld + c] = src[i * lds + c];
     for (int64_t c = cols; c < ld; ++c) dst[i * ld + c] = T(0);
   }
 }
@@ -342,6 +342,15 @@ inline bool all_finite(const T* x, int64_t n) {
   T tail = hsum<T>((a0 + a1) + (a2 + a3));
   for (; j < n; ++j) tail += x[j] * T(0);
   return tail == tail;
+}
+
+// Whether every element of a rows x cols block with row stride ld is finite: one pass when the rows are adjacent.
+template <class T>
+inline bool rows_finite(const T* x, int64_t rows, int64_t cols, int64_t ld) {
+  if (ld == cols) return all_finite(x, rows * cols);
+  bool ok = true;
+  for (int64_t r = 0; r < rows; ++r) ok = ok && all_finite(x + r * ld, cols);
+  return ok;
 }
 
 template <class T>
@@ -373,19 +382,20 @@ bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
   T* Ob = S + kRows * Tp;    // kRows x Dp
   zero_pad_columns(Kt, D, T_, Tp);  // the transposes below never write them
   bool finite = true;
+  const int64_t si = p.in.st, so = p.out.st;  // row strides of q, k, v and of o
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
-    const int64_t off = bh * T_ * D;
-    const T* q = p.q + off;
-    finite = finite && all_finite(q, T_ * D) && all_finite(p.k + off, T_ * D) && all_finite(p.v + off, T_ * D);
-    transpose_into(p.k + off, T_, D, Kt, Tp);
+    const int64_t ioff = p.in.at(bh, p.H);
+    const T *q = p.q + ioff, *k = p.k + ioff, *v = p.v + ioff;
+    finite = finite && rows_finite(q, T_, D, si) && rows_finite(k, T_, D, si) && rows_finite(v, T_, D, si);
+    transpose_into(k, T_, D, si, Kt, Tp);
     // Row-major V: the input itself when its rows are whole column blocks (rows below T only are read).
-    const T* Vr = Dp == D ? p.v + off : Vp;
-    if (Dp != D) copy_pad(p.v + off, T_, D, Vp, Dp);
+    const T* Vr = Dp == D ? v : Vp;
+    if (Dp != D) copy_pad(v, T_, D, si, Vp, Dp);
     for (int64_t i0 = 0; i0 < T_; i0 += kRows) {
       const int64_t R = min64(kRows, T_ - i0);
       const int64_t nk = p.causal ? i0 + R : T_;
       const int64_t ncol = round_up(nk, kCol);
-      mm_rows(R, q + i0 * D, D, Kt, Tp, D, S, Tp, ncol, false);
+      mm_rows(R, q + i0 * si, si, Kt, Tp, D, S, Tp, ncol, false);
       T inv_l[kRows];
       for (int64_t r = 0; r < R; ++r) {
         T* s = S + r * Tp;
@@ -395,10 +405,10 @@ bool forward_fast(const FwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T*
         inv_l[r] = T(1) / l;
         p.lse[bh * T_ + i0 + r] = m + log_of(l, T());
       }
-      mm_rows(R, S, Tp, Vr, Dp == D ? D : Dp, nk, Ob, Dp, Dp, false);
-      T* o = p.o + off + i0 * D;
+      mm_rows(R, S, Tp, Vr, Dp == D ? si : Dp, nk, Ob, Dp, Dp, false);
+      T* o = p.o + p.out.at(bh, p.H) + i0 * so;
       for (int64_t r = 0; r < R; ++r)
-        for (int64_t d = 0; d < D; ++d) o[r * D + d] = Ob[r * Dp + d] * inv_l[r];
+        for (int64_t d = 0; d < D; ++d) o[r * so + d] = Ob[r * Dp + d] * inv_l[r];
     }
   }
   return finite;
@@ -427,27 +437,28 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
   // With D a whole number of column blocks (Dp = D) the products write dQ, dK and dV in place, rows of D; otherwise
   // into padded scratch rows of Dp, copied out.
   const bool direct = Dp == D;
+  const int64_t si = p.in.st, so = p.out.st;  // row strides of q, k, v and of o, dout, dq, dk, dv
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
-    const int64_t off = bh * T_ * D;
-    const T *q = p.q + off, *o = p.o + off, *dout = p.dout + off;
+    const int64_t ioff = p.in.at(bh, p.H), ooff = p.out.at(bh, p.H);
+    const T *q = p.q + ioff, *k = p.k + ioff, *v = p.v + ioff, *o = p.o + ooff, *dout = p.dout + ooff;
     const T* lse = p.lse + bh * T_;
-    T* dK = direct ? p.dk + off : dKa;
-    T* dV = direct ? p.dv + off : dVa;
+    T* dK = direct ? p.dk + ooff : dKa;
+    T* dV = direct ? p.dv + ooff : dVa;
     const int64_t key_rows = direct ? T_ : Tp;  // scratch rows past T may take (zero) padding sums
-    transpose_into(p.k + off, T_, D, Kt, Tp);
-    transpose_into(p.v + off, T_, D, Vt, Tp);
+    transpose_into(k, T_, D, si, Kt, Tp);
+    transpose_into(v, T_, D, si, Vt, Tp);
     // Row-major K, Q and dO: the inputs themselves when their rows are whole column blocks (only rows below T are
-    // read), padded copies otherwise.
-    const int64_t ld = direct ? D : Dp;
-    const T* Kr = direct ? p.k + off : Kp;
+    // read), padded copies otherwise; dK and dV likewise written in place or into padded accumulators.
+    const int64_t ldi = direct ? si : Dp, ldo = direct ? so : Dp;
+    const T* Kr = direct ? k : Kp;
     const T* Qr = direct ? q : Qp;
     const T* dOr = direct ? dout : dOp;
     if (!direct) {
-      copy_pad(p.k + off, T_, D, Kp, Dp);
-      copy_pad(q, T_, D, Qp, Dp);
-      copy_pad(dout, T_, D, dOp, Dp);
+      copy_pad(k, T_, D, si, Kp, Dp);
+      copy_pad(q, T_, D, si, Qp, Dp);
+      copy_pad(dout, T_, D, so, dOp, Dp);
     }
-    for (int64_t i = 0; i < T_; ++i) delta[i] = dot_lanes(dout + i * D, o + i * D, D);
+    for (int64_t i = 0; i < T_; ++i) delta[i] = dot_lanes(dout + i * so, o + i * so, D);
     int64_t reached = 0;  // keys [0, reached) hold sums from earlier tiles
     for (int64_t t0 = 0; t0 < T_; t0 += kTile) {
       const int64_t rows = min64(kTile, T_ - t0);
@@ -458,8 +469,8 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
         const int64_t ncol = round_up(nk, kCol);
         T* Pg = P + g * Tp;
         T* dSg = dS + g * Tp;
-        mm_rows(R, q + i0 * D, D, Kt, Tp, D, Pg, Tp, ncol, false);
-        mm_rows(R, dout + i0 * D, D, Vt, Tp, D, dSg, Tp, ncol, false);
+        mm_rows(R, q + i0 * si, si, Kt, Tp, D, Pg, Tp, ncol, false);
+        mm_rows(R, dout + i0 * so, so, Vt, Tp, D, dSg, Tp, ncol, false);
         // Columns past a group's ncol (up to the tile's) are not zeroed: the causal dK/dV updates below read query i
         // only for key blocks starting at or before i's own group, which end inside its ncol (a multiple of kCol).
         for (int64_t r = 0; r < R; ++r) {
@@ -467,26 +478,26 @@ void backward_fast(const BwdParams<T, T>& p, int64_t bh_begin, int64_t bh_end, T
           probs_and_grad(Pg + r * Tp, dSg + r * Tp, ncol, nkr, scale, lse[i], delta[i]);
         }
         if (direct) {
-          mm_rows(R, dSg, Tp, Kr, ld, nk, p.dq + off + i0 * D, D, D, false);
+          mm_rows(R, dSg, Tp, Kr, ldi, nk, p.dq + ooff + i0 * so, so, D, false);
         } else {
-          mm_rows(R, dSg, Tp, Kr, ld, nk, dQb, Dp, Dp, false);
-          T* dq = p.dq + off + i0 * D;
+          mm_rows(R, dSg, Tp, Kr, ldi, nk, dQb, Dp, Dp, false);
+          T* dq = p.dq + ooff + i0 * so;
           for (int64_t r = 0; r < R; ++r)
-            for (int64_t d = 0; d < D; ++d) dq[r * D + d] = dQb[r * Dp + d];
+            for (int64_t d = 0; d < D; ++d) dq[r * so + d] = dQb[r * Dp + d];
         }
       }
       // dV[j] += sum_i P[i, j] dO[i] and dK[j] += sum_i dS[i, j] Q[i] over the tile's queries i, keys j < ncol_tile;
       // keys from `reached` on are first reached here and written.
       const int64_t first = p.causal ? t0 : -1, keys = min64(ncol_tile, key_rows);
-      mm_t_all_rows(keys, P, Tp, dOr + t0 * ld, ld, rows, dV, ld, Dp, first, reached);
-      mm_t_all_rows(keys, dS, Tp, Qr + t0 * ld, ld, rows, dK, ld, Dp, first, reached);
+      mm_t_all_rows(keys, P, Tp, dOr + t0 * ldo, ldo, rows, dV, ldo, Dp, first, reached);
+      mm_t_all_rows(keys, dS, Tp, Qr + t0 * ldi, ldi, rows, dK, ldo, Dp, first, reached);
       reached = reached > keys ? reached : keys;
     }
     if (!direct)
       for (int64_t j = 0; j < T_; ++j)
         for (int64_t d = 0; d < D; ++d) {
-          p.dk[off + j * D + d] = dKa[j * Dp + d];
-          p.dv[off + j * D + d] = dVa[j * Dp + d];
+          p.dk[ooff + j * so + d] = dKa[j * Dp + d];
+          p.dv[ooff + j * so + d] = dVa[j * Dp + d];
         }
   }
 }

@@ -31,7 +31,9 @@ public final class Ops {
 
     /**
      * Attention {@code softmax(q k^T / sqrt(D)) v} over tensors of shape (B, H, T, D). CPU: float32, float64;
-     * CUDA: float32, bfloat16, float16. With {@code causal}, query i attends to keys 0..i.
+     * CUDA: float32, bfloat16, float16. With {@code causal}, query i attends to keys 0..i. On the CPU the head views
+     * {@code x.view(B, T, H, D).transpose(1, 2)} of one projection are read in place, and their output comes back in
+     * (B, T, H, D) memory, so that {@code o.transpose(1, 2).reshape(B, T, H * D)} is a view (native/include/incontext/ops.h).
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
         requireNonNull(q, k, v);
