@@ -35,49 +35,46 @@ class MixedPrecisionTest {
         }
     };
 
+    /** A fixed batch: 4 prompts of 7 points in 5 dimensions. */
+    private static PromptBatch batch() {
+        torch.manual_seed(3);
+        Tensor xs = Tensors.randn(ScalarType.Float, 4, 7, 5);
+        return new PromptBatch(xs, Tensors.randn(ScalarType.Float, 4, 7), Map.of(), 5);
+    }
+
+    /** low's predictions come back in float32, rounded (not equal to float32's) but within tol of the largest. */
+    private static void assertRounded(Predictor low, PromptBatch batch, double tol) {
+        Tensor got = low.predict(batch, null);
+        assertEquals(ScalarType.Float, got.scalar_type().intern(), "widened to the labels' dtype");
+        double[] exact = Tensors.toDoubleArray(PRODUCT.predict(batch, null));
+        double[] values = Tensors.toDoubleArray(got);
+        assertNotEquals(Arrays.toString(exact), Arrays.toString(values), "the low precision should round the product");
+        double scale = Arrays.stream(exact).map(Math::abs).max().orElse(1);
+        for (int i = 0; i < exact.length; i++) {
+            assertTrue(Math.abs(exact[i] - values[i]) <= tol * scale, "entry " + i + ": " + values[i] + " vs " + exact[i]);
+        }
+    }
+
     @Test
     void bf16ForwardPassesComeBackAsFloat32() {
         try (PointerScope scope = new PointerScope()) {
-            torch.manual_seed(3);
-            Tensor xs = Tensors.randn(ScalarType.Float, 4, 7, 5);
-            PromptBatch batch = new PromptBatch(xs, Tensors.randn(ScalarType.Float, 4, 7), Map.of(), 5);
+            PromptBatch batch = batch();
             assertSame(PRODUCT, MixedPrecision.of(PRODUCT, Precision.FLOAT32, "cpu"));
             Predictor bf16 = MixedPrecision.of(PRODUCT, Precision.BF16, "cpu");
             assertEquals("product", bf16.name());
-            Tensor low = bf16.predict(batch, null);
-            assertEquals(ScalarType.Float, low.scalar_type().intern(), "widened to the labels' dtype");
-            double[] exact = Tensors.toDoubleArray(PRODUCT.predict(batch, null));
-            double[] got = Tensors.toDoubleArray(low);
             if (!Autocast.cpuHasBf16()) {
                 assertSame(PRODUCT, bf16, "no hardware bfloat16: evaluation stays float32");
                 return;
             }
-            assertNotEquals(Arrays.toString(exact), Arrays.toString(got), "bf16 should round the product");
-            double scale = Arrays.stream(exact).map(Math::abs).max().orElse(1);
-            for (int i = 0; i < exact.length; i++) {
-                assertTrue(Math.abs(exact[i] - got[i]) <= 0.02 * scale, "entry " + i + ": " + got[i] + " vs " + exact[i]);
-            }
+            assertRounded(bf16, batch, 0.02);
         }
     }
 
-    /** fp16 runs on any device (emulated on most CPUs): the product rounded to float16's 11 bits, read back in float32. */
+    /** fp16 runs on any device (emulated on most CPUs): float16 rounds inputs and output to 2^-11 relative. */
     @Test
     void fp16ForwardPassesComeBackAsFloat32() {
         try (PointerScope scope = new PointerScope()) {
-            torch.manual_seed(3);
-            Tensor xs = Tensors.randn(ScalarType.Float, 4, 7, 5);
-            PromptBatch batch = new PromptBatch(xs, Tensors.randn(ScalarType.Float, 4, 7), Map.of(), 5);
-            Predictor fp16 = MixedPrecision.of(PRODUCT, Precision.FP16, "cpu");
-            Tensor low = fp16.predict(batch, null);
-            assertEquals(ScalarType.Float, low.scalar_type().intern(), "widened to the labels' dtype");
-            double[] exact = Tensors.toDoubleArray(PRODUCT.predict(batch, null));
-            double[] got = Tensors.toDoubleArray(low);
-            assertNotEquals(Arrays.toString(exact), Arrays.toString(got), "fp16 should round the product");
-            double scale = Arrays.stream(exact).map(Math::abs).max().orElse(1);
-            for (int i = 0; i < exact.length; i++) {
-                // float16 rounds inputs and output to 2^-11 relative; a 5-term product stays well inside 1%.
-                assertTrue(Math.abs(exact[i] - got[i]) <= 0.01 * scale, "entry " + i + ": " + got[i] + " vs " + exact[i]);
-            }
+            assertRounded(MixedPrecision.of(PRODUCT, Precision.FP16, "cpu"), batch(), 0.01);
         }
     }
 }

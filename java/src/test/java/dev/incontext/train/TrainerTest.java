@@ -147,6 +147,28 @@ class TrainerTest {
     }
 
     /**
+     * Low-precision losses against float32's over the same 16 steps: different (equal bit for bit would mean autocast
+     * did nothing), within 5% each (more would mean a broken step), and falling.
+     */
+    private static void assertLowPrecisionLosses(String precision, List<Double> f32, List<Double> low) {
+        assertNotEquals(f32, low, precision + " losses equal float32's bit for bit: autocast did not reach the model");
+        for (int i = 0; i < f32.size(); i++) {
+            double rel = Math.abs(low.get(i) - f32.get(i)) / f32.get(i);
+            assertTrue(rel < 0.05, "step " + i + ": " + precision + " loss " + low.get(i) + " vs float32 " + f32.get(i));
+        }
+        assertTrue(low.get(15) < low.get(0), "the " + precision + " loss should fall: " + low);
+    }
+
+    /** The losses of a 16-step tiny run in {@code precision} trained to step 8, then resumed from its checkpoint. */
+    private static List<Double> interruptedAtStep8(Path run, String precision) throws IOException {
+        List<Double> joined = new ArrayList<>(train(tiny(run, "training.steps=8", "training.save_every=4",
+                "training.precision=" + precision), null));
+        joined.addAll(train(tiny(run, "training.steps=16", "training.save_every=4", "training.precision=" + precision),
+                run));
+        return joined;
+    }
+
+    /**
      * training.precision=fp16: float16 forward passes under autocast with dynamic loss scaling, on any CPU (emulated
      * where it lacks hardware float16, said once). The losses differ from float32's by float16 rounding (not at all
      * would mean autocast did nothing; by more than 5% a broken step), the loss falls, the scale is logged, checkpoints
@@ -160,12 +182,7 @@ class TrainerTest {
                 "training.precision=fp16");
         List<Double> straight = train(straightConfig, null);
         assertEquals(RunConfig.Precision.FP16, TrainingStep.fresh(straightConfig).precision());
-        assertNotEquals(f32, straight, "fp16 losses equal float32's bit for bit: autocast did not reach the model");
-        for (int i = 0; i < f32.size(); i++) {
-            double rel = Math.abs(straight.get(i) - f32.get(i)) / f32.get(i);
-            assertTrue(rel < 0.05, "step " + i + ": fp16 loss " + straight.get(i) + " vs float32 " + f32.get(i));
-        }
-        assertTrue(straight.get(15) < straight.get(0), "the fp16 loss should fall: " + straight);
+        assertLowPrecisionLosses("fp16", f32, straight);
         // Each record names the scale after its step: 2^16 halved once per overflow so far (this tiny model's float16
         // weight gradients overflow at 2^16 in its first steps, as they would under GradScaler), never growing within
         // the 2000-step growth interval.
@@ -184,14 +201,8 @@ class TrainerTest {
                 Files.size(dir.resolve("straight/checkpoints/step-00000016/model.pt")),
                 "checkpoints hold float32 weights");
 
-        Path run = dir.resolve("interrupted");
-        List<Double> first = train(tiny(run, "training.steps=8", "training.save_every=4", "training.precision=fp16"),
-                null);
-        List<Double> second = train(tiny(run, "training.steps=16", "training.save_every=4",
-                "training.precision=fp16"), run);
-        List<Double> joined = new ArrayList<>(first);
-        joined.addAll(second);
-        assertEquals(straight, joined, "an fp16 resume continues bit for bit");
+        assertEquals(straight, interruptedAtStep8(dir.resolve("interrupted"), "fp16"),
+                "an fp16 resume continues bit for bit");
 
         TrainingStep step = TrainingStep.fresh(straightConfig);
         step.lossScaler().restore(new LossScaler.State(1024.0, 7));
@@ -222,20 +233,9 @@ class TrainerTest {
             return;
         }
         assertEquals(RunConfig.Precision.BF16, TrainingStep.fresh(straightConfig).precision());
-        assertNotEquals(f32, straight, "bf16 losses equal float32's bit for bit: autocast did not reach the model");
-        for (int i = 0; i < f32.size(); i++) {
-            double rel = Math.abs(straight.get(i) - f32.get(i)) / f32.get(i);
-            assertTrue(rel < 0.05, "step " + i + ": bf16 loss " + straight.get(i) + " vs float32 " + f32.get(i));
-        }
-        assertTrue(straight.get(15) < straight.get(0), "the bf16 loss should fall: " + straight);
+        assertLowPrecisionLosses("bf16", f32, straight);
         Path run = dir.resolve("interrupted");
-        List<Double> first = train(tiny(run, "training.steps=8", "training.save_every=4", "training.precision=bf16"),
-                null);
-        List<Double> second = train(tiny(run, "training.steps=16", "training.save_every=4",
-                "training.precision=bf16"), run);
-        List<Double> joined = new ArrayList<>(first);
-        joined.addAll(second);
-        assertEquals(straight, joined, "a bf16 resume continues bit for bit");
+        assertEquals(straight, interruptedAtStep8(run, "bf16"), "a bf16 resume continues bit for bit");
         // float32 weights: the checkpoint's model file is as large as the float32 run's (bfloat16 would halve it).
         assertEquals(Files.size(dir.resolve("f32/checkpoints/step-00000016/model.pt")),
                 Files.size(run.resolve("checkpoints/step-00000016/model.pt")), "checkpoints hold float32 weights");
