@@ -1,11 +1,13 @@
 package dev.incontext.util;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.stream.Stream;
 
 /** What code and machine produced a result: for the provenance written beside every result. */
@@ -19,10 +21,39 @@ public final class BuildInfo {
     }
 
     /**
-     * The git commit of the working tree the code runs from (found by walking up from the classes' location, then
-     * from the working directory), with "-dirty" never claimed: it is the commit checked out, "unknown" outside git.
+     * The git commit this build was made from, with "-dirty" when its tree had uncommitted changes (recorded at build
+     * time in {@code dev/incontext/git.properties}); for a build without that record (a source archive), the commit
+     * checked out where the code runs from (walking up from the classes' location, then from the working directory),
+     * or "unknown" outside git.
      */
     public static String commit() {
+        String built = BUILT_COMMIT;
+        return built != null ? built : checkedOutCommit();
+    }
+
+    /** Where the build records its commit (java/pom.xml), relative to the classes' root. */
+    static final String GIT_PROPERTIES = "dev/incontext/git.properties";
+    private static final String BUILT_COMMIT = builtCommit();
+
+    /** The build's commit from git.properties, or null when the build recorded none. */
+    static String builtCommit() {
+        try (InputStream in = BuildInfo.class.getResourceAsStream("/" + GIT_PROPERTIES)) {
+            if (in == null) {
+                return null;
+            }
+            Properties p = new Properties();
+            p.load(in);
+            String id = p.getProperty("git.commit.id.full", "").strip();
+            if (!id.matches("[0-9a-f]{40}")) {
+                return null;
+            }
+            return id + ("true".equals(p.getProperty("git.dirty", "").strip()) ? "-dirty" : "");
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String checkedOutCommit() {
         for (Path start : candidates()) {
             for (Path p = start; p != null; p = p.getParent()) {
                 Optional<String> c = readCommit(p.resolve(".git"));
@@ -108,14 +139,18 @@ public final class BuildInfo {
         return f;
     }
 
-    /** The SHA-256 over a jar's bytes, or over every file under a directory (relative name and content, sorted). */
+    /**
+     * The SHA-256 over a jar's bytes, or over every file under a directory (relative name and content, sorted) but the
+     * build's commit record, which changes with a commit that changes no code.
+     */
     static String fingerprint(Path code) throws IOException {
         MessageDigest md = Sha256.digest();
         if (Files.isRegularFile(code)) {
             md.update(Files.readAllBytes(code));
         } else {
+            Path record = code.resolve(GIT_PROPERTIES);
             try (Stream<Path> files = Files.walk(code)) {
-                for (Path p : files.filter(Files::isRegularFile).sorted().toList()) {
+                for (Path p : files.filter(f -> Files.isRegularFile(f) && !f.equals(record)).sorted().toList()) {
                     md.update(code.relativize(p).toString().getBytes(StandardCharsets.UTF_8));
                     md.update((byte) 0);
                     md.update(Files.readAllBytes(p));
