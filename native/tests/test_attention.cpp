@@ -295,6 +295,41 @@ int main(int argc, char** argv) {
     return ok;
   });
 
+  // The kernels check finiteness as they read; for head views (rows ld apart) that is a separate strided pass. An
+  // infinity or a NaN anywhere in q, k or v must be found and named: first and last rows (T odd: the pass takes rows
+  // in pairs), first and last columns (D = 20: a vector and a scalar tail), float32 and float64.
+  suite.run("head views: a NaN or an infinity anywhere in q, k or v is found and named", [&] {
+    bool ok = true;
+    const int64_t B = 2, T = 41, H = 3;
+    for (at::ScalarType dt : {at::kFloat, at::kDouble}) {
+      for (int64_t D : {32, 20}) {
+        for (int which = 0; which < 3; ++which) {
+          for (int64_t t : {int64_t(0), T - 1}) {
+            for (int64_t d : {int64_t(0), D - 1}) {
+              for (bool nan : {false, true}) {
+                at::Tensor proj = at::randn({B, T, 3 * H * D}).to(dt);
+                proj[1][t][which * H * D + 2 * D + d] = nan ? std::numeric_limits<double>::quiet_NaN()
+                                                            : -std::numeric_limits<double>::infinity();
+                const auto parts = proj.split(H * D, 2);
+                auto heads = [&](const at::Tensor& x) { return x.view({B, T, H, D}).transpose(1, 2); };
+                const char* arg = which == 0 ? "argument 'q' contains " : which == 1 ? "argument 'k' contains "
+                                                                                     : "argument 'v' contains ";
+                const std::string needle = std::string(arg) + (nan ? "NaN" : "an infinity") + " (first at index [1, 2, " +
+                                           std::to_string(t) + ", " + std::to_string(d) + "])";
+                if (!incontext::testing::raises_containing(needle.c_str(), [&] {
+                      incontext::attention(heads(parts[0]), heads(parts[1]), heads(parts[2]), true);
+                    })) {
+                  ok = false;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return ok;
+  });
+
   suite.run("bad arguments raise c10::Error naming the argument", [&] {
     const at::Tensor q = at::randn({2, 2, 8, 16}, f64);
     int raised = 0;
