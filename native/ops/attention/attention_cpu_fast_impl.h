@@ -298,16 +298,51 @@ inline T dot_lanes(const T* x, const T* y, int64_t n) {
 // dst (cols x ld, row c holds src column c) from src (rows x cols, row stride lds): a plain transpose into a
 // padded buffer whose columns past `rows` the caller has zeroed.
 // Blocked by 8 source rows so that each destination row gets 8 adjacent stores per pass.
+// float32: whole 8 x 8 blocks go through registers (eight row loads, three rounds of two-vector shuffles, eight
+// stores: the classic unpack / pair / half exchange); the scalar element-by-element copy was the backward kernel's
+// largest own cost in a profile of the small GPT-2 step once K and V were read as head views (rows 3 H D apart).
+typedef float F8 __attribute__((vector_size(32)));
+typedef int I8 __attribute__((vector_size(32)));
+inline F8 load8(const float* p) {
+  F8 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  const F8 r0 = load8(src), r1 = load8(src + lds), r2 = load8(src + 2 * lds), r3 = load8(src + 3 * lds);
+  const F8 r4 = load8(src + 4 * lds), r5 = load8(src + 5 * lds), r6 = load8(src + 6 * lds), r7 = load8(src + 7 * lds);
+  const I8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+  const F8 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+  const F8 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+  const F8 t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);
+  const F8 t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);
+  const I8 plo = {0, 1, 8, 9, 4, 5, 12, 13}, phi = {2, 3, 10, 11, 6, 7, 14, 15};
+  const F8 u0 = __builtin_shuffle(t0, t2, plo), u1 = __builtin_shuffle(t0, t2, phi);
+  const F8 u2 = __builtin_shuffle(t1, t3, plo), u3 = __builtin_shuffle(t1, t3, phi);
+  const F8 u4 = __builtin_shuffle(t4, t6, plo), u5 = __builtin_shuffle(t4, t6, phi);
+  const F8 u6 = __builtin_shuffle(t5, t7, plo), u7 = __builtin_shuffle(t5, t7, phi);
+  const I8 hlo = {0, 1, 2, 3, 8, 9, 10, 11}, hhi = {4, 5, 6, 7, 12, 13, 14, 15};
+  const F8 out[8] = {__builtin_shuffle(u0, u4, hlo), __builtin_shuffle(u1, u5, hlo), __builtin_shuffle(u2, u6, hlo),
+                     __builtin_shuffle(u3, u7, hlo), __builtin_shuffle(u0, u4, hhi), __builtin_shuffle(u1, u5, hhi),
+                     __builtin_shuffle(u2, u6, hhi), __builtin_shuffle(u3, u7, hhi)};
+  for (int k = 0; k < 8; ++k) __builtin_memcpy(dst + k * ldd, &out[k], sizeof out[k]);
+}
+
 template <class T>
 inline void transpose_into(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ld) {
   int64_t i0 = 0;
-  for (; i0 + 8 <= rows; i0 += 8)
-    for (int64_t c = 0; c < cols; ++c) {
+  for (; i0 + 8 <= rows; i0 += 8) {
+    int64_t c0 = 0;
+    if constexpr (sizeof(T) == sizeof(float)) {
+      for (; c0 + 8 <= cols; c0 += 8) transpose8x8(src + i0 * lds + c0, lds, dst + c0 * ld + i0, ld);
+    }
+    for (int64_t c = c0; c < cols; ++c) {
       T* d = dst + c * ld + i0;
       const T* s = src + i0 * lds + c;
 #pragma GCC unroll 8
       for (int ii = 0; ii < 8; ++ii) d[ii] = s[ii * lds];
     }
+  }
   for (int64_t i = i0; i < rows; ++i)
     for (int64_t c = 0; c < cols; ++c) dst[c * ld + i] = src[i * lds + c];
 }
