@@ -14,23 +14,34 @@ presets=("$@")
 steps="${STEPS:-20}"
 rounds="${ROUNDS:-3}"
 bench_step_setup
+# Java runs with the launcher's defaults (freed memory kept in the heap: dev.incontext.ops.Memory) and once with
+# INCONTEXT_MALLOC=system; Python as installed and once with glibc tuned like Java's default (PY_TUNED below), so
+# that the table separates the allocator from the rest of the step.
+tuned="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=2147483647"
+echo "- Java malloc: retain (the default) unless the row says system; Python tuned: GLIBC_TUNABLES=$tuned"
 echo
-echo "| preset | Java attention | Java ms/step | Python ms/step | Java / Python |"
-echo "|---|---|---|---|---|"
+echo "| preset | Java attention | Java malloc | Java ms/step | Python ms/step | Java / Python | Python tuned ms/step | Java / Python tuned |"
+echo "|---|---|---|---|---|---|---|---|"
+variants=("incontext retain" "sdpa retain" "incontext system")
 for p in "${presets[@]}"; do
   declare -A jv=()
-  pys=()
+  pys=(); pyt=()
   for r in $(seq "$rounds"); do
     pys+=("$("$py" "$root/benchmarks/python/train_step.py" --preset "$p" --threads "$threads" --steps "$steps" | median_ms)")
-    for att in incontext sdpa; do
-      jv[$att]+=" $("$root/incontext" bench-train --preset "$p" --attention "$att" --threads "$threads" \
-                     --steps "$steps" 2>/dev/null | median_ms)"
+    pyt+=("$(GLIBC_TUNABLES="$tuned" "$py" "$root/benchmarks/python/train_step.py" --preset "$p" --threads "$threads" \
+             --steps "$steps" | median_ms)")
+    for v in "${variants[@]}"; do
+      set -- $v
+      jv[$v]+=" $(INCONTEXT_MALLOC="$2" "$root/incontext" bench-train --preset "$p" --attention "$1" \
+                   --threads "$threads" --steps "$steps" 2>/dev/null | median_ms)"
     done
   done
   pym=$(median "${pys[@]}")
-  for att in incontext sdpa; do
-    j=$(median ${jv[$att]})
-    echo "| $p | $att | $j | $pym | $(python3 -c "print(f'{$j / $pym:.2f}')") |"
+  ptm=$(median "${pyt[@]}")
+  for v in "${variants[@]}"; do
+    set -- $v
+    j=$(median ${jv[$v]})
+    echo "| $p | $1 | $2 | $j | $pym | $(python3 -c "print(f'{$j / $pym:.2f}')") | $ptm | $(python3 -c "print(f'{$j / $ptm:.2f}')") |"
   done
   unset jv
 done

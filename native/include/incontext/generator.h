@@ -1,6 +1,6 @@
 // Process-level helpers the JavaCPP presets lack: seeded random generators on any device (the presets create CPU
-// generators only), sizing the BLAS thread pool, what the ops run with (instruction set, threads), and the gradient
-// pass of dynamic loss scaling.
+// generators only), sizing the BLAS thread pool, what the ops run with (instruction set, threads), how freed memory
+// goes back to the system, and the gradient pass of dynamic loss scaling.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,14 @@ std::string attention_cpu_isa();
 // at::get_num_threads(): the op library must be compiled with OpenMP for that (ATen/ParallelOpenMP.h is a header
 // template that falls back to a serial loop without it), so 1 here with more torch threads means a broken build.
 int64_t op_threads();
+
+// Keeps memory that libtorch frees in the C heap for its next allocations instead of returning it to the system
+// (glibc: mmap threshold 32 MiB, heap trimming off), so that a training loop stops paying a page fault per page of
+// its activations every step. Process-wide; returns false where the C library is not glibc (nothing changed).
+bool retain_freed_memory();
+
+// Minor page faults of this process so far (getrusage), or -1 when the system does not say.
+int64_t minor_page_faults();
 
 // Dynamic loss scaling (training.precision: fp16): multiplies every gradient by inv_scale in place and sets
 // found_inf to 1 when any of them holds an infinity or a NaN (libtorch's _amp_foreach_non_finite_check_and_unscale_,

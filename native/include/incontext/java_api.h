@@ -69,4 +69,8 @@ inline std::string blas_library() { return incontext::blas_library(); }
 
 inline std::string configure_blas() { return incontext::configure_blas(); }
 
+inline bool retain_freed_memory() { return incontext::retain_freed_memory(); }
+
+inline int64_t minor_page_faults() { return incontext::minor_page_faults(); }
+
 }  // namespace incontext::java

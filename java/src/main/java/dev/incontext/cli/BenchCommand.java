@@ -3,6 +3,7 @@ package dev.incontext.cli;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.ops.Blas;
+import dev.incontext.ops.Memory;
 import dev.incontext.ops.Ops;
 import dev.incontext.ops.Threads;
 import dev.incontext.train.DataParallel;
@@ -90,15 +91,14 @@ final class BenchCommand implements Callable<Integer> {
                     "model.n_positions=" + Math.max(points, 1), "training.world_size=" + dp.worldSize(),
                     "training.precision=" + precision));
             TrainingStep step = TrainingStep.fresh(c, dp);   // the trainer's own step: schedule, clipping and all
-            double[] t = step.time(warmup, steps);
-            Arrays.sort(t);
+            TrainingStep.StepTimes t = step.time(warmup, steps);
             if (dp.writer()) {
                 out.printf(Locale.ROOT, "java preset=%s attention=%s precision=%s threads=%d batch=%d points=%d "
-                        + "dims=%d params=%d ranks=%d median_ms=%.2f min_ms=%.2f op_threads=%d attention_isa=%s "
-                        + "blas=\"%s\"%n", preset, attention, step.precision().name().toLowerCase(Locale.ROOT),
-                        torch.get_num_threads(), batch, points, dims,
-                        step.model().parameterCount(), dp.worldSize(), t[t.length / 2],
-                        Arrays.stream(t).min().orElse(Double.NaN), Ops.opThreads(), Ops.attentionCpuIsa(),
+                        + "dims=%d params=%d ranks=%d median_ms=%.2f min_ms=%.2f page_faults_per_step=%.0f "
+                        + "malloc=%s op_threads=%d attention_isa=%s blas=\"%s\"%n", preset, attention,
+                        step.precision().name().toLowerCase(Locale.ROOT), torch.get_num_threads(), batch, points,
+                        dims, step.model().parameterCount(), dp.worldSize(), t.median(), t.min(),
+                        t.pageFaultsPerStep(), Memory.policy(), Ops.opThreads(), Ops.attentionCpuIsa(),
                         Blas.describe());
                 out.flush();
             }

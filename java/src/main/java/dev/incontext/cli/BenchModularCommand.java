@@ -5,7 +5,6 @@ import dev.incontext.config.ModularConfig;
 import dev.incontext.train.TrainingStep;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -50,13 +49,12 @@ final class BenchModularCommand implements Callable<Integer> {
         };
         ModularConfig c = ConfigLoader.load(ModularConfig.class, base, overrides);
         try (PointerScope scope = new PointerScope()) {
-            double[] t = TrainingStep.fresh(c).time(warmup, steps);   // the trainer's own step
-            Arrays.sort(t);
+            TrainingStep.StepTimes t = TrainingStep.fresh(c).time(warmup, steps);   // the trainer's own step
             out.printf(Locale.ROOT, "java preset=%s p=%d layers=%d width=%d heads=%d batch=%d points=%d "
                     + "attention=%s threads=%d median_ms=%.2f min_ms=%.2f%n", preset, c.task().p(),
                     c.model().nLayer(), c.model().nEmbd(), c.model().nHead(), c.training().batchSize(),
                     c.task().pointsPerRow(), c.model().attention().name().toLowerCase(Locale.ROOT),
-                    torch.get_num_threads(), t[t.length / 2], t[0]);
+                    torch.get_num_threads(), t.median(), t.min());
         }
         out.flush();
         return 0;

@@ -30,6 +30,7 @@ public final class NativeLibrary {
                         + "g++ with C++20, and python3 with pip to fetch the libtorch headers; see README.md).", cause);
             }
             Blas.threadingLayer = NativeOps.configure_blas();
+            Memory.configure();
             loaded = true;
         }
     }

@@ -52,4 +52,8 @@ public final class NativeOps {
     public static native @StdString String blas_library();
 
     public static native @StdString String configure_blas();
+
+    public static native @Cast("bool") boolean retain_freed_memory();
+
+    public static native long minor_page_faults();
 }

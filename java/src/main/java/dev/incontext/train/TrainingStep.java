@@ -5,8 +5,10 @@ import dev.incontext.config.RunConfig.TrainingConfig;
 import dev.incontext.config.RunSpec;
 import dev.incontext.model.TrainableModel;
 import dev.incontext.ops.Autocast;
+import dev.incontext.ops.Memory;
 import dev.incontext.util.Devices;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Optimizer;
@@ -95,24 +97,45 @@ public final class TrainingStep {
 
     /**
      * Times whole steps (batch, forward, backward, optimiser step, reading the loss, which waits for the step):
-     * the milliseconds of each of {@code steps} steps after {@code warmup} untimed ones. Nothing is written.
+     * the milliseconds of each of {@code steps} steps after {@code warmup} untimed ones, and the page faults of the
+     * timed ones. Nothing is written.
      */
-    public double[] time(int warmup, int steps) {
+    public StepTimes time(int warmup, int steps) {
         if (steps < 1 || warmup < 0) {
             throw new IllegalArgumentException("a timing needs at least one timed step and no negative warm-up; got "
                     + steps + " timed steps (--steps) and " + warmup + " warm-up steps (--warmup)");
         }
         double[] ms = new double[steps];
+        long faults = 0;
         for (int i = 0; i < warmup + steps; i++) {
             try (PointerScope scope = new PointerScope()) {
+                long f0 = Memory.minorPageFaults();
                 long t0 = System.nanoTime();
                 run(i).loss().item_double();
                 if (i >= warmup) {
                     ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                    faults += Memory.minorPageFaults() - f0;
                 }
             }
         }
-        return ms;
+        return new StepTimes(ms, faults);
+    }
+
+    /** Step times in milliseconds, in step order, and the minor page faults the process took during them. */
+    public record StepTimes(double[] ms, long pageFaults) {
+        public double median() {
+            double[] sorted = ms.clone();
+            Arrays.sort(sorted);
+            return sorted[sorted.length / 2];
+        }
+
+        public double min() {
+            return Arrays.stream(ms).min().orElse(Double.NaN);
+        }
+
+        public double pageFaultsPerStep() {
+            return (double) pageFaults / ms.length;
+        }
     }
 
     /** The optimiser of an objective: its parameters in module order, those it exempts without weight decay. */

@@ -73,7 +73,8 @@ class MainTest {
         int rc = Main.execute(new PrintWriter(out), null, "bench-train", "--preset", "tiny", "--steps", "2",
                 "--warmup", "1", "--batch", "4", "--points", "5", "--dims", "3");
         assertEquals(0, rc, out.toString());
-        assertTrue(out.toString().matches("(?s).*java preset=tiny .*median_ms=[0-9.]+ .*"), out.toString());
+        assertTrue(out.toString().matches("(?s).*java preset=tiny .*median_ms=[0-9.]+ .*page_faults_per_step=[0-9]+ "
+                + "malloc=(retain|system) .*"), out.toString());
     }
 
     /** `experiment --help` names every registered experiment (the registry is the enum; the help text is static). */

@@ -1,6 +1,7 @@
 package dev.incontext.sweep.spark;
 
 import dev.incontext.ops.Blas;
+import dev.incontext.ops.Memory;
 import dev.incontext.util.Logging;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -83,8 +84,10 @@ final class SparkSetup {
             String blas = Blas.isMkl()
                     ? " -D" + Blas.JAVACPP_PROPERTY + "=mkl_rt"
                     : " -D" + Blas.PROPERTY + "=openblas";
+            // Executors keep freed memory or not as this JVM does (dev.incontext.ops.Memory).
+            String malloc = " -D" + Memory.PROPERTY + "=" + Memory.policy();
             conf.set("spark.executor.extraJavaOptions", "-Xss8m"
-                    + (cacheDir == null ? "" : " -Dorg.bytedeco.javacpp.cachedir=" + cacheDir) + blas);
+                    + (cacheDir == null ? "" : " -Dorg.bytedeco.javacpp.cachedir=" + cacheDir) + blas + malloc);
         }
         boolean userClassPath = userConf.containsKey("spark.jars")
                 || userConf.containsKey("spark.executor.extraClassPath");
