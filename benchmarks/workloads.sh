@@ -96,12 +96,15 @@ for w in "${workloads[@]}"; do
   done
   dt="$(sed -n '/^training:/,/^[^ ]/s/^  threads: *\([0-9]*\).*/\1/p' "$tmp/$w-default/config.yaml" | head -1)"
   db="$(sed -n '/^training:/,/^[^ ]/s/^  blas_threads: *\([0-9]*\).*/\1/p' "$tmp/$w-default/config.yaml" | head -1)"
+  dbl="$(sed -n '/^training:/,/^[^ ]/s/^  blas: *\([a-z]*\).*/\1/p' "$tmp/$w-default/config.yaml" | head -1)"
+  [ "$dbl" = openblas ] || dbl=mkl   # auto: the launcher's MKL
   { [ -z "$dt" ] || [ "$dt" = 0 ]; } && dt="$cores"
-  { [ -z "$db" ] || [ "$db" = 0 ]; } && db="$dt"    # MKL follows torch's count unless blas_threads is set
+  # blas_threads 0: MKL follows torch's count; OpenBLAS keeps the launcher's OPENBLAS_NUM_THREADS (the cores)
+  if [ -z "$db" ] || [ "$db" = 0 ]; then [ "$dbl" = openblas ] && db="$cores" || db="$dt"; fi
   if python3 -c "import sys; sys.exit(0 if float('$default') > float('$best') else 1)"; then
     best="$default"; bestname="the default"
   fi
-  row="| $w ($steps steps) | mkl $dt/$db: $default |"
+  row="| $w ($steps steps) | $dbl $dt/$db: $default |"
   for b in mkl openblas; do for s in "${settings[@]}"; do row="$row ${r[$b-$s]} |"; done; done
   ratio="$(python3 -c "print(f'{float(\"$default\") / float(\"$best\"):.2f}')")"
   if python3 -c "import sys; sys.exit(0 if float('$ratio') >= 0.90 else 1)"; then

@@ -61,32 +61,18 @@ class BlasTest {
     @Test
     void choosingAfterLibtorchLoadedClaimsNothing() {
         Blas.library();   // libtorch is loaded now
-        String before = System.getProperty(Blas.JAVACPP_PROPERTY);
-        System.clearProperty(Blas.JAVACPP_PROPERTY);
-        try {
+        WithProperty.run(Blas.JAVACPP_PROPERTY, null, () -> {
             Blas.select();
             assertEquals(null, System.getProperty(Blas.JAVACPP_PROPERTY),
                     "a choice made after libtorch loaded cannot take effect and must not be recorded as made");
-        } finally {
-            if (before != null) {
-                System.setProperty(Blas.JAVACPP_PROPERTY, before);
-            }
-        }
+        });
     }
 
     @Test
     void aBadChoiceIsNamed() {
-        String before = System.getProperty(Blas.PROPERTY);
-        System.setProperty(Blas.PROPERTY, "atlas");
-        try {
+        WithProperty.run(Blas.PROPERTY, "atlas", () -> {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Blas::select);
             assertTrue(e.getMessage().contains("incontext.blas must be mkl or openblas, got 'atlas'"), e.getMessage());
-        } finally {
-            if (before == null) {
-                System.clearProperty(Blas.PROPERTY);
-            } else {
-                System.setProperty(Blas.PROPERTY, before);
-            }
-        }
+        });
     }
 }

@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -51,41 +57,32 @@ class MemoryTest {
     }
 
     @Test
-    void pageFaultsAreCounted() throws java.io.IOException {
+    void pageFaultsAreCounted() throws IOException {
         assumeTrue(linux(), "getrusage's fault counts are checked on Linux");
         long before = Memory.minorPageFaults();
         assertTrue(before > 0, "a running JVM has faulted pages in: " + before);
         // A fresh mapping of a new file, one byte written per page: every page is faulted in on that write (a tensor
         // would not do here: with freed memory kept, it may reuse pages faulted in long before).
-        java.nio.file.Path file = java.nio.file.Files.createTempFile("incontext-faults", ".bin");
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+        Path file = Files.createTempFile("incontext-faults", ".bin");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             int pages = 2048;
-            java.nio.MappedByteBuffer map = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, pages * 4096L);
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, pages * 4096L);
             for (int i = 0; i < pages; i++) {
                 map.put(i * 4096, (byte) 1);
             }
             long faulted = Memory.minorPageFaults() - before;
             assertTrue(faulted >= pages / 2, "writing " + pages + " fresh pages counted " + faulted + " faults");
         } finally {
-            java.nio.file.Files.deleteIfExists(file);
+            Files.deleteIfExists(file);
         }
     }
 
     @Test
     void aBadPolicyIsRefusedByName() {
-        String old = System.getProperty(Memory.PROPERTY);
-        System.setProperty(Memory.PROPERTY, "jemalloc");
-        try {
+        WithProperty.run(Memory.PROPERTY, "jemalloc", () -> {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Memory::configure);
             assertTrue(e.getMessage().contains("incontext.malloc must be retain or system, got 'jemalloc'"),
                     e.getMessage());
-        } finally {
-            if (old == null) {
-                System.clearProperty(Memory.PROPERTY);
-            } else {
-                System.setProperty(Memory.PROPERTY, old);
-            }
-        }
+        });
     }
 }
