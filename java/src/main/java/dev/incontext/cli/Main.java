@@ -37,9 +37,18 @@ public final class Main implements Runnable {
     /** As {@link #execute(String...)}, writing to {@code out} and {@code err} (null: standard output and error). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         Logging.useProjectConfiguration();   // before anything loads JavaCPP or Log4j
-        Blas.select();  // before anything loads libtorch
-        if (needsNativeLibraries(args)) {
-            NativeCache.prepare();   // extraction into a cold cache takes turns with other JVMs
+        try {
+            Blas.select();  // before anything loads libtorch
+            if (needsNativeLibraries(args)) {
+                NativeCache.prepare();   // extraction into a cold cache takes turns with other JVMs
+            }
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // A bad -Dincontext.blas / -Dincontext.malloc (INCONTEXT_BLAS / INCONTEXT_MALLOC), or libraries that do
+            // not load: said as any command's error is, not as a stack trace from main.
+            PrintWriter w = err != null ? err : new PrintWriter(System.err, true);
+            w.println("incontext: error: " + e.getMessage());
+            w.flush();
+            return 1;
         }
         CommandLine cli = new CommandLine(new Main());
         ExperimentCommand.describeExperiments(cli.getSubcommands().get("experiment").getCommandSpec());

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.experiments.Experiments;
+import dev.incontext.ops.Blas;
+import dev.incontext.ops.WithProperty;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -75,6 +77,18 @@ class MainTest {
         assertEquals(0, rc, out.toString());
         assertTrue(out.toString().matches("(?s).*java preset=tiny .*median_ms=[0-9.]+ .*page_faults_per_step=[0-9]+ "
                 + "malloc=(retain|system) .*"), out.toString());
+    }
+
+    /** A bad BLAS or malloc choice in the environment is one error line and exit code 1, not a stack trace. */
+    @Test
+    void aBadProcessSettingIsAnErrorLine() {
+        WithProperty.run(Blas.PROPERTY, "atlas", () -> {
+            StringWriter err = new StringWriter();
+            int rc = Main.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), "ops-check");
+            assertEquals(1, rc, err.toString());
+            assertEquals("incontext: error: incontext.blas must be mkl or openblas, got 'atlas'",
+                    err.toString().strip());
+        });
     }
 
     /** `experiment --help` names every registered experiment (the registry is the enum; the help text is static). */

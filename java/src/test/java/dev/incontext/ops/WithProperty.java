@@ -1,10 +1,10 @@
 package dev.incontext.ops;
 
 /** Runs a check with a system property set (or cleared, for null) and puts the property back as it was. */
-final class WithProperty {
+public final class WithProperty {
     private WithProperty() {}
 
-    static void run(String key, String value, Runnable check) {
+    public static void run(String key, String value, Runnable check) {
         String before = System.getProperty(key);
         set(key, value);
         try {
