@@ -5,7 +5,7 @@
 // the top of each heap once 128 KiB (twice the threshold later) lie free there. A training step allocates and frees
 // the same activations every step, so each step maps them afresh and pays a page fault per 4 KiB page on first
 // touch: about 14,000 faults a step for the small GPT-2 preset from Java (`bench-train` prints them), where the
-// training thread allocates from a secondary arena, against about 4,500 in Python (the main arena); with the freed
+// training thread allocates from a secondary arena, against about 9,000 in Python (the main arena); with the freed
 // memory kept, 200-300 (benchmarks/results/train-step-cpu.md has the step times), at the cost of holding the
 // process's peak heap until it exits.
 #include <sys/resource.h>
