@@ -15,8 +15,9 @@ steps="${STEPS:-20}"
 rounds="${ROUNDS:-3}"
 bench_step_setup
 # Java runs with the launcher's defaults (freed memory kept in the heap: dev.incontext.ops.Memory) and once with
-# INCONTEXT_MALLOC=system; Python as installed and once with glibc tuned like Java's default (PY_TUNED below), so
-# that the table separates the allocator from the rest of the step.
+# INCONTEXT_MALLOC=system; Python as installed and once with glibc's mmap and trim thresholds set as Java's default
+# sets them (`tuned` below; Java's top pad only matters in secondary arenas, and Python's step runs in the main one),
+# so that the table separates the allocator from the rest of the step.
 tuned="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=2147483647"
 echo "- Java malloc: retain (the default) unless the row says system; Python tuned: GLIBC_TUNABLES=$tuned"
 echo

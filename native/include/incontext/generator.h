@@ -36,8 +36,8 @@ std::string attention_cpu_isa();
 int64_t op_threads();
 
 // Keeps memory that libtorch frees in the C heap for its next allocations instead of returning it to the system
-// (glibc: mmap threshold 32 MiB, heap trimming off), so that a training loop stops paying a page fault per page of
-// its activations every step. Process-wide; returns false where the C library is not glibc (nothing changed).
+// (glibc: mmap threshold 32 MiB, heap trimming off, a 64 MiB top pad so secondary heaps are not unmapped), so that a
+// training loop stops paying a page fault per page of its activations every step. Process-wide; returns false where the C library is not glibc (nothing changed).
 bool retain_freed_memory();
 
 // Minor page faults of this process so far (getrusage), or -1 when the system does not say.
