@@ -58,29 +58,74 @@ std::pair<at::Tensor, at::Tensor> reference_grad(const Problem& p, const at::Ten
   return {loss.detach(), P.grad().detach()};
 }
 
-// `steps` Adam steps in float64 from the op's float32 starting point; returns (params, losses of the last step).
-std::pair<at::Tensor, at::Tensor> reference_adam(const Problem& p, int steps, double lr, double b1, double b2,
-                                                 double eps) {
-  at::Tensor P = p.params.to(at::kDouble), m = at::zeros_like(P), v = at::zeros_like(P), loss;
-  for (int t = 1; t <= steps; ++t) {
-    auto [l, g] = reference_grad(p, P);
-    loss = l;
-    m = m * b1 + (1 - b1) * g;
-    v = v * b2 + (1 - b2) * g * g;
-    const double bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
-    P = P - (lr / bc1) * m / (v.sqrt() / std::sqrt(bc2) + eps);
-  }
-  return {P, loss};
+// One Adam step in float64 from a given state (params, exp_avg, exp_avg_sq as float64); returns the new state and
+// the step's losses.
+struct State {
+  at::Tensor params, m, v, loss;
+};
+State reference_adam_step(const Problem& p, const State& s, int t, double lr, double b1, double b2, double eps) {
+  auto [l, g] = reference_grad(p, s.params);
+  const at::Tensor m = s.m * b1 + (1 - b1) * g;
+  const at::Tensor v = s.v * b2 + (1 - b2) * g * g;
+  const double bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
+  return {s.params - (lr / bc1) * m / (v.sqrt() / std::sqrt(bc2) + eps), m, v, l};
 }
 
+// Hidden units (C, nets, H) with a gate that float32 arithmetic may decide differently from float64: some row the
+// net sees has |pre-activation| within the rounding bound of a float32 dot product of length d + 1 in any order,
+// (d + 2) 2^-24 (sum_k |x_k W_kh| + |b_h|) (Higham's gamma_n with room for FMA). Only these units' W1 column and b1
+// entry have a gradient that jumps with the gate; the output relu(pre) w2 is continuous, so the loss, w2, b2 and
+// every other unit differ from float64 by rounding alone.
+at::Tensor ambiguous_units(const Problem& p, const at::Tensor& params64) {
+  const int64_t d = p.d, H = p.H;
+  const at::Tensor W1 = params64.narrow(2, 0, d * H).reshape({p.C, p.nets, d, H});
+  const at::Tensor b1 = params64.narrow(2, d * H, H).unsqueeze(2);
+  const at::Tensor x = p.x.to(at::kDouble);
+  const at::Tensor pre = at::einsum("crk,cukh->curh", {x, W1}) + b1;
+  const at::Tensor mag = at::einsum("crk,cukh->curh", {x.abs(), W1.abs()}) + b1.abs();
+  const at::Tensor close = pre.abs() <= mag * (double(d + 2) * std::ldexp(1.0, -24));
+  const at::Tensor seen = (p.mask > 0).unsqueeze(-1);  // (C, nets, r, 1)
+  return (close & seen).any(2);  // (C, nets, H)
+}
+
+// `t` with the ambiguous units' W1 column and b1 entry replaced by `ref`'s: those entries are not compared.
+at::Tensor excluding(const Problem& p, const at::Tensor& t, const at::Tensor& ref, const at::Tensor& units) {
+  const int64_t d = p.d, H = p.H;
+  at::Tensor skip = at::zeros({p.C, p.nets, p.params.size(2)}, at::kBool);
+  skip.narrow(2, 0, d * H).view({p.C, p.nets, d, H}).copy_(units.unsqueeze(2).expand({p.C, p.nets, d, H}));
+  skip.narrow(2, d * H, H).copy_(units);
+  return at::where(skip, ref, t.to(at::kDouble));
+}
+
+// `steps` Adam steps of the op, each checked against one float64 step from the op's own state before it (so rounding
+// does not compound and a tight bound holds at every step, moments and both bias corrections included); entries
+// whose gradient depends on a gate float32 may decide either way are left out (counted; at most 1% of the units).
 bool agrees(const Problem& p, int steps, double eps) {
   const double lr = 0.05, b1 = 0.9, b2 = 0.999;
-  at::Tensor params = p.params.clone(), m = at::zeros_like(params), v = at::zeros_like(params), loss;
-  for (int t = 1; t <= steps; ++t)
-    loss = incontext::relu_net_adam_step(p.x, p.y, p.mask, params, m, v, p.H, t, lr, b1, b2, eps);
-  auto [ref_params, ref_loss] = reference_adam(p, steps, lr, b1, b2, eps);
-  bool ok = allclose("loss at the last step", loss, ref_loss, 1e-5, 1e-4);
-  ok = allclose("params after " + std::to_string(steps) + " steps", params, ref_params, 1e-5, 1e-4) && ok;
+  at::Tensor params = p.params.clone(), m = at::zeros_like(params), v = at::zeros_like(params);
+  bool ok = true;
+  int64_t left_out = 0;
+  for (int t = 1; t <= steps && ok; ++t) {
+    const State before{params.to(at::kDouble), m.to(at::kDouble), v.to(at::kDouble), {}};
+    const at::Tensor units = ambiguous_units(p, before.params);
+    left_out += units.sum().item<int64_t>();
+    const at::Tensor loss = incontext::relu_net_adam_step(p.x, p.y, p.mask, params, m, v, p.H, t, lr, b1, b2, eps);
+    const State ref = reference_adam_step(p, before, t, lr, b1, b2, eps);
+    const std::string at_step = " at step " + std::to_string(t);
+    ok = allclose("loss" + at_step, loss, ref.loss, 1e-6, 1e-5) && ok;
+    ok = allclose("params" + at_step, excluding(p, params, ref.params, units), ref.params, 1e-6, 1e-5) && ok;
+    // A gradient entry sums up to r (d + H)-term products in float32: |error| up to ~1e-5 where the terms are O(1)
+    // and cancel; exp_avg takes (1 - b1) of it, exp_avg_sq (1 - b2) 2 |g| of it.
+    ok = allclose("exp_avg" + at_step, excluding(p, m, ref.m, units), ref.m, 1e-6, 1e-5) && ok;
+    ok = allclose("exp_avg_sq" + at_step, excluding(p, v, ref.v, units), ref.v, 1e-8, 1e-5) && ok;
+  }
+  const int64_t units_checked = p.C * p.nets * p.H * steps;
+  if (left_out) std::printf("  %lld of %lld unit-steps left out (gate within float32 rounding of 0)\n",
+                            (long long)left_out, (long long)units_checked);
+  if (left_out * 100 > units_checked) {
+    std::printf("  too many unit-steps left out: %lld of %lld\n", (long long)left_out, (long long)units_checked);
+    return false;
+  }
   return ok;
 }
 
