@@ -5,7 +5,6 @@ import dev.incontext.config.RunConfig;
 import dev.incontext.ops.Blas;
 import dev.incontext.ops.Memory;
 import dev.incontext.ops.Ops;
-import dev.incontext.ops.Threads;
 import dev.incontext.train.DataParallel;
 import dev.incontext.train.LocalLaunch;
 import dev.incontext.train.TrainingStep;
@@ -54,10 +53,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dims", defaultValue = "20")
     int dims;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Torch intra-op threads (0 = as the environment sets them).")
+    @Option(names = "--threads", defaultValue = "0", description = "Torch intra-op threads (0 = the cores, or OMP_NUM_THREADS).")
     int threads;
 
-    @Option(names = "--blas-threads", defaultValue = "0", description = "BLAS (MKL or OpenBLAS) threads (0 = as the environment sets them).")
+    @Option(names = "--blas-threads", defaultValue = "0", description = "BLAS threads (0 = MKL follows the torch count; OpenBLAS keeps OPENBLAS_NUM_THREADS).")
     int blasThreads;
 
     @Option(names = "--precision", defaultValue = "float32", description = "float32, bf16 or fp16 (training.precision: "
@@ -82,14 +81,14 @@ final class BenchCommand implements Callable<Integer> {
             return f == null ? 0 : 1;
         }
         try (DataParallel dp = DataParallel.fromEnvironment(System.getenv())) {
-            Threads.set(threads, blasThreads);
             RunConfig c = ConfigLoader.load(RunConfig.class, "linear_regression", List.of("model.preset=" + preset,
                     "model.attention=" + attention, "task.n_dims=" + dims, "training.batch_size=" + batch,
                     "curriculum.enabled=false",
                     "curriculum.dims={start: " + dims + ", end: " + dims + ", inc: 0, interval: 1}",
                     "curriculum.points={start: " + points + ", end: " + points + ", inc: 0, interval: 1}",
                     "model.n_positions=" + Math.max(points, 1), "training.world_size=" + dp.worldSize(),
-                    "training.precision=" + precision));
+                    "training.precision=" + precision, "training.threads=" + threads,
+                    "training.blas_threads=" + blasThreads));   // Trainer.prepare sizes the pools
             TrainingStep step = TrainingStep.fresh(c, dp);   // the trainer's own step: schedule, clipping and all
             TrainingStep.StepTimes t = step.time(warmup, steps);
             if (dp.writer()) {

@@ -2,6 +2,7 @@ package dev.incontext.cli;
 
 import dev.incontext.ops.Blas;
 import dev.incontext.ops.NativeCache;
+import dev.incontext.ops.Threads;
 import dev.incontext.util.Logging;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -41,6 +42,7 @@ public final class Main implements Runnable {
             Blas.select();  // before anything loads libtorch
             if (needsNativeLibraries(args)) {
                 NativeCache.prepare();   // extraction into a cold cache takes turns with other JVMs
+                Threads.set(0, 0);       // the cores (or OMP_NUM_THREADS), not libtorch's own count of them
             }
         } catch (IllegalArgumentException | IllegalStateException e) {
             // A bad -Dincontext.blas / -Dincontext.malloc (INCONTEXT_BLAS / INCONTEXT_MALLOC), or libraries that do

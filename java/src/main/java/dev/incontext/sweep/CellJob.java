@@ -64,10 +64,10 @@ public interface CellJob extends Serializable {
     }
 
     /**
-     * The overrides that give a config whose torch and BLAS threads are 0 (as the environment sets them)
+     * The overrides that give a config whose torch and BLAS threads are 0 (the defaults: every core)
      * {@code threads} of each, so that cells side by side share the cores instead of each taking all of them.
      */
-    static List<String> threadOverrides(TrainingConfig training, int threads) {
+    public static List<String> threadOverrides(TrainingConfig training, int threads) {
         List<String> out = new ArrayList<>();
         if (threads > 0 && training.threads() == 0) {
             out.add("training.threads=" + threads);

@@ -68,15 +68,18 @@ class MainTest {
         assertEquals(0, Main.execute(again));
     }
 
-    /** bench-train times the trainer's own step (TrainingStep) and reports it. */
+    /**
+     * bench-train times the trainer's own step (TrainingStep) and reports it, on the threads asked for (the trainer
+     * sizes the pools from its config, so --threads must reach the config, or the run gets the default count).
+     */
     @Test
     void benchTrainRunsTheTrainersStep() {
         StringWriter out = new StringWriter();
         int rc = Main.execute(new PrintWriter(out), null, "bench-train", "--preset", "tiny", "--steps", "2",
-                "--warmup", "1", "--batch", "4", "--points", "5", "--dims", "3");
+                "--warmup", "1", "--batch", "4", "--points", "5", "--dims", "3", "--threads", "1");
         assertEquals(0, rc, out.toString());
-        assertTrue(out.toString().matches("(?s).*java preset=tiny .*median_ms=[0-9.]+ .*page_faults_per_step=[0-9]+ "
-                + "malloc=(retain|system) .*"), out.toString());
+        assertTrue(out.toString().matches("(?s).*java preset=tiny .*threads=1 .*median_ms=[0-9.]+ "
+                + ".*page_faults_per_step=[0-9]+ malloc=(retain|system) .*"), out.toString());
     }
 
     /** A bad BLAS or malloc choice in the environment is one error line and exit code 1, not a stack trace. */

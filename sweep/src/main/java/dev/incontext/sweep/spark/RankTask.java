@@ -2,7 +2,7 @@ package dev.incontext.sweep.spark;
 
 import dev.incontext.config.RunSpec;
 import dev.incontext.ops.NativeCache;
-import dev.incontext.ops.Threads;
+import dev.incontext.sweep.CellJob;
 import dev.incontext.train.DataParallel;
 import dev.incontext.train.TrainRequest;
 import dev.incontext.train.Trainer;
@@ -33,12 +33,10 @@ final class RankTask extends AbstractFunction1<scala.collection.Iterator<Integer
 
     private final TrainRequest request;
     private final int threads;
-    private final boolean embedded;
 
-    RankTask(TrainRequest request, int threads, boolean embedded) {
+    RankTask(TrainRequest request, int threads) {
         this.request = request;
         this.threads = threads;
-        this.embedded = embedded;
     }
 
     @Override
@@ -67,19 +65,16 @@ final class RankTask extends AbstractFunction1<scala.collection.Iterator<Integer
         int colon = rendezvous.lastIndexOf(':');
         DataParallel.Rendezvous r = new DataParallel.Rendezvous(rendezvous.substring(0, colon),
                 Integer.parseInt(rendezvous.substring(colon + 1)), rank, world, request.timeout());
-        RunSpec config = request.config();
-        if (config.training().threads() == 0) {
-            // The config leaves the pools to the environment: in local[N] the ranks share this JVM's cores, on a
-            // cluster each has its task's CPUs (the executors' OMP/OpenBLAS sizes say the same).
-            Threads.set(threads, embedded ? threads : 0);
-        }
-        TrainRequest mine = request;
+        // A config that leaves the pools to the environment gets this task's share of the cores: in local[N] the
+        // ranks share this JVM's cores, on a cluster each has its task's CPUs.
+        TrainRequest mine = request.withOverrides(CellJob.threadOverrides(request.config().training(), threads));
+        RunSpec config = mine.config();
         String device = config.device();
         if (DataParallel.Collectives.forDevice(device) == DataParallel.Collectives.NCCL) {
             // One GPU per rank: the one Spark's resource scheduling gave this task, else GPU (rank mod count).
             String gpu = SparkSetup.gpu(ctx, rank, true);
             device = gpu == null ? "cuda:0" : gpu;
-            mine = request.withOverrides(List.of("device=" + device));
+            mine = mine.withOverrides(List.of("device=" + device));
         }
         PrintStream log = System.err;
         try (PointerScope scope = new PointerScope(); DataParallel dp = DataParallel.connect(r,

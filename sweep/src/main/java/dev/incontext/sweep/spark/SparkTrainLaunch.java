@@ -68,7 +68,7 @@ public final class SparkTrainLaunch implements ClusterLaunch {
                     config.outDir()));
             List<Integer> ranks = new ArrayList<>(IntStream.range(0, world).boxed().toList());
             Object[] lines = (Object[]) sc.parallelize(ranks, world).rdd().barrier()
-                    .mapPartitions(new RankTask(request, threads, embedded), false, ClassTag$.MODULE$.apply(String.class))
+                    .mapPartitions(new RankTask(request, threads), false, ClassTag$.MODULE$.apply(String.class))
                     .collect();
             return lines.length == 0 ? "(rank 0 reported nothing)" : (String) lines[0];
         } catch (Exception e) {   // Scala does not declare the SparkException a failed stage throws
