@@ -26,7 +26,7 @@ class ThreadsTest {
     }
 
     @Test
-    void setSizesTorchsPoolAndMklFollows() {
+    void zeroSizesTorchsPoolToTheDefault() {
         NativeLibrary.load();
         int before = torch.get_num_threads();
         try {
