@@ -70,6 +70,11 @@ rule="|---|---|"
 for b in mkl openblas; do for t in "${settings[@]}"; do header="$header $b $t |"; rule="$rule---|"; done; done
 echo "$header default / best (throughput) | verdict |"
 echo "$rule---|---|"
+# Throughput of a setting: a grid (single=0) runs cores / max(torch, BLAS threads) cells side by side; a single run,
+# one.   throughput RATE TORCH BLAS
+throughput() {
+  python3 -c "print(float('$1') * (1 if $single else max(1, $cores // max($2, $3))))"
+}
 flagged=0
 for w in "${workloads[@]}"; do
   declare -A r=()
@@ -98,12 +103,8 @@ for w in "${workloads[@]}"; do
   { [ -z "$dt" ] || [ "$dt" = 0 ]; } && dt="$cores"
   # blas_threads 0: MKL follows torch's count; OpenBLAS keeps the launcher's OPENBLAS_NUM_THREADS (the cores)
   if [ -z "$db" ] || [ "$db" = 0 ]; then [ "$dbl" = openblas ] && db="$cores" || db="$dt"; fi
-  # Throughput: a grid runs cores / max(torch, BLAS threads) cells side by side; a single run, one.
   single=1
   [[ "$grid_workloads" == *" $w "* ]] && single=0
-  throughput() {  # RATE TORCH BLAS
-    python3 -c "print(float('$1') * (1 if $single else max(1, $cores // max($2, $3))))"
-  }
   dtp="$(throughput "$default" "$dt" "$db")"
   best="$dtp"; bestname="the default"
   for b in mkl openblas; do

@@ -40,16 +40,29 @@ Problem make(int64_t C, int64_t r, int64_t d, int64_t H, int64_t nets, bool rand
   return p;
 }
 
+// The first layer's pre-activations (C, nets, r, H) of every net at every row, x W1 + b1, in float64; with
+// `magnitude` the same sum over absolute values, sum_k |x_k W_kh| + |b_h| (the scale of its rounding error).
+at::Tensor pre_activations(const Problem& p, const at::Tensor& params64, bool magnitude = false) {
+  const int64_t d = p.d, H = p.H;
+  at::Tensor W1 = params64.narrow(2, 0, d * H).reshape({p.C, p.nets, d, H});
+  at::Tensor b1 = params64.narrow(2, d * H, H).unsqueeze(2);
+  at::Tensor x = p.x.to(at::kDouble);
+  if (magnitude) {
+    W1 = W1.abs();
+    b1 = b1.abs();
+    x = x.abs();
+  }
+  return at::einsum("crk,cukh->curh", {x, W1}) + b1;
+}
+
 // The nets' losses (C, nets) and their gradients (C, nets, S) in float64 by autograd.
 std::pair<at::Tensor, at::Tensor> reference_grad(const Problem& p, const at::Tensor& params64) {
   const int64_t d = p.d, H = p.H;
   at::Tensor P = params64.detach().clone().set_requires_grad(true);
-  const at::Tensor W1 = P.narrow(2, 0, d * H).reshape({p.C, p.nets, d, H});
-  const at::Tensor b1 = P.narrow(2, d * H, H);
   const at::Tensor w2 = P.narrow(2, d * H + H, H);
   const at::Tensor b2 = P.select(2, d * H + 2 * H);
-  const at::Tensor x = p.x.to(at::kDouble), y = p.y.to(at::kDouble), m = p.mask.to(at::kDouble);
-  const at::Tensor pre = at::einsum("crk,cukh->curh", {x, W1}) + b1.unsqueeze(2);
+  const at::Tensor y = p.y.to(at::kDouble), m = p.mask.to(at::kDouble);
+  const at::Tensor pre = pre_activations(p, P);
   const at::Tensor out = (pre.relu() * w2.unsqueeze(2)).sum(-1) + b2.unsqueeze(2);  // (C, nets, r)
   const at::Tensor cnt = m.sum(-1);
   const at::Tensor loss = at::where(cnt > 0, (m * (out - y.unsqueeze(1)).square()).sum(-1) / cnt.clamp_min(1),
@@ -77,13 +90,8 @@ State reference_adam_step(const Problem& p, const State& s, int t, double lr, do
 // entry have a gradient that jumps with the gate; the output relu(pre) w2 is continuous, so the loss, w2, b2 and
 // every other unit differ from float64 by rounding alone.
 at::Tensor ambiguous_units(const Problem& p, const at::Tensor& params64) {
-  const int64_t d = p.d, H = p.H;
-  const at::Tensor W1 = params64.narrow(2, 0, d * H).reshape({p.C, p.nets, d, H});
-  const at::Tensor b1 = params64.narrow(2, d * H, H).unsqueeze(2);
-  const at::Tensor x = p.x.to(at::kDouble);
-  const at::Tensor pre = at::einsum("crk,cukh->curh", {x, W1}) + b1;
-  const at::Tensor mag = at::einsum("crk,cukh->curh", {x.abs(), W1.abs()}) + b1.abs();
-  const at::Tensor close = pre.abs() <= mag * (double(d + 2) * std::ldexp(1.0, -24));
+  const at::Tensor close = pre_activations(p, params64).abs() <=
+                           pre_activations(p, params64, true) * (double(p.d + 2) * std::ldexp(1.0, -24));
   const at::Tensor seen = (p.mask > 0).unsqueeze(-1);  // (C, nets, r, 1)
   return (close & seen).any(2);  // (C, nets, H)
 }

@@ -207,7 +207,8 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
             }
             if (threads < 0 || blasThreads < 0) {
                 throw new ConfigException(threads < 0 ? "threads" : "blas_threads",
-                        "must be >= 0 (0 = the default: the cores, or OMP_NUM_THREADS / the BLAS's own setting); got " + Math.min(threads, blasThreads));
+                        "must be >= 0 (0 = the default: the cores, or OMP_NUM_THREADS / the BLAS's own setting); got "
+                                + Math.min(threads, blasThreads));
             }
             if (worldSize < 1) {
                 throw new ConfigException("world_size", "must be >= 1 (the number of data-parallel ranks); got "

@@ -65,8 +65,8 @@ final class RankTask extends AbstractFunction1<scala.collection.Iterator<Integer
         int colon = rendezvous.lastIndexOf(':');
         DataParallel.Rendezvous r = new DataParallel.Rendezvous(rendezvous.substring(0, colon),
                 Integer.parseInt(rendezvous.substring(colon + 1)), rank, world, request.timeout());
-        // A config that leaves the pools to the environment gets this task's share of the cores: in local[N] the
-        // ranks share this JVM's cores, on a cluster each has its task's CPUs.
+        // A config whose pools are 0 (the defaults: every core) gets this task's share of the cores instead: in
+        // local[N] the ranks share this JVM's cores, on a cluster each has its task's CPUs.
         TrainRequest mine = request.withOverrides(CellJob.threadOverrides(request.config().training(), threads));
         RunSpec config = mine.config();
         String device = config.device();
