@@ -71,18 +71,26 @@ class SparkTrainTest {
     @Test
     @Timeout(300)
     void barrierStageOnLocal2TrainsAsOneProcessWithTheWholeBatch(@TempDir Path dir) throws Exception {
-        RunConfig two = config(dir.resolve("spark"), "training.world_size=2");
+        // Pools at 0 (every core): each rank must get its share of this JVM's cores instead.
+        RunConfig two = config(dir.resolve("spark"), "training.world_size=2", "training.threads=0",
+                "training.blas_threads=0");
         List<String> notices = new ArrayList<>();
         String line = new SparkTrainLaunch().train(TrainRequest.of(two, null, false, Duration.ofSeconds(60)),
                 "local[2]", Map.of(), notices::add);
         assertTrue(line.contains("on 2 ranks"), line);
         assertTrue(String.join("\n", notices).contains("one barrier stage of 2 ranks"), notices.toString());
+        String saved = Files.readString(dir.resolve("spark/config.yaml"), StandardCharsets.UTF_8);
+        int share = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+        assertTrue(saved.matches("(?s).*\n  threads: " + share + "\n.*") && saved.matches(
+                "(?s).*\n  blas_threads: " + share + "\n.*"), "each rank's pools: " + share + "\n" + saved);
         assertTrainsAsOneProcess(dir, dir.resolve("spark"));
     }
 
     @Test
     void aMasterWithFewerSlotsThanRanksIsRefusedBeforeSparkStarts(@TempDir Path dir) {
-        RunConfig two = config(dir.resolve("spark"), "training.world_size=2");
+        // Pools at 0 (every core): each rank must get its share of this JVM's cores instead.
+        RunConfig two = config(dir.resolve("spark"), "training.world_size=2", "training.threads=0",
+                "training.blas_threads=0");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SparkTrainLaunch()
                 .train(TrainRequest.of(two, null, false, Duration.ofSeconds(60)), "local[1]", Map.of(), m -> { }));
         assertTrue(e.getMessage().contains("local[2]") && e.getMessage().contains("1 task slot"), e.getMessage());
