@@ -34,6 +34,13 @@ public final class LinearProbes {
         }
     }
 
+    /**
+     * The control target: the token's own input (x_k at the x token, y_k at the y token). Every layer's hidden state
+     * holds it through the residual stream, and the embedding holds it linearly, so a probe that misses it at layer 0
+     * reads the wrong positions or fits wrongly: a null result on the other targets counts only beside this one.
+     */
+    public static final String CONTROL = "input";
+
     /** The probe targets at the x tokens (see {@link #targets(PromptBatch, Token)}). */
     public static Map<String, Tensor> targets(PromptBatch b) {
         return targets(b, Token.X);
@@ -42,7 +49,8 @@ public final class LinearProbes {
     /**
      * The probe targets of a prompt batch at one token of every point, each (B, n, d): entry k is the true w, or the
      * least-squares weights ({@code w_ols}, minimum norm) and Xᵀy ({@code xty}) of the examples that token has seen:
-     * the first k at the x token, the first k + 1 at the y token.
+     * the first k at the x token, the first k + 1 at the y token; and the {@link #CONTROL} (the token's own input,
+     * (B, n, d) at the x token, (B, n, 1) at the y token).
      */
     public static Map<String, Tensor> targets(PromptBatch b, Token token) {
         Map<String, Tensor> t = new LinkedHashMap<>();
@@ -58,6 +66,7 @@ public final class LinearProbes {
         if (token == Token.X) {
             t.put("w_ols", Ops.prefixLstsqWithWeights(xs, ys, 0.0, null).weights());
             t.put("xty", torch.cumsum(yx, 1).sub(yx));
+            t.put(CONTROL, xs);
         } else {
             // The all-prefix solver's entry k covers the first k examples: one more (unused) point at the end makes
             // entries 1 .. n those of the first 1 .. n examples.
@@ -65,6 +74,7 @@ public final class LinearProbes {
             Tensor ys1 = torch.cat(new TensorVector(ys, torch.zeros_like(ys.narrow(1, 0, 1))), 1);
             t.put("w_ols", Ops.prefixLstsqWithWeights(xs1, ys1, 0.0, null).weights().narrow(1, 1, n));
             t.put("xty", torch.cumsum(yx, 1));
+            t.put(CONTROL, ys.unsqueeze(2));
         }
         return t;
     }

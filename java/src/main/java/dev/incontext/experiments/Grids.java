@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /** What the grid experiments share: running their grid through the sweep runner and reading its cells back. */
 final class Grids {
@@ -106,6 +107,26 @@ final class Grids {
         }
         throw new IllegalStateException(experiment + " needs the " + spec + " baseline; eval.baselines has "
                 + specs.values());
+    }
+
+    /**
+     * {@code plan} with one more key on every cell, its value computed from the cell: per-cell settings that no axis
+     * crosses (e.g. a longer schedule for the grid's deepest model). The cells keep their names, and every cell gets
+     * the key, so the sweep's results table keeps one column per key.
+     */
+    static SweepPlan withCellValue(SweepPlan plan, String key, Function<Cell, String> value) {
+        List<Cell> cells = new ArrayList<>();
+        for (Cell c : plan.cells()) {
+            if (c.keys().contains(key)) {
+                throw new IllegalArgumentException("cell " + c.name() + " already sets " + key);
+            }
+            List<String> keys = new ArrayList<>(c.keys());
+            List<String> values = new ArrayList<>(c.values());
+            keys.add(key);
+            values.add(value.apply(c));
+            cells.add(new Cell(c.index(), c.name(), keys, values));
+        }
+        return new SweepPlan(plan.spec(), plan.baseYaml(), cells, plan.outDir(), plan.job());
     }
 
     /** The values of a list override such as {@code grid=1,4,16} or {@code depths=[1,2]}. */

@@ -82,6 +82,9 @@ class LinearProbesTest {
         assertTrue(Tensors.maxAbsDiff(y.get("xty").select(1, 8), all) < 1e-12);
         assertTrue(Tensors.maxAbsDiff(y.get("w_ols").select(1, 8), y.get("w").select(1, 8)) < 1e-8);
         assertEquals(0.0, Tensors.maxAbsDiff(y.get("w"), x.get("w")), 0.0);
+        // The control is the token's own input: x_k at the x token, y_k at the y token.
+        assertEquals(0.0, Tensors.maxAbsDiff(x.get(LinearProbes.CONTROL), b.xs()), 0.0);
+        assertEquals(0.0, Tensors.maxAbsDiff(y.get(LinearProbes.CONTROL), b.ys().unsqueeze(2)), 0.0);
     }
 
     /** The hidden states come from the same pass as the predictions: one per layer plus the embedding. */

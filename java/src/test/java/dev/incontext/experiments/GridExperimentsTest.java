@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
 import dev.incontext.eval.Agreement;
+import dev.incontext.eval.LinearProbes;
 import dev.incontext.train.TrainingListener;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -121,12 +122,46 @@ class GridExperimentsTest {
         assertThrows(IllegalArgumentException.class, () -> new AkyurekAlgorithms().run(ExperimentContext.quiet(
                 List.of("out_dir=" + dir.resolve("bad"), "depths=1,x"))));
         List<String> probes = Files.readAllLines(dir.resolve("probes.csv"));
-        // 2 noiseless + 2 noisy cells x 2 tokens x 3 targets x (layers + 1) x 9 positions.
-        assertEquals(1 + 2 * 3 * 9 * (2 + 3) * 2, probes.size());
+        // 2 noiseless + 2 noisy cells x 2 tokens x 4 targets (with the control) x (layers + 1) x 9 positions.
+        assertEquals(1 + 2 * 4 * 9 * (2 + 3) * 2, probes.size());
         assertTrue(probes.stream().anyMatch(l -> l.startsWith("2,0.0,y,w_ols,")), probes.get(1));
+        // The control: the embedding holds each token's own input linearly, so its layer-0 probe is near exact at
+        // both tokens (reading the other token's hidden states, or a wrong fit, gives about 0).
+        for (String token : List.of("x", "y")) {
+            String prefix = "2,0.0," + token + "," + LinearProbes.CONTROL + ",0,8,";
+            String row = probes.stream().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow();
+            assertTrue(Double.parseDouble(row.substring(prefix.length())) > 0.99, row);
+        }
+        // The deepest noiseless cell trains twice the steps on the CPU default (the least-squares claim reads it);
+        // every other cell trains the config's steps.
+        assertTrue(summary.contains("30 steps (the depth-2 noiseless cell, which the least-squares claim reads, 60)"),
+                summary);
+        assertEquals(60, steps(dir, "n_layer=2__noise_std=0.0__seed=2"));
+        for (String cell : List.of("n_layer=1__noise_std=0.0__seed=2", "n_layer=2__noise_std=0.5__seed=2")) {
+            assertEquals(30, steps(dir, cell), cell);
+        }
+        // The grid's results table has the per-cell steps as a column of every row.
+        List<String> results = Files.readAllLines(dir.resolve("cells").resolve("results.csv"));
+        assertTrue(results.get(0).startsWith("cell,model.n_layer,task.noise_std,seed,training.steps,"), results.get(0));
+        assertTrue(results.stream().anyMatch(l -> l.startsWith("n_layer=2__noise_std=0.0__seed=2,2,0.0,2,60,")),
+                results.toString());
+        assertTrue(results.stream().anyMatch(l -> l.startsWith("n_layer=1__noise_std=0.5__seed=2,1,0.5,2,30,")),
+                results.toString());
         assertTrue(summary.contains("| y token | w_ols |") && summary.contains("| x token | w_ols |"), summary);
         assertTrue(Files.readString(dir.resolve("agreement.csv")).contains("gd:1"));
         assertTrue(summary.contains("| claim | criterion (fixed before the run) | measured | verdict |"), summary);
+    }
+
+    private static long steps(Path dir, String cell) throws IOException {
+        return ConfigLoader.load(RunConfig.class, dir.resolve("cells").resolve(cell).resolve("config.yaml").toString(),
+                List.of()).training().steps();
+    }
+
+    @Test
+    void akyurekChecksTheDeepestStepsFactor(@TempDir Path dir) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new AkyurekAlgorithms().run(
+                ExperimentContext.quiet(List.of("out_dir=" + dir, "deepest_steps_factor=0"))));
+        assertTrue(e.getMessage().startsWith("deepest_steps_factor: must be an integer from 1"), e.getMessage());
     }
 
     private static AkyurekAlgorithms.CellFindings findings(String depth, String noise, String best, double spd) {
@@ -140,19 +175,39 @@ class GridExperimentsTest {
 
     /**
      * Akyürek's claims are judged by SPD to the best fit: the committed CPU run's depth 1 (best fit at SPD 0.32)
-     * decides nothing; a noisy cell close to a non-Bayes λ disagrees.
+     * decides nothing; the noisy-data claim reads the deepest model's noisy cells (the paper's Fig. 2 is of its
+     * deepest model), where one close to a non-Bayes λ disagrees, whatever the shallower cells fit.
      */
     @Test
     void akyurekJudgesClaimsBySpdToTheBestFit() {
         List<String> depths = List.of("1", "8");
-        List<String> noise = List.of("0.0", "0.5");
-        List<Claim> c = AkyurekAlgorithms.claims(depths, noise, List.of(findings("1", "0.0", "gd:1", 0.32),
-                findings("8", "0.0", "least_squares", 0.02), findings("1", "0.5", "ridge:1", 0.04),
+        List<String> noise = List.of("0.0", "0.25", "0.5");
+        var shallow = List.of(findings("1", "0.0", "gd:1", 0.32), findings("1", "0.25", "ridge:1", 0.04),
+                findings("1", "0.5", "ridge:1", 0.04));
+        List<AkyurekAlgorithms.CellFindings> f = new ArrayList<>(shallow);
+        f.addAll(List.of(findings("8", "0.0", "least_squares", 0.02), findings("8", "0.25", "ridge:0.0625", 0.01),
                 findings("8", "0.5", "ridge:0.25", 0.03)));
+        List<Claim> c = AkyurekAlgorithms.claims(depths, noise, f);
         assertEquals(Claim.Verdict.INCONCLUSIVE, c.get(0).verdict(), c.get(0).toString());
         assertEquals(Claim.Verdict.AGREE, c.get(1).verdict(), c.get(1).toString());
+        assertEquals(Claim.Verdict.AGREE, c.get(2).verdict(), c.get(2).toString());
+        assertTrue(c.get(2).measured().startsWith("2 of 2 cells"), c.get(2).measured());
+        assertTrue(c.get(2).criterion().startsWith("depth 8, every noisy cell"), c.get(2).criterion());
+        // The deepest model close to the wrong λ in one noisy cell: disagree.
+        f = new ArrayList<>(shallow);
+        f.addAll(List.of(findings("8", "0.0", "ridge:0.0625", 0.02), findings("8", "0.25", "ridge:0.0625", 0.01),
+                findings("8", "0.5", "ridge:1", 0.03)));
+        c = AkyurekAlgorithms.claims(depths, noise, f);
+        assertEquals(Claim.Verdict.DISAGREE, c.get(1).verdict(), c.get(1).toString());
         assertEquals(Claim.Verdict.DISAGREE, c.get(2).verdict(), c.get(2).toString());
         assertTrue(c.get(2).measured().startsWith("1 of 2 cells"), c.get(2).measured());
+        // Far from every algorithm: nothing decided.
+        f = new ArrayList<>(shallow);
+        f.addAll(List.of(findings("8", "0.0", "least_squares", 0.2), findings("8", "0.25", "ridge:1", 0.2),
+                findings("8", "0.5", "ridge:1", 0.2)));
+        c = AkyurekAlgorithms.claims(depths, noise, f);
+        assertEquals(Claim.Verdict.INCONCLUSIVE, c.get(1).verdict(), c.get(1).toString());
+        assertEquals(Claim.Verdict.INCONCLUSIVE, c.get(2).verdict(), c.get(2).toString());
     }
 
     /** The paper presets start on the CPU: a couple of steps of the paper's models, one cell each. */
