@@ -6,15 +6,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.incontext.cli.Main;
 import dev.incontext.config.ConfigLoader;
 import dev.incontext.config.RunConfig;
+import dev.incontext.model.LsaModel;
+import dev.incontext.model.Models;
+import dev.incontext.tasks.PromptBatch;
+import dev.incontext.tasks.TaskSampler;
+import dev.incontext.testing.NativeScope;
+import dev.incontext.util.Devices;
+import dev.incontext.util.Tensors;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** von-oswald-gd's mechanics at tiny sizes, and its paper preset starting on the CPU. */
+@ExtendWith(NativeScope.class)
 class VonOswaldGdTest {
     @Test
     void tinyRunComparesAtEveryCheckpoint(@TempDir Path dir) throws Exception {
@@ -62,6 +73,31 @@ class VonOswaldGdTest {
         assertEquals(10.0 / 21, VonOswaldGd.optimalStep(gauss, 10), 1e-12);
         var uniform = ConfigLoader.load(RunConfig.class, "von_oswald_gd", List.of()).task();
         assertEquals(3 / (1 + 9.8 / 10), VonOswaldGd.optimalStep(uniform, 10), 1e-9);
+    }
+
+    /**
+     * The comparison runs eval.batch_size prompts at a time: the same predictions and sensitivities as one pass over
+     * all prompts, with a last chunk shorter than the others.
+     */
+    @Test
+    void chunkedComparisonEqualsOnePass() {
+        RunConfig c = ConfigLoader.load(RunConfig.class, "von_oswald_gd", List.of());
+        int d = c.task().nDims();
+        int n = c.evalPoints() - 1;
+        TensorOptions o = Devices.float32(c.device());
+        TaskSampler s = new TaskSampler(c.task(), 3, o);
+        PromptBatch b = s.sample(250, n + 1, d, s.generator(5));
+        Tensor queries = s.inputs().sample(250, n + 1, d, s.generator(6), o);
+        LsaModel model = (LsaModel) Models.create(c, o);
+        Tensor[] whole = VonOswaldGd.predictionAndSensitivity(model, b, queries, n, 250);
+        Tensor[] chunked = VonOswaldGd.predictionAndSensitivity(model, b, queries, n, 64);
+        assertEquals(250, chunked[0].size(0));
+        assertEquals(d, chunked[1].size(1));
+        for (int i = 0; i < 2; i++) {
+            double scale = Tensors.toDoubleArray(whole[i].abs().max())[0];
+            assertTrue(Tensors.maxAbsDiff(whole[i], chunked[i]) <= 1e-6 * scale, i + ": "
+                    + Tensors.maxAbsDiff(whole[i], chunked[i]) + " of " + scale);
+        }
     }
 
     @Test
