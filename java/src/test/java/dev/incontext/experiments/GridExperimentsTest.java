@@ -175,39 +175,38 @@ class GridExperimentsTest {
 
     /**
      * Akyürek's claims are judged by SPD to the best fit: the committed CPU run's depth 1 (best fit at SPD 0.32)
-     * decides nothing; the noisy-data claim reads the deepest model's noisy cells (the paper's Fig. 2 is of its
-     * deepest model), where one close to a non-Bayes λ disagrees, whatever the shallower cells fit.
+     * decides nothing; the noisy-data claim reads the deepest model's noisy cells (the paper reports it for its main,
+     * 16-layer model), where one close to a non-Bayes λ disagrees, whatever the shallower cells fit.
      */
     @Test
     void akyurekJudgesClaimsBySpdToTheBestFit() {
-        List<String> depths = List.of("1", "8");
-        List<String> noise = List.of("0.0", "0.25", "0.5");
-        var shallow = List.of(findings("1", "0.0", "gd:1", 0.32), findings("1", "0.25", "ridge:1", 0.04),
-                findings("1", "0.5", "ridge:1", 0.04));
-        List<AkyurekAlgorithms.CellFindings> f = new ArrayList<>(shallow);
-        f.addAll(List.of(findings("8", "0.0", "least_squares", 0.02), findings("8", "0.25", "ridge:0.0625", 0.01),
-                findings("8", "0.5", "ridge:0.25", 0.03)));
-        List<Claim> c = AkyurekAlgorithms.claims(depths, noise, f);
+        List<Claim> c = akyurekClaims("least_squares", 0.02, "ridge:0.0625", 0.01, "ridge:0.25", 0.03);
         assertEquals(Claim.Verdict.INCONCLUSIVE, c.get(0).verdict(), c.get(0).toString());
         assertEquals(Claim.Verdict.AGREE, c.get(1).verdict(), c.get(1).toString());
         assertEquals(Claim.Verdict.AGREE, c.get(2).verdict(), c.get(2).toString());
         assertTrue(c.get(2).measured().startsWith("2 of 2 cells"), c.get(2).measured());
         assertTrue(c.get(2).criterion().startsWith("depth 8, every noisy cell"), c.get(2).criterion());
         // The deepest model close to the wrong λ in one noisy cell: disagree.
-        f = new ArrayList<>(shallow);
-        f.addAll(List.of(findings("8", "0.0", "ridge:0.0625", 0.02), findings("8", "0.25", "ridge:0.0625", 0.01),
-                findings("8", "0.5", "ridge:1", 0.03)));
-        c = AkyurekAlgorithms.claims(depths, noise, f);
+        c = akyurekClaims("ridge:0.0625", 0.02, "ridge:0.0625", 0.01, "ridge:1", 0.03);
         assertEquals(Claim.Verdict.DISAGREE, c.get(1).verdict(), c.get(1).toString());
         assertEquals(Claim.Verdict.DISAGREE, c.get(2).verdict(), c.get(2).toString());
         assertTrue(c.get(2).measured().startsWith("1 of 2 cells"), c.get(2).measured());
         // Far from every algorithm: nothing decided.
-        f = new ArrayList<>(shallow);
-        f.addAll(List.of(findings("8", "0.0", "least_squares", 0.2), findings("8", "0.25", "ridge:1", 0.2),
-                findings("8", "0.5", "ridge:1", 0.2)));
-        c = AkyurekAlgorithms.claims(depths, noise, f);
+        c = akyurekClaims("least_squares", 0.2, "ridge:1", 0.2, "ridge:1", 0.2);
         assertEquals(Claim.Verdict.INCONCLUSIVE, c.get(1).verdict(), c.get(1).toString());
         assertEquals(Claim.Verdict.INCONCLUSIVE, c.get(2).verdict(), c.get(2).toString());
+    }
+
+    /**
+     * The claims of a depth 1 and 8 x σ = 0, 1/4, 1/2 grid whose depth-8 cells fit the given algorithms at the given
+     * SPD, beside depth-1 cells far from GD and close to ridge λ = 1 in both noisy cells (the wrong λ for both).
+     */
+    private static List<Claim> akyurekClaims(String clean, double cleanSpd, String quarter, double quarterSpd,
+            String half, double halfSpd) {
+        return AkyurekAlgorithms.claims(List.of("1", "8"), List.of("0.0", "0.25", "0.5"), List.of(
+                findings("1", "0.0", "gd:1", 0.32), findings("1", "0.25", "ridge:1", 0.04),
+                findings("1", "0.5", "ridge:1", 0.04), findings("8", "0.0", clean, cleanSpd),
+                findings("8", "0.25", quarter, quarterSpd), findings("8", "0.5", half, halfSpd)));
     }
 
     /** The paper presets start on the CPU: a couple of steps of the paper's models, one cell each. */
