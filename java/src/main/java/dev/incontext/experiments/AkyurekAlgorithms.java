@@ -126,12 +126,17 @@ public final class AkyurekAlgorithms implements Experiment {
                 new SweepSpec.Axis("task.noise_std", noise), Grids.seedAxis(c)), SweepSpec.Mode.CROSS, 0, dir.resolve("cells").toString(),
                 false, "final_loss");
         String deepest = depths.get(depths.size() - 1);
-        long deepestSteps = Math.multiplyExact(c.training().steps(), (long) deepestFactor);
-        SweepPlan plan = Grids.withCellValue(SweepPlan.of(spec), "training.steps", cell ->
-                Long.toString(isDeepestNoiseless(cell, deepest) ? deepestSteps : c.training().steps()));
+        String clean = noiseless(noise);
+        // Without a noiseless level there is no cell the least-squares claim reads, and every cell trains alike.
+        long deepestSteps = clean == null ? c.training().steps()
+                : Math.multiplyExact(c.training().steps(), (long) deepestFactor);
+        SweepPlan plan = Grids.withCellValue(SweepPlan.of(spec), "training.steps", cell -> Long.toString(
+                cell.value("model.n_layer").equals(deepest) && cell.value("task.noise_std").equals(clean)
+                        ? deepestSteps : c.training().steps()));
         ctx.log().accept("akyurek-algorithms: " + plan.cells().size() + " cells (depth " + depths + " x noise std "
-                + noise + "), master " + ctx.master() + (deepestFactor > 1 ? "; the depth-" + deepest + " noiseless "
-                + "cell trains " + deepestSteps + " steps, the others " + c.training().steps() : ""));
+                + noise + "), master " + ctx.master() + (deepestSteps != c.training().steps() ? "; the depth-"
+                + deepest + " noiseless cell trains " + deepestSteps + " steps, the others " + c.training().steps()
+                : ""));
         SweepOutcome outcome = Grids.train(plan, ctx.master(), ctx.log());
         List<CellFindings> findings = new ArrayList<>();
         for (Cell cell : plan.cells()) {
@@ -150,8 +155,9 @@ public final class AkyurekAlgorithms implements Experiment {
                 + "table of best-fitting algorithms is in the summary");
     }
 
-    private static boolean isDeepestNoiseless(Cell cell, String deepest) {
-        return cell.value("model.n_layer").equals(deepest) && Double.parseDouble(cell.value("task.noise_std")) == 0;
+    /** The noiseless level among the noise values as written (the cells' value), or null when there is none. */
+    private static String noiseless(List<String> noise) {
+        return noise.stream().filter(n -> Double.parseDouble(n) == 0).findFirst().orElse(null);
     }
 
     /** SPD/ILWD against every candidate and probes per layer, for one trained model. */
@@ -294,7 +300,7 @@ public final class AkyurekAlgorithms implements Experiment {
      */
     static List<Claim> claims(List<String> depths, List<String> noise, List<CellFindings> findings) {
         List<Claim> out = new ArrayList<>();
-        String clean = noise.stream().filter(n -> Double.parseDouble(n) == 0).findFirst().orElse(null);
+        String clean = noiseless(noise);
         String shallow = depths.get(0);
         String deep = depths.get(depths.size() - 1);
         out.add(judge("the shallowest model runs one step of gradient descent", shallow, clean, findings, "gd:1"));

@@ -157,11 +157,18 @@ class GridExperimentsTest {
                 List.of()).training().steps();
     }
 
+    /** The factor is checked, and a grid without a noiseless level has no cell it applies to: all train alike. */
     @Test
-    void akyurekChecksTheDeepestStepsFactor(@TempDir Path dir) {
+    void akyurekChecksTheDeepestStepsFactor(@TempDir Path dir) throws Exception {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new AkyurekAlgorithms().run(
                 ExperimentContext.quiet(List.of("out_dir=" + dir, "deepest_steps_factor=0"))));
         assertTrue(e.getMessage().startsWith("deepest_steps_factor: must be an integer from 1"), e.getMessage());
+        List<String> o = new ArrayList<>(TINY.subList(1, TINY.size()));
+        o.addAll(List.of("out_dir=" + dir.resolve("noisy"), "depths=1", "noise=0.5"));
+        ExperimentReport r = new AkyurekAlgorithms().run(ExperimentContext.quiet(o));
+        assertEquals(30, steps(dir.resolve("noisy"), "n_layer=1__noise_std=0.5__seed=0"));
+        String summary = Files.readString(r.summary());
+        assertTrue(summary.contains("30 steps of batch") && !summary.contains("the least-squares claim reads"), summary);
     }
 
     private static AkyurekAlgorithms.CellFindings findings(String depth, String noise, String best, double spd) {
