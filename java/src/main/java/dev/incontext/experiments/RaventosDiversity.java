@@ -35,8 +35,15 @@ import org.bytedeco.javacpp.PointerScope;
  * within 10% of ridge's error can the grid's regimes be told apart from under-training.
  */
 public final class RaventosDiversity implements Experiment {
-    /** The grid of M unless {@code grid=...} is given: 4^1 .. 4^6 on the CPU (D = 4), 2^0 .. 2^20 for the paper. */
-    static final List<Long> CPU_GRID = List.of(4L, 16L, 64L, 256L, 1024L, 4096L);
+    /**
+     * The grid of M unless {@code grid=...} is given: 4^1 .. 4^5 on the CPU (D = 4), 2^0 .. 2^20 for the paper. Five
+     * pool sizes and the control are six cells, three rounds of two side by side on 2 cores. The CPU grid stops at
+     * 1024: at D = 4 dMMSE over 4096 tasks is itself only 11-14% above ridge's error on fresh tasks, no more than the
+     * control's own excess over ridge at the CPU budget (7-16%; three seeds of the 12000-step recipe), so that row
+     * cannot tell the regimes apart at this budget; at M = 1024 dMMSE is 26-39% above ridge
+     * (benchmarks/results/experiments/raventos-diversity-cpu/README.md).
+     */
+    static final List<Long> CPU_GRID = List.of(4L, 16L, 64L, 256L, 1024L);
     /**
      * The step budget is sufficient when the control's error at the last position on fresh tasks is at most this
      * many times ridge's (fixed before any run): ridge is the Bayes predictor of the control's own distribution.
