@@ -83,12 +83,8 @@ public final class AkyurekAlgorithms implements Experiment {
         int deepestFactor = ctx.paperPreset() ? 1 : CPU_DEEPEST_STEPS_FACTOR;
         for (String o : ctx.overrides()) {
             if (o.startsWith("deepest_steps_factor=")) {
-                String v = o.substring(o.indexOf('=') + 1).strip();
-                if (!v.matches("[1-9]\\d{0,3}")) {
-                    throw new IllegalArgumentException("deepest_steps_factor: must be an integer from 1 to 9999 (the "
-                            + "deepest noiseless cell trains that many times training.steps); got '" + v + "'");
-                }
-                deepestFactor = Integer.parseInt(v);
+                deepestFactor = (int) Grids.count(o, 9999, "the deepest noiseless cell trains that many times "
+                        + "training.steps");
             } else if (o.startsWith("depths=")) {
                 depths.addAll(Grids.values(o.substring(7)));
             } else if (o.startsWith("noise=")) {

@@ -23,6 +23,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,10 +32,12 @@ import org.bytedeco.javacpp.PointerScope;
 /**
  * Garg et al. (papers.md §1): a GPT-2 trained on noiseless linear regression in context tracks least squares, its
  * error near 0 from k = d on, below averaging and 3-NN; and the curriculum on dimensions and points speeds training.
- * A grid through the sweep runner (resumable per cell): every seed with the recipe's curriculum setting and, unless
- * {@code compare=false}, the opposite one; each cell evaluated on the training distribution with least squares,
- * averaging and 3-NN, and Δ(TF, least squares) per k from the captured predictions. The claims and their criteria are
- * fixed here, before any run ({@link #claims}).
+ * A grid through the sweep runner (resumable per cell): for every seed the recipe's cell and, unless
+ * {@code compare=false}, a curriculum comparison: two cells, with and without the curriculum, at the comparison's
+ * dimension ({@link #CPU_COMPARE_DIMS} on the CPU default, where the plateau without a curriculum is long enough to
+ * measure; the recipe's own size with {@code --preset paper} or a config file). Each cell is evaluated on its training
+ * distribution with least squares, averaging and 3-NN, with Δ(TF, least squares) per k from the captured predictions.
+ * The claims and their criteria are fixed here, before any run ({@link #claims}).
  */
 public final class GargRegression implements Experiment {
     /** The seeds unless {@code seeds=...} is given. */
@@ -55,6 +58,15 @@ public final class GargRegression implements Experiment {
     static final int PLATEAU_WINDOW = 5;
     /** The curriculum counts as faster (or slower) only when its steps differ by at least this fraction. */
     static final double FASTER_BY = 0.10;
+    /**
+     * Dimension of the CPU default's curriculum comparison. At d = 5 the plateau is short with or without the
+     * curriculum (left at steps 1300-2200 on 3 seeds, no consistent order); at d = 10, seed 0 left it at step 2400
+     * with the curriculum and not in 6000 steps without (docs/experiments.md). Prompts have 2d + 1 points, and the
+     * curriculum's dims and points end at d and 2d + 1.
+     */
+    static final int CPU_COMPARE_DIMS = 10;
+    /** Steps of each CPU comparison cell: about 9 minutes on one thread at d = 10. */
+    static final long CPU_COMPARE_STEPS = 6000;
 
     @Override
     public String id() {
@@ -64,13 +76,15 @@ public final class GargRegression implements Experiment {
     @Override
     public String description() {
         return "Garg et al.: a transformer tracks least squares on 5-dimensional linear regression in context, below "
-                + "averaging and 3-NN, and the curriculum's effect on training (seeds=0,1,2 adds seeds; compare=false "
-                + "drops the curriculum comparison; about 30 minutes a seed on the CPU)";
+                + "averaging and 3-NN, and the curriculum speeds training (compared at d = " + CPU_COMPARE_DIMS
+                + " on the CPU; seeds=0,1,2 adds seeds; compare=false drops the comparison, compare_dims=N and "
+                + "compare_steps=N set its size; about 20 minutes a seed on 2 cores)";
     }
 
     /** One cell's evaluation and training facts. */
-    public record CellFindings(String seed, boolean curriculum, boolean recipe, Evaluation evaluation,
-            Map<String, String> specs, double[] toLeastSquares, long plateauExit, long steps, double trainSeconds) {
+    public record CellFindings(String seed, int dims, boolean curriculum, boolean recipe, boolean comparison,
+            Evaluation evaluation, Map<String, String> specs, double[] toLeastSquares, long plateauExit, long steps,
+            double trainSeconds) {
         Evaluation.Curve transformer() {
             return evaluation.curves().get(0);
         }
@@ -80,7 +94,7 @@ public final class GargRegression implements Experiment {
         }
 
         String label() {
-            return "seed " + seed + (curriculum ? ", curriculum" : ", no curriculum");
+            return "seed " + seed + ", d = " + dims + (curriculum ? ", curriculum" : ", no curriculum");
         }
     }
 
@@ -89,6 +103,8 @@ public final class GargRegression implements Experiment {
         List<String> overrides = new ArrayList<>();
         List<String> seeds = new ArrayList<>();
         boolean compare = true;
+        Integer compareDims = null;
+        Long compareSteps = null;
         for (String o : ctx.overrides()) {
             if (o.startsWith("seeds=")) {
                 for (String v : Grids.values(o.substring(6))) {
@@ -98,6 +114,10 @@ public final class GargRegression implements Experiment {
                     }
                     seeds.add(v);
                 }
+            } else if (o.startsWith("compare_dims=")) {
+                compareDims = (int) Grids.count(o, 1000, "the dimension of the curriculum comparison");
+            } else if (o.startsWith("compare_steps=")) {
+                compareSteps = Grids.count(o, 100_000_000, "the steps of each comparison cell");
             } else if (o.startsWith("compare=")) {
                 compare = Grids.flag(o, "no cells with the other curriculum setting");
             } else if (o.startsWith("seed=")) {
@@ -117,15 +137,49 @@ public final class GargRegression implements Experiment {
                     + "then exact from k = d on); the config has " + c.task().name());
         }
         boolean recipe = c.curriculum().enabled();
+        int d = c.task().nDims();
+        // The comparison's size: the CPU default's own, else the recipe's, unless compare_dims / compare_steps say.
+        boolean cpuDefault = ctx.configFile() == null && !ctx.paperPreset();
+        int dc = compareDims != null ? compareDims : cpuDefault ? CPU_COMPARE_DIMS : d;
+        long sc = compareSteps != null ? compareSteps : cpuDefault && dc != d ? CPU_COMPARE_STEPS : c.training().steps();
+        if (dc == d && sc != c.training().steps()) {
+            throw new IllegalArgumentException("compare_steps: the curriculum comparison is at the recipe's own "
+                    + "dimension (d = " + d + "), where it shares the recipe's cell and its " + c.training().steps()
+                    + " steps; set compare_dims to another dimension, or training.steps");
+        }
+        Map<String, String> compared = comparisonValues(c, dc, sc);
+        if (compare) {
+            List<String> check = new ArrayList<>(overrides);
+            check.add("curriculum.enabled=true");
+            compared.forEach((k, v) -> check.add(k + "=" + v));
+            try {
+                ConfigLoader.load(RunConfig.class, base, check);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("garg-regression: the curriculum comparison at d = " + dc
+                        + " is not a valid run: " + e.getMessage(), e);
+            }
+        }
+        Map<String, String> recipeValues = comparisonValues(c, d, c.training().steps());
+        List<String> dimsAxis = compare && dc != d ? List.of(String.valueOf(d), String.valueOf(dc))
+                : List.of(String.valueOf(d));
         List<String> curricula = compare ? List.of(String.valueOf(recipe), String.valueOf(!recipe))
                 : List.of(String.valueOf(recipe));
         Path dir = Path.of(c.outDir());
         SweepSpec spec = new SweepSpec(base, overrides, List.of(new SweepSpec.Axis("seed", seeds),
-                new SweepSpec.Axis("curriculum.enabled", curricula)), SweepSpec.Mode.CROSS, 0,
-                dir.resolve("cells").toString(), false, "final_loss");
-        SweepPlan plan = SweepPlan.of(spec);
-        ctx.log().accept("garg-regression: " + plan.cells().size() + " cells (seeds " + seeds + " x curriculum "
-                + curricula + "), master " + ctx.master());
+                new SweepSpec.Axis("task.n_dims", dimsAxis), new SweepSpec.Axis("curriculum.enabled", curricula)),
+                SweepSpec.Mode.CROSS, 0, dir.resolve("cells").toString(), false, "final_loss");
+        // Per seed: the recipe's cell (its dimension, its curriculum setting) and, when comparing, both settings at
+        // the comparison's dimension (one of which is the recipe's cell when the sizes agree).
+        boolean comparing = compare;
+        SweepPlan plan = Grids.select(SweepPlan.of(spec), cell -> isRecipe(cell, d, recipe)
+                || comparing && Integer.parseInt(cell.value("task.n_dims")) == dc);
+        for (String key : recipeValues.keySet()) {
+            plan = Grids.withCellValue(plan, key, cell -> Integer.parseInt(cell.value("task.n_dims")) == d
+                    ? recipeValues.get(key) : compared.get(key));
+        }
+        ctx.log().accept("garg-regression: " + plan.cells().size() + " cells (seeds " + seeds + ": the recipe at d = " + d
+                + (compare ? ", the curriculum comparison at d = " + dc + " with and without, " + sc + " steps each"
+                        : "") + "), master " + ctx.master());
         SweepOutcome outcome = Grids.train(plan, ctx.master(), ctx.log());
         List<CellFindings> findings = new ArrayList<>();
         List<Path> files = new ArrayList<>();
@@ -140,8 +194,8 @@ public final class GargRegression implements Experiment {
                 Map<String, String> specs = o.predictorSettings().get(e.setting());
                 Path cellDir = Path.of(cc.outDir());
                 files.addAll(SuiteFiles.writeEvaluation(e, cc, cellDir));
-                CellFindings f = new CellFindings(cell.value("seed"), cc.curriculum().enabled(),
-                        cc.curriculum().enabled() == recipe, e, specs,
+                CellFindings f = new CellFindings(cell.value("seed"), cc.task().nDims(), cc.curriculum().enabled(),
+                        isRecipe(cell, d, recipe), compare && cc.task().nDims() == dc, e, specs,
                         toLeastSquares(o.captured().get(e.setting()), e, specs), plateauExit(cc,
                                 HeModular.records(cellDir.resolve("metrics.jsonl"))), cc.training().steps(),
                         r.metrics().getOrDefault("train_seconds", Double.NaN));
@@ -153,12 +207,31 @@ public final class GargRegression implements Experiment {
         Files.createDirectories(dir);
         files.add(writeCsv(dir.resolve("errors.csv"), findings));
         files.add(writePlot(dir.resolve("errors.svg"), c, findings));
-        List<Claim> claims = claims(findings, c.task().nDims());
+        List<Claim> claims = claims(findings, d);
         Path summary = dir.resolve("summary.md");
         AtomicFiles.write(summary, summary(c, findings, claims));
         boolean agree = claims.stream().allMatch(cl -> cl.verdict() == Claim.Verdict.AGREE);
         return new ExperimentReport(summary, files, agree, claims.stream().map(cl -> cl.verdict().name()
                 .toLowerCase(Locale.ROOT)).toList() + " for " + claims.size() + " claims; see the summary");
+    }
+
+    private static boolean isRecipe(Cell cell, int d, boolean recipe) {
+        return Integer.parseInt(cell.value("task.n_dims")) == d
+                && Boolean.parseBoolean(cell.value("curriculum.enabled")) == recipe;
+    }
+
+    /**
+     * The settings a cell at dimension {@code dims} trains with beside {@code task.n_dims}: prompts of 2d + 1 points,
+     * the curriculum ending at the full size, {@code steps} steps; at the recipe's own dimension, the recipe's values.
+     */
+    static Map<String, String> comparisonValues(RunConfig c, int dims, long steps) {
+        boolean own = dims == c.task().nDims();
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("training.steps", Long.toString(steps));
+        out.put("model.n_positions", Integer.toString(own ? c.model().nPositions() : 2 * dims + 1));
+        out.put("curriculum.dims.end", Integer.toString(own ? c.curriculum().dims().end() : dims));
+        out.put("curriculum.points.end", Integer.toString(own ? c.curriculum().points().end() : 2 * dims + 1));
+        return out;
     }
 
     /** Δ(TF, least squares) per k: the mean over prompts of the squared difference of predictions, over the normaliser. */
@@ -277,21 +350,24 @@ public final class GargRegression implements Experiment {
                 String.format(Locale.ROOT, "on every seed, Δ(TF, least squares) = mean (ŷ_TF − ŷ_LS)² / d <= %.2f at "
                         + "every 1 <= k < d", LIKE_LEAST_SQUARES), m3.toString(),
                 allLike ? Claim.Verdict.AGREE : Claim.Verdict.DISAGREE));
-        // 4. The curriculum speeds training: steps to leave the plateau, per seed with both settings.
+        // 4. The curriculum speeds training: steps to leave the plateau, per seed with both settings at the
+        // comparison's size.
         StringBuilder m4 = new StringBuilder();
         int faster = 0;
         int slower = 0;
         int pairs = 0;
+        String size = "";
         for (CellFindings with : cells) {
-            if (!with.curriculum()) {
+            if (!with.comparison() || !with.curriculum()) {
                 continue;
             }
-            CellFindings without = cells.stream().filter(f -> !f.curriculum() && f.seed().equals(with.seed()))
-                    .findFirst().orElse(null);
+            CellFindings without = cells.stream().filter(f -> f.comparison() && !f.curriculum()
+                    && f.seed().equals(with.seed())).findFirst().orElse(null);
             if (without == null) {
                 continue;
             }
             pairs++;
+            size = String.format(Locale.ROOT, " at d = %d (%d steps a run)", with.dims(), with.steps());
             m4.append(String.format(Locale.ROOT, "%sseed %s: %s with, %s without", m4.isEmpty() ? "" : "; ",
                     with.seed(), exit(with), exit(without)));
             if (with.plateauExit() >= 0 && (without.plateauExit() < 0
@@ -302,11 +378,10 @@ public final class GargRegression implements Experiment {
                 slower++;
             }
         }
-        out.add(new Claim("the curriculum speeds training", String.format(Locale.ROOT, "on every seed, the run with "
-                + "the curriculum leaves the plateau for good (running median excess loss of %d records <= %.1f on the full-size "
-                + "task) "
-                + "in at least %.0f%% fewer steps than without (disagree: in %.0f%% more on every seed)",
-                PLATEAU_WINDOW, LEFT_PLATEAU, 100 * FASTER_BY, 100 * FASTER_BY),
+        out.add(new Claim("the curriculum speeds training", String.format(Locale.ROOT, "on every seed%s, the run with "
+                + "the curriculum leaves the plateau for good (running median excess loss of %d records <= %.1f on the "
+                + "full-size task) in at least %.0f%% fewer steps than without, or without never does (disagree: in "
+                + "%.0f%% more on every seed)", size, PLATEAU_WINDOW, LEFT_PLATEAU, 100 * FASTER_BY, 100 * FASTER_BY),
                 pairs == 0 ? "no seed ran both settings (compare=false)" : m4.toString(),
                 pairs == 0 ? Claim.Verdict.INCONCLUSIVE : faster == pairs ? Claim.Verdict.AGREE : slower == pairs
                         ? Claim.Verdict.DISAGREE : Claim.Verdict.INCONCLUSIVE));
@@ -318,13 +393,13 @@ public final class GargRegression implements Experiment {
     }
 
     private static Path writeCsv(Path file, List<CellFindings> cells) throws IOException {
-        StringBuilder s = new StringBuilder("seed,curriculum,k,transformer,transformer_low,transformer_high,"
+        StringBuilder s = new StringBuilder("seed,n_dims,curriculum,k,transformer,transformer_low,transformer_high,"
                 + "least_squares,averaging,knn3,delta_least_squares\n");
         for (CellFindings f : cells) {
             Evaluation.Curve tf = f.transformer();
             for (int k = 0; k < tf.mean().length; k++) {
-                s.append(String.format(Locale.ROOT, "%s,%b,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g%n", f.seed(),
-                        f.curriculum(), k, tf.mean()[k], tf.low()[k], tf.high()[k],
+                s.append(String.format(Locale.ROOT, "%s,%d,%b,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g%n", f.seed(),
+                        f.dims(), f.curriculum(), k, tf.mean()[k], tf.low()[k], tf.high()[k],
                         f.baseline("least_squares").mean()[k], f.baseline("averaging").mean()[k],
                         f.baseline("knn:3").mean()[k], f.toLeastSquares()[k]));
             }
@@ -333,7 +408,9 @@ public final class GargRegression implements Experiment {
         return file;
     }
 
-    private static Path writePlot(Path file, RunConfig c, List<CellFindings> cells) throws IOException {
+    /** The recipe's cells (one dimension, so one set of baseline curves) against the baselines. */
+    private static Path writePlot(Path file, RunConfig c, List<CellFindings> all) throws IOException {
+        List<CellFindings> cells = all.stream().filter(CellFindings::recipe).toList();
         List<LineChart.Series> series = new ArrayList<>();
         for (CellFindings f : cells) {
             Evaluation.Curve tf = f.transformer();
@@ -355,32 +432,39 @@ public final class GargRegression implements Experiment {
         s.append(String.format(Locale.ROOT, "Noiseless linear regression, d = %d, %d points per prompt; GPT-2 %d layers, "
                 + "%d heads, width %d; %d steps of batch %d, %s lr %.1e (%s, %d warm-up steps); curriculum dims %d→%d, "
                 + "points %d→%d, every %d steps when on. Errors: squared error over d on %d prompts, 90%% bootstrap "
-                + "bands over prompts.%n%n", d, c.evalPoints(), c.model().layers(), c.model().heads(),
+                + "bands over prompts.", d, c.evalPoints(), c.model().layers(), c.model().heads(),
                 c.model().width(), c.training().steps(), c.training().batchSize(),
                 c.training().optimizer().name().toLowerCase(Locale.ROOT), c.training().learningRate(),
                 c.training().schedule().name().toLowerCase(Locale.ROOT), c.training().warmupSteps(),
                 c.curriculum().dims().start(), c.curriculum().dims().end(), c.curriculum().points().start(),
                 c.curriculum().points().end(), c.curriculum().dims().interval(), c.eval().numPrompts()));
-        s.append(String.format(Locale.ROOT, "Measured on %s, %s, commit %s.%n%n", BuildInfo.cpu(),
+        cells.stream().filter(f -> f.comparison() && f.dims() != d).findFirst().ifPresent(f -> s.append(String.format(
+                Locale.ROOT, " The curriculum comparison runs the same model at d = %d, %d points per prompt, %d steps, "
+                        + "with and without the curriculum (dims %d→%d, points %d→%d, every %d steps): the plateau "
+                        + "without one is longer at larger d.", f.dims(), f.transformer().mean().length, f.steps(),
+                c.curriculum().dims().start(), f.dims(), c.curriculum().points().start(), f.transformer().mean().length,
+                c.curriculum().dims().interval())));
+        s.append(String.format(Locale.ROOT, "%n%nMeasured on %s, %s, commit %s.%n%n", BuildInfo.cpu(),
                 LocalDate.now(ZoneOffset.UTC), BuildInfo.commit()));
-        int k2 = 2 * d;
-        s.append("| seed | curriculum | train s | TF at k = d | TF at k = 2d | least squares at 2d | averaging at 2d "
-                + "| 3-NN at 2d | max Δ(TF, LS) k < d | leaves plateau |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        s.append("| seed | d | curriculum | train s | TF at k = d | TF at k = 2d | least squares at 2d | averaging at 2d "
+                + "| 3-NN at 2d | max Δ(TF, LS) k < d | leaves plateau |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (CellFindings f : cells) {
             Evaluation.Curve tf = f.transformer();
-            int kk = Math.min(k2, tf.mean().length - 1);
+            int fd = f.dims();
+            int kk = Math.min(2 * fd, tf.mean().length - 1);
             double maxDelta = 0;
-            for (int k = 1; k < Math.min(d, f.toLeastSquares().length); k++) {
+            for (int k = 1; k < Math.min(fd, f.toLeastSquares().length); k++) {
                 maxDelta = Math.max(maxDelta, f.toLeastSquares()[k]);
             }
-            s.append(String.format(Locale.ROOT, "| %s | %s%s | %.0f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %s |%n",
-                    f.seed(), f.curriculum() ? "on" : "off", f.recipe() ? " (recipe)" : "", f.trainSeconds(),
-                    tf.mean()[Math.min(d, tf.mean().length - 1)], tf.mean()[kk],
+            s.append(String.format(Locale.ROOT, "| %s | %d | %s%s | %.0f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %s |%n",
+                    f.seed(), fd, f.curriculum() ? "on" : "off", f.recipe() ? " (recipe)" : "", f.trainSeconds(),
+                    tf.mean()[Math.min(fd, tf.mean().length - 1)], tf.mean()[kk],
                     f.baseline("least_squares").mean()[kk], f.baseline("averaging").mean()[kk],
                     f.baseline("knn:3").mean()[kk], maxDelta, exit(f)));
         }
         s.append("\n").append(Claim.table(claims));
-        s.append("\nCurves per k: errors.csv and errors.svg here, eval.csv / eval.png in each cell's directory.\n");
+        s.append("\nCurves per k: errors.csv (every cell) and errors.svg (the recipe's cells) here, eval.csv / eval.png "
+                + "in each cell's directory.\n");
         return s.toString();
     }
 }

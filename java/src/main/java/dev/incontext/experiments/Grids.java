@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /** What the grid experiments share: running their grid through the sweep runner and reading its cells back. */
 final class Grids {
@@ -96,6 +97,20 @@ final class Grids {
     }
 
     /**
+     * The value of an experiment's count override such as {@code compare_steps=6000}: an integer from 1 to {@code max},
+     * else an error naming the key, the range and what the count is.
+     */
+    static long count(String override, long max, String what) {
+        int eq = override.indexOf('=');
+        String v = override.substring(eq + 1).strip();
+        if (v.matches("[1-9]\\d{0,17}") && Long.parseLong(v) <= max) {
+            return Long.parseLong(v);
+        }
+        throw new IllegalArgumentException(override.substring(0, eq) + ": must be an integer from 1 to " + max + " ("
+                + what + "); got '" + v + "'");
+    }
+
+    /**
      * The name of the predictor an evaluation configured as {@code spec} (e.g. {@code averaging}, or {@code knn:3} for
      * any 3-NN variant), from an outcome's predictor settings; an error naming what there is when none is.
      */
@@ -125,6 +140,23 @@ final class Grids {
             keys.add(key);
             values.add(value.apply(c));
             cells.add(new Cell(c.index(), c.name(), keys, values));
+        }
+        return new SweepPlan(plan.spec(), plan.baseYaml(), cells, plan.outDir(), plan.job());
+    }
+
+    /**
+     * {@code plan} with only the cells {@code keep} accepts, in their order and with their names: a grid that is not a
+     * full cross of its axes (e.g. one setting at one size, both at another).
+     */
+    static SweepPlan select(SweepPlan plan, Predicate<Cell> keep) {
+        List<Cell> cells = new ArrayList<>();
+        for (Cell c : plan.cells()) {
+            if (keep.test(c)) {
+                cells.add(new Cell(cells.size(), c.name(), c.keys(), c.values()));
+            }
+        }
+        if (cells.isEmpty()) {
+            throw new IllegalArgumentException("no cell of the grid is selected");
         }
         return new SweepPlan(plan.spec(), plan.baseYaml(), cells, plan.outDir(), plan.job());
     }

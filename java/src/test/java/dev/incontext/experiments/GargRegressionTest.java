@@ -26,18 +26,54 @@ class GargRegressionTest {
 
     @Test
     void runsRecipeAndComparisonCellsPerSeed(@TempDir Path dir) throws Exception {
+        // The recipe at d = 5 (30 steps) and the curriculum comparison at d = 3 (7 points, 20 steps), both settings.
         List<String> o = List.of("out_dir=" + dir, "model.n_layer=1", "model.n_embd=16", "training.steps=30",
-                "training.save_every=30", "training.log_every=5", "eval.num_prompts=64", "eval.batch_size=64");
+                "training.save_every=10", "training.log_every=5", "eval.num_prompts=64", "eval.batch_size=64",
+                "compare_dims=3", "compare_steps=20");
         ExperimentReport r = new GargRegression().run(ExperimentContext.quiet(o));
         List<String> rows = Files.readAllLines(dir.resolve("errors.csv"));
-        assertEquals(1 + 2 * POINTS, rows.size(), rows.toString());      // (no curriculum, curriculum) x 11 points
-        assertTrue(rows.get(1).startsWith("0,false,0,") && rows.get(1 + POINTS).startsWith("0,true,0,"), rows.toString());
+        int small = 2 * 3 + 1;
+        assertEquals(1 + POINTS + 2 * small, rows.size(), rows.toString());
+        assertTrue(rows.get(1).startsWith("0,5,false,0,") && rows.get(1 + POINTS).startsWith("0,3,false,0,")
+                && rows.get(1 + POINTS + small).startsWith("0,3,true,0,"), rows.toString());
+        // Each comparison cell trained at its own size and length, the recipe's at the recipe's.
+        RunConfig on = ConfigLoader.load(RunConfig.class,
+                dir.resolve("cells/seed=0__n_dims=3__enabled=true/config.yaml").toString(), List.of());
+        assertEquals(3, on.task().nDims());
+        assertEquals(7, on.model().nPositions());
+        assertEquals(3, on.curriculum().dims().end());
+        assertEquals(7, on.curriculum().points().end());
+        assertEquals(20, on.training().steps());
+        assertTrue(on.curriculum().enabled());
+        RunConfig recipe = ConfigLoader.load(RunConfig.class,
+                dir.resolve("cells/seed=0__n_dims=5__enabled=false/config.yaml").toString(), List.of());
+        assertEquals(5, recipe.task().nDims());
+        assertEquals(11, recipe.model().nPositions());
+        assertEquals(30, recipe.training().steps());
+        assertTrue(Files.notExists(dir.resolve("cells/seed=0__n_dims=5__enabled=true")), "no curriculum cell at d = 5");
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("| claim | criterion (fixed before the run) | measured | verdict |"), summary);
-        assertTrue(summary.contains("off (recipe)") && summary.contains("| on |"), summary);
+        assertTrue(summary.contains("| 0 | 5 | off (recipe) |") && summary.contains("| 0 | 3 | on |")
+                && summary.contains("| 0 | 3 | off |"), summary);
+        assertTrue(summary.contains("on every seed at d = 3 (20 steps a run)"), summary);
         assertTrue(Files.exists(dir.resolve("errors.svg")));
         // 30 steps learn nothing: the error is far from 0, which the first claim must say.
         assertTrue(summary.contains("**disagree**"), summary);
+    }
+
+    @Test
+    void comparisonAtTheRecipesSizeSharesItsCell(@TempDir Path dir) throws Exception {
+        List<String> o = List.of("out_dir=" + dir, "model.n_layer=1", "model.n_embd=16", "training.steps=20",
+                "training.save_every=10", "training.log_every=5", "eval.num_prompts=64", "eval.batch_size=64",
+                "compare_dims=5");
+        new GargRegression().run(ExperimentContext.quiet(o));
+        try (var cells = Files.list(dir.resolve("cells"))) {
+            assertEquals(List.of("seed=0__n_dims=5__enabled=false", "seed=0__n_dims=5__enabled=true"), cells
+                    .filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        // Other steps for the comparison would make the shared cell two different runs.
+        assertThrows(IllegalArgumentException.class, () -> new GargRegression().run(ExperimentContext.quiet(
+                List.of("out_dir=" + dir, "compare_dims=5", "compare_steps=10"))));
     }
 
     @Test
@@ -48,6 +84,14 @@ class GargRegressionTest {
                 () -> new GargRegression().run(ExperimentContext.quiet(List.of("seeds=0,x"))));
         assertThrows(IllegalArgumentException.class,
                 () -> new GargRegression().run(ExperimentContext.quiet(List.of("compare=maybe"))));
+        assertThrows(IllegalArgumentException.class,
+                () -> new GargRegression().run(ExperimentContext.quiet(List.of("compare_dims=0"))));
+        assertThrows(IllegalArgumentException.class,
+                () -> new GargRegression().run(ExperimentContext.quiet(List.of("compare_steps=ten"))));
+        // The curriculum starts at 2 dimensions: a comparison at d = 1 is no valid run, and says so before training.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new GargRegression().run(ExperimentContext.quiet(List.of("compare_dims=1"))));
+        assertTrue(e.getMessage().contains("comparison at d = 1"), e.getMessage());
     }
 
     /** A curve flat at {@code value} with a band of +-{@code half}, except k = 0 at 1 (no examples). */
@@ -66,12 +110,17 @@ class GargRegressionTest {
 
     private static GargRegression.CellFindings cell(String seed, boolean curriculum, double tfError, double delta,
             long plateau) {
+        return cell(seed, D, curriculum, !curriculum, true, tfError, delta, plateau);
+    }
+
+    private static GargRegression.CellFindings cell(String seed, int dims, boolean curriculum, boolean recipe,
+            boolean comparison, double tfError, double delta, long plateau) {
         Evaluation e = new Evaluation("standard", "training distribution", new Metric.SquaredError(), D, 1280, List.of(
                 curve("Transformer", tfError, tfError / 10), curve("Least Squares", 0, 0), curve("Averaging", 0.5, 0.05),
                 curve("3-Nearest Neighbors", 0.8, 0.05)));
         double[] toLs = new double[POINTS];
         Arrays.fill(toLs, delta);
-        return new GargRegression.CellFindings(seed, curriculum, !curriculum, e, Map.of("Transformer", "model",
+        return new GargRegression.CellFindings(seed, dims, curriculum, recipe, comparison, e, Map.of("Transformer", "model",
                 "Least Squares", "least_squares", "Averaging", "averaging", "3-Nearest Neighbors", "knn:3"), toLs,
                 plateau, 20000, 600);
     }
@@ -116,6 +165,14 @@ class GargRegressionTest {
         // Never leaving the plateau without the curriculum while leaving it with: faster.
         assertEquals(Claim.Verdict.AGREE, GargRegression.claims(List.of(cell("0", false, 0.5, 0.01, -1),
                 cell("0", true, 0.004, 0.01, 900)), D).get(3).verdict());
+        // The recipe's cell at another size is not part of the comparison: its early exit (500) must not be paired
+        // with the comparison's curriculum cell (900), which would read as slower.
+        Claim sized = GargRegression.claims(List.of(cell("0", D, false, true, false, 0.004, 0.01, 500),
+                cell("0", 10, false, false, true, 0.5, 0.01, -1), cell("0", 10, true, false, true, 0.02, 0.01, 2400)),
+                D).get(3);
+        assertEquals(Claim.Verdict.AGREE, sized.verdict(), sized.toString());
+        assertTrue(sized.criterion().contains("at d = 10") && sized.measured().contains("step 2400 with, never"),
+                sized.toString());
     }
 
     @Test
