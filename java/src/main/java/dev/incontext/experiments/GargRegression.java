@@ -151,6 +151,7 @@ public final class GargRegression implements Experiment {
         if (compare) {
             List<String> check = new ArrayList<>(overrides);
             check.add("curriculum.enabled=true");
+            check.add("task.n_dims=" + dc);
             compared.forEach((k, v) -> check.add(k + "=" + v));
             try {
                 ConfigLoader.load(RunConfig.class, base, check);

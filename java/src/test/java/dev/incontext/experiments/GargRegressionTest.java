@@ -26,23 +26,24 @@ class GargRegressionTest {
 
     @Test
     void runsRecipeAndComparisonCellsPerSeed(@TempDir Path dir) throws Exception {
-        // The recipe at d = 5 (30 steps) and the curriculum comparison at d = 3 (7 points, 20 steps), both settings.
+        // The recipe at d = 5 (30 steps) and the curriculum comparison at d = 6 (13 points, 20 steps), both settings:
+        // a larger d than the recipe's, as on the CPU default (a check that forgot the comparison's d refused it).
         List<String> o = List.of("out_dir=" + dir, "model.n_layer=1", "model.n_embd=16", "training.steps=30",
                 "training.save_every=10", "training.log_every=5", "eval.num_prompts=64", "eval.batch_size=64",
-                "compare_dims=3", "compare_steps=20");
+                "compare_dims=6", "compare_steps=20");
         ExperimentReport r = new GargRegression().run(ExperimentContext.quiet(o));
         List<String> rows = Files.readAllLines(dir.resolve("errors.csv"));
-        int small = 2 * 3 + 1;
-        assertEquals(1 + POINTS + 2 * small, rows.size(), rows.toString());
-        assertTrue(rows.get(1).startsWith("0,5,false,0,") && rows.get(1 + POINTS).startsWith("0,3,false,0,")
-                && rows.get(1 + POINTS + small).startsWith("0,3,true,0,"), rows.toString());
+        int large = 2 * 6 + 1;
+        assertEquals(1 + POINTS + 2 * large, rows.size(), rows.toString());
+        assertTrue(rows.get(1).startsWith("0,5,false,0,") && rows.get(1 + POINTS).startsWith("0,6,false,0,")
+                && rows.get(1 + POINTS + large).startsWith("0,6,true,0,"), rows.toString());
         // Each comparison cell trained at its own size and length, the recipe's at the recipe's.
         RunConfig on = ConfigLoader.load(RunConfig.class,
-                dir.resolve("cells/seed=0__n_dims=3__enabled=true/config.yaml").toString(), List.of());
-        assertEquals(3, on.task().nDims());
-        assertEquals(7, on.model().nPositions());
-        assertEquals(3, on.curriculum().dims().end());
-        assertEquals(7, on.curriculum().points().end());
+                dir.resolve("cells/seed=0__n_dims=6__enabled=true/config.yaml").toString(), List.of());
+        assertEquals(6, on.task().nDims());
+        assertEquals(13, on.model().nPositions());
+        assertEquals(6, on.curriculum().dims().end());
+        assertEquals(13, on.curriculum().points().end());
         assertEquals(20, on.training().steps());
         assertTrue(on.curriculum().enabled());
         RunConfig recipe = ConfigLoader.load(RunConfig.class,
@@ -53,9 +54,9 @@ class GargRegressionTest {
         assertTrue(Files.notExists(dir.resolve("cells/seed=0__n_dims=5__enabled=true")), "no curriculum cell at d = 5");
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("| claim | criterion (fixed before the run) | measured | verdict |"), summary);
-        assertTrue(summary.contains("| 0 | 5 | off (recipe) |") && summary.contains("| 0 | 3 | on |")
-                && summary.contains("| 0 | 3 | off |"), summary);
-        assertTrue(summary.contains("on every seed at d = 3 (20 steps a run)"), summary);
+        assertTrue(summary.contains("| 0 | 5 | off (recipe) |") && summary.contains("| 0 | 6 | on |")
+                && summary.contains("| 0 | 6 | off |"), summary);
+        assertTrue(summary.contains("on every seed at d = 6 (20 steps a run)"), summary);
         assertTrue(Files.exists(dir.resolve("errors.svg")));
         // 30 steps learn nothing: the error is far from 0, which the first claim must say.
         assertTrue(summary.contains("**disagree**"), summary);
