@@ -37,6 +37,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -586,17 +587,24 @@ public final class HeModular {
         return out;
     }
 
+    /** The distinct values, ascending: {@code 64}, or {@code 256 and 512}, or {@code 16, 32 and 64}. */
+    static String either(Stream<Integer> values) {
+        List<String> v = values.distinct().sorted().map(String::valueOf).toList();
+        return v.size() == 1 ? v.get(0) : String.join(", ", v.subList(0, v.size() - 1)) + " and " + v.get(v.size() - 1);
+    }
+
     private Path writeSummary(List<Cell> cells, Cell fewest, Cell most, Path out) throws IOException {
         int p = config.task().p();
         int last = config.task().pointsPerRow() - 1;
         double chance = 1.0 / p;
         StringBuilder s = new StringBuilder();
         s.append("# He et al. 2024, in-context modular arithmetic: measured\n\n");
-        s.append(String.format(Locale.ROOT, "p = %d, %d examples per row, depth(s) %s, width %d, %d heads, %d steps "
-                + "of %d rows, lr %.2g, weight decay %.2g. Accuracy at the last shot (%d examples before the query); "
+        // Width and batch as the cells ran them: the scaling study's axes replace the config's own values.
+        s.append(String.format(Locale.ROOT, "p = %d, %d examples per row, depth(s) %s, width %s, %d heads, %d steps "
+                + "of %s rows, lr %.2g, weight decay %.2g. Accuracy at the last shot (%d examples before the query); "
                 + "chance is 1/p = %.3f, the Bayes-optimal accuracy at that shot %.4f.%n%n", p,
-                config.task().pointsPerRow(), config.phaseDiagram().nLayer(), config.model().nEmbd(),
-                config.model().nHead(), config.training().steps(), config.training().batchSize(),
+                config.task().pointsPerRow(), config.phaseDiagram().nLayer(), either(cells.stream().map(Cell::width)),
+                config.model().nHead(), config.training().steps(), either(cells.stream().map(Cell::batch)),
                 config.training().learningRate(), config.training().weightDecay(), last, chance,
                 ZpReference.bayesAccuracy(p, last)));
         s.append("| n_id | depth | alpha | batch | width | i.d. train pairs | i.d. held-out pairs | o.o.d. train pairs "

@@ -196,6 +196,9 @@ class HeModularTest {
         assertEquals(1, HeModular.diagramCells(r.cells(), c).size());
         String summary = Files.readString(r.summary());
         assertTrue(summary.contains("## Leaving the ln p plateau") && summary.contains("| 4 | 16 | 32 |"), summary);
+        // The header gives the widths and batches the cells ran, not the config's own (16, 8): it once said
+        // "width 64 ... of 256 rows" over cells of 512 rows.
+        assertTrue(summary.contains("width 16 and 32, 2 heads, 8 steps of 8 and 16 rows"), summary);
         var bad = assertThrows(dev.incontext.config.ConfigException.class, () -> ConfigLoader.load(ModularConfig.class,
                 null, List.of("out_dir=" + dir, "model.n_head=4", "phase_diagram.n_embd=[64,36]")));
         assertTrue(bad.getMessage().contains("n_embd = 36"), bad.getMessage());
