@@ -148,18 +148,6 @@ public final class GargRegression implements Experiment {
                     + " steps; set compare_dims to another dimension, or training.steps");
         }
         Map<String, String> compared = comparisonValues(c, dc, sc);
-        if (compare) {
-            List<String> check = new ArrayList<>(overrides);
-            check.add("curriculum.enabled=true");
-            check.add("task.n_dims=" + dc);
-            compared.forEach((k, v) -> check.add(k + "=" + v));
-            try {
-                ConfigLoader.load(RunConfig.class, base, check);
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("garg-regression: the curriculum comparison at d = " + dc
-                        + " is not a valid run: " + e.getMessage(), e);
-            }
-        }
         Map<String, String> recipeValues = comparisonValues(c, d, c.training().steps());
         List<String> dimsAxis = compare && dc != d ? List.of(String.valueOf(d), String.valueOf(dc))
                 : List.of(String.valueOf(d));
@@ -177,6 +165,16 @@ public final class GargRegression implements Experiment {
         for (String key : recipeValues.keySet()) {
             plan = Grids.withCellValue(plan, key, cell -> Integer.parseInt(cell.value("task.n_dims")) == d
                     ? recipeValues.get(key) : compared.get(key));
+        }
+        // Every cell's config as the sweep will build it, checked before any cell trains (a comparison size the
+        // curriculum cannot reach would otherwise fail only its own cells, after the others trained).
+        for (Cell cell : plan.cells()) {
+            try {
+                plan.cellConfig(cell);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("garg-regression: cell " + cell.name() + (isRecipe(cell, d, recipe)
+                        ? "" : " of the curriculum comparison at d = " + dc) + " is not a valid run: " + e.getMessage(), e);
+            }
         }
         ctx.log().accept("garg-regression: " + plan.cells().size() + " cells (seeds " + seeds + ": the recipe at d = " + d
                 + (compare ? ", the curriculum comparison at d = " + dc + " with and without, " + sc + " steps each"
