@@ -34,6 +34,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,6 +47,18 @@ class StandaloneSweepTest {
     static Path dir;
     private static final List<Process> CLUSTER = new ArrayList<>();
     private static String master;
+
+    /**
+     * Any failure carries the cluster's logs in its message (the summary CI prints), not only the assertions that add
+     * them: a Spark error such as a stopped SparkContext says nothing of why the Master ended the application.
+     */
+    @RegisterExtension
+    static final TestExecutionExceptionHandler CLUSTER_LOGS = (context, failure) -> {
+        if (failure.getMessage() != null && failure.getMessage().contains("==== ")) {
+            throw failure;   // an assertion that already lists them
+        }
+        throw new AssertionError(failure + "\n" + logs(dir), failure);
+    };
 
     @BeforeAll
     static void startCluster() throws IOException {
@@ -278,13 +292,22 @@ class StandaloneSweepTest {
         }
     }
 
-    /** The cluster's logs (master, worker, executors' stderr), for a failure message. */
+    /**
+     * The cluster's logs for a failure message: the last lines of the Master's and the Worker's, and of the stderr of
+     * the executors that ran, with how many there were (a Master ends an application whose executors keep failing).
+     */
     private static String logs(Path dir) throws IOException {
         StringBuilder s = new StringBuilder();
         try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.filter(f -> f.toString().endsWith(".log") || f.getFileName().toString().equals("stderr"))
-                    .toList()) {
-                List<String> lines = Files.readAllLines(p);
+            List<Path> all = files.filter(f -> f.toString().endsWith(".log")
+                    || f.getFileName().toString().equals("stderr")).sorted().toList();
+            List<Path> executors = all.stream().filter(f -> f.getFileName().toString().equals("stderr")).toList();
+            s.append("==== ").append(executors.size()).append(" executor stderr file(s) under ").append(dir)
+                    .append('\n');
+            List<Path> shown = new ArrayList<>(all.stream().filter(f -> f.toString().endsWith(".log")).toList());
+            shown.addAll(executors.subList(Math.max(0, executors.size() - 4), executors.size()));
+            for (Path p : shown) {
+                List<String> lines = Files.readAllLines(p, java.nio.charset.StandardCharsets.ISO_8859_1);
                 s.append("==== ").append(p).append('\n');
                 lines.subList(Math.max(0, lines.size() - 30), lines.size()).forEach(l -> s.append(l).append('\n'));
             }
