@@ -57,7 +57,9 @@ class StandaloneSweepTest {
         if (failure.getMessage() != null && failure.getMessage().contains("==== ")) {
             throw failure;   // an assertion that already lists them
         }
-        throw new AssertionError(failure + "\n" + logs(dir), failure);
+        AssertionError withLogs = new AssertionError(failure + "\n" + logs(dir), failure);
+        withLogs.setStackTrace(failure.getStackTrace());   // reported at the test's line, not this handler's
+        throw withLogs;
     };
 
     @BeforeAll
@@ -104,6 +106,7 @@ class StandaloneSweepTest {
                 p.destroyForcibly();
             }
         }
+        CLUSTER.clear();   // a rerun of a failed test starts a new cluster (see the pom)
     }
 
     private static SweepOptions options() {
