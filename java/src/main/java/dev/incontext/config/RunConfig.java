@@ -43,7 +43,7 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
 
     public enum AttentionImpl { INCONTEXT, SDPA }
 
-    public enum EncodingKind { INTERLEAVED, TOKEN_PAIR, CONCAT }
+    public enum EncodingKind { INTERLEAVED, TOKEN_PAIR, TOKEN_PAIR_XY, CONCAT }
 
     public enum OptimizerKind { ADAM, ADAMW }
 
@@ -91,7 +91,7 @@ public record RunConfig(@Flattened RunBasics run, ModelConfig model, TaskConfig 
                 throw new ConfigException("encoding", "the lsa family reads concatenated (x; y) columns: use concat");
             }
             if (family == ModelFamily.GPT2 && encoding == EncodingKind.CONCAT) {
-                throw new ConfigException("encoding", "gpt2 takes interleaved or token_pair prompts");
+                throw new ConfigException("encoding", "gpt2 takes interleaved, token_pair or token_pair_xy prompts");
             }
         }
 

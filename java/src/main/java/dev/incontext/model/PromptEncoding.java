@@ -29,6 +29,7 @@ public sealed interface PromptEncoding {
         return switch (kind) {
             case INTERLEAVED -> new Interleaved();
             case TOKEN_PAIR -> new TokenPair();
+            case TOKEN_PAIR_XY -> new TokenPairXY();
             case CONCAT -> throw new IllegalArgumentException(
                     "the concat encoding feeds the linear self-attention model, which reads it itself");
         };
@@ -73,6 +74,28 @@ public sealed interface PromptEncoding {
             Tensor xTok = torch.cat(new TensorVector(torch.zeros(new long[] {b, n, 1}, xs.options()), xs), 2);
             Tensor yTok = torch.zeros(new long[] {b, n, d + 1}, xs.options());
             yTok.select(2, 0).copy_(ys);
+            return interleave(xTok, yTok);
+        }
+
+        @Override
+        public long tokenDim(long dims) {
+            return dims + 1;
+        }
+    }
+
+    /**
+     * Akyürek et al.'s token pairs with x_i repeated in the y token: [0, x_i] and [y_i, x_i]; read at the x tokens.
+     * Not a paper's encoding: an ablation. With [y_i, 0] one attention layer sees nothing of x_i at the y_i token,
+     * so it cannot weight y_i by x_i · x_q as one gradient-descent step does; here it can (akyurek-algorithms,
+     * depth 1).
+     */
+    record TokenPairXY() implements PromptEncoding {
+        @Override
+        public Tensor encode(Tensor xs, Tensor ys) {
+            long b = xs.size(0);
+            long n = xs.size(1);
+            Tensor xTok = torch.cat(new TensorVector(torch.zeros(new long[] {b, n, 1}, xs.options()), xs), 2);
+            Tensor yTok = torch.cat(new TensorVector(ys.unsqueeze(2), xs), 2);
             return interleave(xTok, yTok);
         }
 

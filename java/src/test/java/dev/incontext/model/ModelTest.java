@@ -38,7 +38,7 @@ class ModelTest {
     }
 
     @ParameterizedTest(name = "encoding={0}")
-    @ValueSource(strings = {"interleaved", "token_pair"})
+    @ValueSource(strings = {"interleaved", "token_pair", "token_pair_xy"})
     void predictionAtKSeesOnlyTheFirstKLabels(String encoding) {
         RunConfig c = config("model.encoding=" + encoding);
         InContextModel m = Models.create(c, F32);
@@ -55,7 +55,7 @@ class ModelTest {
     }
 
     @ParameterizedTest(name = "model={0}")
-    @ValueSource(strings = {"interleaved", "token_pair", "lsa"})
+    @ValueSource(strings = {"interleaved", "token_pair", "token_pair_xy", "lsa"})
     void queryPathEqualsThePerPositionForwardPasses(String kind) {
         RunConfig c = kind.equals("lsa") ? ConfigLoader.load(RunConfig.class, "lsa_linear_regression", List.of("task.n_dims=5", "curriculum.dims.end=5", "curriculum.dims.start=5"))
                 : config("model.encoding=" + kind);
@@ -100,6 +100,12 @@ class ModelTest {
         assertEquals(5, pair.size(2));
         assertEquals(0.0, Tensors.maxAbsDiff(pair.select(1, 0).narrow(1, 1, 4), xs.select(1, 0)));
         assertEquals(0.0, Tensors.maxAbsDiff(pair.select(1, 1).select(1, 0), ys.select(1, 0)));
+        assertEquals(0.0, pair.select(1, 1).narrow(1, 1, 4).abs().max().item_double());
+        Tensor xy = new PromptEncoding.TokenPairXY().encode(xs, ys);
+        assertEquals(5, xy.size(2));
+        assertEquals(0.0, Tensors.maxAbsDiff(xy.select(1, 2), pair.select(1, 2)), "x tokens as token_pair's");
+        assertEquals(0.0, Tensors.maxAbsDiff(xy.select(1, 3).select(1, 0), ys.select(1, 1)));
+        assertEquals(0.0, Tensors.maxAbsDiff(xy.select(1, 3).narrow(1, 1, 4), xs.select(1, 1)), "y token carries x");
     }
 
     /**
