@@ -43,6 +43,11 @@ public sealed interface PromptEncoding {
         return torch.stack(new TensorVector(xTokens, yTokens), 2).reshape(b, 2 * n, t);
     }
 
+    /** The token-pair encodings' x tokens [0, x_i], (B, n, d + 1). */
+    private static Tensor zeroThenX(Tensor xs) {
+        return torch.cat(new TensorVector(torch.zeros(new long[] {xs.size(0), xs.size(1), 1}, xs.options()), xs), 2);
+    }
+
     /** Predictions are read at the x tokens (even positions), output channel 0. */
     private static Tensor readEven(Tensor outputs) {
         long b = outputs.size(0);
@@ -68,13 +73,9 @@ public sealed interface PromptEncoding {
     record TokenPair() implements PromptEncoding {
         @Override
         public Tensor encode(Tensor xs, Tensor ys) {
-            long b = xs.size(0);
-            long n = xs.size(1);
-            long d = xs.size(2);
-            Tensor xTok = torch.cat(new TensorVector(torch.zeros(new long[] {b, n, 1}, xs.options()), xs), 2);
-            Tensor yTok = torch.zeros(new long[] {b, n, d + 1}, xs.options());
+            Tensor yTok = torch.zeros(new long[] {xs.size(0), xs.size(1), xs.size(2) + 1}, xs.options());
             yTok.select(2, 0).copy_(ys);
-            return interleave(xTok, yTok);
+            return interleave(zeroThenX(xs), yTok);
         }
 
         @Override
@@ -92,11 +93,7 @@ public sealed interface PromptEncoding {
     record TokenPairXY() implements PromptEncoding {
         @Override
         public Tensor encode(Tensor xs, Tensor ys) {
-            long b = xs.size(0);
-            long n = xs.size(1);
-            Tensor xTok = torch.cat(new TensorVector(torch.zeros(new long[] {b, n, 1}, xs.options()), xs), 2);
-            Tensor yTok = torch.cat(new TensorVector(ys.unsqueeze(2), xs), 2);
-            return interleave(xTok, yTok);
+            return interleave(zeroThenX(xs), torch.cat(new TensorVector(ys.unsqueeze(2), xs), 2));
         }
 
         @Override
