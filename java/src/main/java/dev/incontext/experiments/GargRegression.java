@@ -172,8 +172,9 @@ public final class GargRegression implements Experiment {
             try {
                 plan.cellConfig(cell);
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("garg-regression: cell " + cell.name() + (isRecipe(cell, d, recipe)
-                        ? "" : " of the curriculum comparison at d = " + dc) + " is not a valid run: " + e.getMessage(), e);
+                String which = isRecipe(cell, d, recipe) ? "" : " of the curriculum comparison at d = " + dc;
+                throw new IllegalArgumentException("garg-regression: cell " + cell.name() + which
+                        + " is not a valid run: " + e.getMessage(), e);
             }
         }
         ctx.log().accept("garg-regression: " + plan.cells().size() + " cells (seeds " + seeds + ": the recipe at d = " + d

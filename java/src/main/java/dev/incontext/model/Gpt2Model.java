@@ -126,8 +126,8 @@ public final class Gpt2Model extends InContextModel {
     public WithHidden forwardWithHidden(Tensor xs, Tensor ys) {
         if (encoding.length(xs.size(1)) != 2 * xs.size(1)) {
             throw new IllegalArgumentException("hidden states per x and y token need an encoding with one token each "
-                    + "(interleaved, token_pair or token_pair_xy); this model's encoding has " + encoding.length(xs.size(1))
-                    + " tokens for " + xs.size(1) + " points");
+                    + "(interleaved, token_pair or token_pair_xy); this model's encoding has "
+                    + encoding.length(xs.size(1)) + " tokens for " + xs.size(1) + " points");
         }
         List<Tensor> hidden = new ArrayList<>();
         Tensor preds = forward(xs, ys, hidden);
